@@ -1,0 +1,3 @@
+from prop_desktop.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,24 @@
+"""Shared test set-up: headless Qt by default, a private data folder per test, 2 torch threads."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture(autouse=True)
+def _private_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Every test gets its own app data folder, so nothing leaks between tests or into $HOME."""
+    monkeypatch.setenv("PROP_DESKTOP_DATA_DIR", str(tmp_path_factory.mktemp("appdata")))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _torch_threads():
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a hard dependency
+        return
+    torch.set_num_threads(2)
