@@ -18,14 +18,14 @@ export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 .venv/bin/ruff check prop_desktop tests
 
 status=0
+# Screenshot tests first, under a real X server (Xvfb), in their own process: Qt picks its platform once.
+dbus-run-session -- bash scripts/with-keyring.sh env -u QT_QPA_PLATFORM \
+  xvfb-run -a -s "-screen 0 1400x900x24" .venv/bin/python -m pytest -m xvfb -p no:cacheprovider "$@" || status=$?
+# 5 = no test collected (e.g. a -k filter that matches no screenshot test): not a failure.
+[ "$status" -eq 5 ] && status=0
+# Then everything else headless; its summary is the run's closing line.
+rc=0
 dbus-run-session -- bash scripts/with-keyring.sh .venv/bin/python -m pytest -m "not xvfb" -p no:cacheprovider "$@" \
-  || status=$?
-if [ "$status" -eq 0 ]; then
-  rc=0
-  unset QT_QPA_PLATFORM
-  dbus-run-session -- bash scripts/with-keyring.sh \
-    xvfb-run -a -s "-screen 0 1400x900x24" .venv/bin/python -m pytest -m xvfb -p no:cacheprovider "$@" || rc=$?
-  # 5 = no test collected (e.g. a -k filter that matches no screenshot test): not a failure.
-  [ "$rc" -ne 0 ] && [ "$rc" -ne 5 ] && status=$rc
-fi
+  || rc=$?
+[ "$rc" -ne 0 ] && status=$rc
 exit "$status"
