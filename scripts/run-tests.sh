@@ -19,7 +19,7 @@ export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 
 status=0
 # Screenshot tests first, under a real X server (Xvfb), in their own process: Qt picks its platform once.
-dbus-run-session -- bash scripts/with-keyring.sh env -u QT_QPA_PLATFORM \
+dbus-run-session -- bash scripts/with-keyring.sh env -u QT_QPA_PLATFORM PROP_DESKTOP_XVFB=1 \
   xvfb-run -a -s "-screen 0 1400x900x24" .venv/bin/python -m pytest -m xvfb -p no:cacheprovider "$@" || status=$?
 # 5 = no test collected (e.g. a -k filter that matches no screenshot test): not a failure.
 [ "$status" -eq 5 ] && status=0

@@ -6,7 +6,9 @@ import os
 
 import pytest
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# scripts/run-tests.sh sets PROP_DESKTOP_XVFB=1 for the screenshot run under xvfb-run; everything else is offscreen.
+if os.environ.get("PROP_DESKTOP_XVFB") != "1":
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 
 @pytest.fixture(autouse=True)
