@@ -1,0 +1,485 @@
+"""The servo bus: one abstract interface over Feetech STS and Dynamixel 2.0, with named registers.
+
+Use it like this::
+
+    from prop_desktop.arm.bus import open_bus
+
+    with open_bus("feetech", "/dev/ttyUSB0") as bus:          # or "dynamixel"; opens the port
+        model = bus.ping(1)                                   # 777 for an STS3215
+        positions = bus.sync_read_register("present_position", [1, 2, 3, 4, 5, 6])   # {id: raw counts}
+        bus.sync_write_register("goal_position", {1: 2048, 2: 2100})
+        volts = bus.to_si("present_voltage", bus.read_register(1, "present_voltage"))
+
+Conventions
+- Named registers are read and written in RAW INTEGER units of the servo (counts, 0.1 V, °C, …), already
+  decoded from the wire: Feetech sign-magnitude fields and Dynamixel two's complement both come back as
+  plain signed Python ints, and are encoded back the same way. `to_si(name, raw)` converts to SI units
+  (volts, °C, rad/s, amperes, load fraction); `counts_to_radians` / `radians_to_counts` convert positions
+  (0 rad = count 2048, 4096 counts per turn).
+- Common register names (present on both protocols) are listed in COMMON_REGISTERS; each protocol has a few
+  more (bus.registers holds the full table: address, size, encoding, EEPROM or RAM).
+- Every call is one bus transaction guarded by a lock, so a call from another thread (e.g. an emergency
+  stop writing torque_enable = 0) waits at most one transaction.
+- Timeouts and corrupt answers are retried up to `retries` times (input flushed before each retry); after
+  that ServoTimeout / CorruptPacket is raised, naming the servo(s) and what to check. Sync reads retry only
+  the servos that did not answer. Counters are in `bus.stats` (BusStats).
+- Instruction errors (the servo rejected the command, e.g. Dynamixel "access" when writing EEPROM with
+  torque on) always raise ServoError. Hardware ALARM bits (overheating, input voltage, overload…) do not
+  stop the transaction: the command was executed and the data is valid. They are latched in
+  `bus.alarms[id]` (decoded words) and passed to `on_alarm(id, words)` if given; with raise_on_alarm=True
+  they raise ServoError after the transaction. `clear_alarms()` resets the latch.
+- A port that cannot be opened or goes away (USB unplug, simulator stopped) raises PortError.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal
+
+from prop_desktop.arm.errors import BusError, CorruptPacket, PortError, RegisterError, ServoError, ServoTimeout
+from prop_desktop.arm.packet_io import Garbled, NoAnswer, SerialLink
+
+COUNTS_PER_TURN = 4096
+CENTER_COUNT = 2048
+
+# Register names every protocol provides (raw units differ per protocol where noted in to_si).
+COMMON_REGISTERS = (
+    "model_number",
+    "id",
+    "baud_rate",
+    "return_delay",
+    "min_position_limit",
+    "max_position_limit",
+    "max_temperature",
+    "homing_offset",
+    "operating_mode",
+    "torque_enable",
+    "acceleration",
+    "goal_position",
+    "goal_velocity",
+    "present_position",
+    "present_velocity",
+    "present_load",
+    "present_current",
+    "present_voltage",
+    "present_temperature",
+    "moving",
+    "hardware_error",
+)
+
+Encoding = Literal["unsigned", "sign_magnitude", "twos_complement"]
+
+
+@dataclass(frozen=True)
+class Register:
+    """One control-table entry. `sign_bit` is the sign bit of a sign-magnitude field (Feetech)."""
+
+    name: str
+    address: int
+    size: int
+    encoding: Encoding = "unsigned"
+    sign_bit: int = 15
+    eeprom: bool = False
+    writable: bool = True
+
+    def decode(self, data: bytes) -> int:
+        """Little-endian bytes from the servo -> signed/unsigned Python int."""
+        if len(data) != self.size:
+            raise RegisterError(f"register {self.name} needs {self.size} byte(s), got {len(data)}")
+        raw = int.from_bytes(data, "little")
+        if self.encoding == "sign_magnitude":
+            return sign_magnitude_decode(raw, self.sign_bit)
+        if self.encoding == "twos_complement":
+            return twos_complement_decode(raw, self.size)
+        return raw
+
+    def encode(self, value: int) -> bytes:
+        """Python int -> little-endian bytes for the servo; RegisterError if it does not fit."""
+        value = int(value)
+        if self.encoding == "sign_magnitude":
+            raw = sign_magnitude_encode(value, self.sign_bit, self.name)
+        elif self.encoding == "twos_complement":
+            low, high = -(1 << (8 * self.size - 1)), (1 << (8 * self.size - 1)) - 1
+            if not low <= value <= high:
+                raise RegisterError(f"{value} does not fit register {self.name} ({low}..{high})")
+            raw = value & ((1 << (8 * self.size)) - 1)
+        else:
+            if not 0 <= value < (1 << (8 * self.size)):
+                raise RegisterError(f"{value} does not fit register {self.name} (0..{(1 << (8 * self.size)) - 1})")
+            raw = value
+        return raw.to_bytes(self.size, "little")
+
+
+def sign_magnitude_decode(raw: int, sign_bit: int) -> int:
+    """Feetech: bit `sign_bit` is the sign, the bits below it the magnitude (bits above are ignored)."""
+    magnitude = raw & ((1 << sign_bit) - 1)
+    return -magnitude if raw & (1 << sign_bit) else magnitude
+
+
+def sign_magnitude_encode(value: int, sign_bit: int, name: str = "value") -> int:
+    limit = (1 << sign_bit) - 1
+    if abs(value) > limit:
+        raise RegisterError(f"{value} does not fit register {name} (-{limit}..{limit}, sign-magnitude)")
+    return (abs(value) | (1 << sign_bit)) if value < 0 else value
+
+
+def twos_complement_decode(raw: int, size: int) -> int:
+    bits = 8 * size
+    return raw - (1 << bits) if raw & (1 << (bits - 1)) else raw
+
+
+def counts_to_radians(counts: float, center: float = CENTER_COUNT) -> float:
+    """Raw position counts -> radians, 0 rad at `center` (4096 counts per turn)."""
+    return (counts - center) * (2.0 * math.pi / COUNTS_PER_TURN)
+
+
+def radians_to_counts(radians: float, center: float = CENTER_COUNT) -> int:
+    """Radians -> nearest raw position count, 0 rad at `center`."""
+    return int(round(center + radians * COUNTS_PER_TURN / (2.0 * math.pi)))
+
+
+@dataclass
+class BusStats:
+    """Diagnostics counters; `retries` counts repeated attempts, `timeouts`/`corrupt_packets` failed ones."""
+
+    transactions: int = 0
+    retries: int = 0
+    timeouts: int = 0
+    corrupt_packets: int = 0
+    servo_errors: int = 0
+    alarms: int = 0
+    bytes_sent: int = 0
+    bytes_received: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class StatusPacket:
+    """A parsed status (answer) packet: servo id, error byte, parameter bytes (unstuffed)."""
+
+    servo_id: int
+    error: int
+    params: bytes = field(default=b"")
+
+
+AlarmCallback = Callable[[int, list[str]], None]
+
+
+class ServoBus(ABC):
+    """A half-duplex servo bus on one serial port. Subclasses: FeetechBus, DynamixelBus.
+
+    Thread-safe (one lock per bus). Open with `open()` or use as a context manager.
+    """
+
+    protocol: ClassVar[str]
+    registers: ClassVar[Mapping[str, Register]]
+    broadcast_id: ClassVar[int] = 0xFE
+    default_baudrate: ClassVar[int] = 1_000_000
+    # SI conversions for to_si(): name -> (scale, unit). Positions are handled by counts_to_radians.
+    si_units: ClassVar[Mapping[str, tuple[float, str]]]
+    model_names: ClassVar[Mapping[int, str]]
+
+    def __init__(
+        self,
+        port: str,
+        baudrate: int | None = None,
+        *,
+        timeout_s: float = 0.05,
+        retries: int = 3,
+        raise_on_alarm: bool = False,
+        on_alarm: AlarmCallback | None = None,
+    ) -> None:
+        """`timeout_s`: how long to wait for one answer (per attempt); `retries`: extra attempts after a
+        timeout or corrupt answer (0 = no retry)."""
+        if retries < 0:
+            raise ValueError("retries must be >= 0")
+        self.port = port
+        self.baudrate = int(baudrate or self.default_baudrate)
+        self.timeout_s = float(timeout_s)
+        self.retries = int(retries)
+        self.raise_on_alarm = raise_on_alarm
+        self.on_alarm = on_alarm
+        self.stats = BusStats()
+        self.alarms: dict[int, list[str]] = {}
+        self._lock = threading.RLock()
+        self._link = SerialLink(port, self.baudrate)
+
+    # ----------------------------------------------------------------- lifecycle
+    def open(self) -> ServoBus:
+        """Open the serial port (PortError with a plain-language fix if it cannot be opened)."""
+        with self._lock:
+            self._link.open()
+        return self
+
+    def close(self) -> None:
+        """Close the port. Safe to call twice and after the port vanished."""
+        with self._lock:
+            self._link.close()
+
+    @property
+    def is_open(self) -> bool:
+        return self._link.is_open
+
+    def __enter__(self) -> ServoBus:
+        return self.open()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def reset_stats(self) -> None:
+        self.stats = BusStats()
+
+    def clear_alarms(self) -> None:
+        self.alarms.clear()
+
+    # ----------------------------------------------------------------- raw access
+    def ping(self, servo_id: int) -> int:
+        """Ping one servo; return its model number (777 STS3215, 1060 XL430-W250, 1200 XL330-M288)."""
+        self._check_id(servo_id)
+        with self._lock:
+            return self._retrying("a ping", [servo_id], lambda ids: self._ping_once(ids[0]))
+
+    @abstractmethod
+    def broadcast_ping(self) -> dict[int, int]:
+        """Ping every servo at once; return {id: model number} of all that answered (maybe empty)."""
+
+    def read(self, servo_id: int, address: int, length: int) -> bytes:
+        """Read `length` bytes from the control table of one servo."""
+        self._check_id(servo_id)
+        with self._lock:
+            return self._retrying(
+                f"a read of {length} byte(s) at address {address}",
+                [servo_id],
+                lambda ids: self._read_once(ids[0], address, length),
+            )
+
+    def write(self, servo_id: int, address: int, data: bytes) -> None:
+        """Write bytes to one servo's control table and wait for its acknowledgement."""
+        self._check_id(servo_id)
+        with self._lock:
+            self._retrying(
+                f"a write at address {address}", [servo_id], lambda ids: self._write_once(ids[0], address, bytes(data))
+            )
+
+    def sync_read(self, address: int, length: int, ids: Sequence[int]) -> dict[int, bytes]:
+        """One SYNC READ for many servos; {id: bytes} for every id (or ServoTimeout naming the silent ones)."""
+        ids = list(ids)
+        for servo_id in ids:
+            self._check_id(servo_id)
+        if not ids:
+            return {}
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"duplicate servo ids in sync read: {ids}")
+        result: dict[int, bytes] = {}
+
+        def attempt(pending: list[int]) -> dict[int, bytes]:
+            got = self._sync_read_once(address, length, pending, result)
+            return got
+
+        with self._lock:
+            self._retrying(f"a sync read of {length} byte(s) at address {address}", ids, attempt, partial=result)
+        return {servo_id: result[servo_id] for servo_id in ids}
+
+    def sync_write(self, address: int, data: Mapping[int, bytes]) -> None:
+        """One SYNC WRITE of equal-length data to many servos (servos do not answer a sync write)."""
+        if not data:
+            return
+        lengths = {len(v) for v in data.values()}
+        if len(lengths) != 1:
+            raise ValueError("sync write needs the same number of bytes for every servo")
+        for servo_id in data:
+            self._check_id(servo_id)
+        with self._lock:
+            self._send(self._sync_write_packet(address, lengths.pop(), {k: bytes(v) for k, v in data.items()}))
+
+    # ----------------------------------------------------------------- named registers
+    def register(self, name: str) -> Register:
+        """The control-table entry for `name` (RegisterError listing the valid names if unknown)."""
+        try:
+            return self.registers[name]
+        except KeyError:
+            raise RegisterError(
+                f"{self.protocol} servos have no register {name!r}; known: {', '.join(sorted(self.registers))}"
+            ) from None
+
+    def read_register(self, servo_id: int, name: str) -> int:
+        reg = self.register(name)
+        return reg.decode(self.read(servo_id, reg.address, reg.size))
+
+    def write_register(self, servo_id: int, name: str, value: int) -> None:
+        reg = self._writable(name)
+        self.write(servo_id, reg.address, reg.encode(value))
+
+    def sync_read_register(self, name: str, ids: Sequence[int]) -> dict[int, int]:
+        reg = self.register(name)
+        return {i: reg.decode(b) for i, b in self.sync_read(reg.address, reg.size, ids).items()}
+
+    def sync_write_register(self, name: str, values: Mapping[int, int]) -> None:
+        reg = self._writable(name)
+        self.sync_write(reg.address, {i: reg.encode(v) for i, v in values.items()})
+
+    def sync_read_registers(self, names: Sequence[str], ids: Sequence[int]) -> dict[int, dict[str, int]]:
+        """Several registers in ONE sync read of the contiguous span covering them: {id: {name: value}}."""
+        regs = [self.register(n) for n in names]
+        start = min(r.address for r in regs)
+        end = max(r.address + r.size for r in regs)
+        blocks = self.sync_read(start, end - start, ids)
+        return {
+            i: {r.name: r.decode(block[r.address - start : r.address - start + r.size]) for r in regs}
+            for i, block in blocks.items()
+        }
+
+    # ----------------------------------------------------------------- conversions and diagnostics
+    def to_si(self, name: str, raw: int) -> float:
+        """Raw register value -> SI units (see `si_unit(name)`); RegisterError for registers without one."""
+        if name not in self.si_units:
+            raise RegisterError(f"no SI conversion for {name!r}; have: {', '.join(sorted(self.si_units))}")
+        return raw * self.si_units[name][0]
+
+    def si_unit(self, name: str) -> str:
+        return self.si_units[name][1] if name in self.si_units else ""
+
+    def model_name(self, model_number: int) -> str:
+        return self.model_names.get(model_number, f"unknown model {model_number}")
+
+    @abstractmethod
+    def firmware_version(self, servo_id: int) -> str:
+        """Firmware version as text ("3.10" on Feetech, "46" on Dynamixel), for comparing servos."""
+
+    @abstractmethod
+    def decode_hardware_error(self, value: int) -> list[str]:
+        """Words for the bits of the `hardware_error` register (e.g. ["overheating"])."""
+
+    def read_alarm_words(self, servo_id: int) -> list[str]:
+        """Read and decode one servo's hardware_error register."""
+        return self.decode_hardware_error(self.read_register(servo_id, "hardware_error"))
+
+    # ----------------------------------------------------------------- protocol hooks
+    @abstractmethod
+    def _ping_once(self, servo_id: int) -> int:
+        """One ping attempt -> model number. Raise NoAnswer / Garbled (packet_io) on failure."""
+
+    @abstractmethod
+    def _read_once(self, servo_id: int, address: int, length: int) -> bytes: ...
+
+    @abstractmethod
+    def _write_once(self, servo_id: int, address: int, data: bytes) -> None: ...
+
+    @abstractmethod
+    def _sync_read_once(
+        self, address: int, length: int, ids: list[int], result: dict[int, bytes]
+    ) -> dict[int, bytes]:
+        """One sync-read attempt for `ids`; store answers in `result` as they arrive (so a retry asks only
+        for the missing ones); raise NoAnswer(missing ids) / Garbled if some did not answer cleanly."""
+
+    @abstractmethod
+    def _sync_write_packet(self, address: int, length: int, data: Mapping[int, bytes]) -> bytes: ...
+
+    # ----------------------------------------------------------------- shared machinery
+    def _check_id(self, servo_id: int) -> None:
+        if not isinstance(servo_id, int) or not 0 <= servo_id < self.broadcast_id:
+            raise ValueError(f"servo id must be an int in 0..{self.broadcast_id - 1}, got {servo_id!r}")
+
+    def _writable(self, name: str) -> Register:
+        reg = self.register(name)
+        if not reg.writable:
+            raise RegisterError(f"register {name!r} is read-only")
+        return reg
+
+    def _send(self, packet: bytes) -> None:
+        self._link.write(packet)
+        self.stats.bytes_sent += len(packet)
+        self.stats.transactions += 1
+
+    def _retrying(self, what: str, ids: list[int], attempt, partial: dict | None = None):
+        """Run attempt(pending_ids) up to 1 + retries times; flush input between attempts."""
+        pending = list(ids)
+        last: Exception | None = None
+        attempts = 0
+        for attempts in range(1, self.retries + 2):
+            if attempts > 1:
+                self.stats.retries += 1
+                self._link.drain()
+            try:
+                return attempt(pending)
+            except NoAnswer as exc:
+                self.stats.timeouts += 1
+                last = exc
+            except Garbled as exc:
+                self.stats.corrupt_packets += 1
+                last = exc
+            if partial is not None:
+                pending = [i for i in ids if i not in partial] or pending
+        if isinstance(last, Garbled):
+            raise CorruptPacket(last.detail, last.servo_id, attempts, self.port) from None
+        silent = last.servo_ids if isinstance(last, NoAnswer) and last.servo_ids else pending
+        raise ServoTimeout(silent, what, attempts, self.port) from None
+
+    def _check_status(self, status: StatusPacket, what: str) -> None:
+        """Raise ServoError for instruction errors; latch (and maybe raise) hardware alarms."""
+        if not status.error:
+            return
+        words, alarm = self._decode_status_error(status)
+        if not alarm:
+            self.stats.servo_errors += 1
+            raise ServoError(status.servo_id, words, False, status.error, what)
+        self.stats.alarms += 1
+        self.alarms[status.servo_id] = words
+        if self.on_alarm is not None:
+            self.on_alarm(status.servo_id, words)
+        if self.raise_on_alarm:
+            raise ServoError(status.servo_id, words, True, status.error, what)
+
+    @abstractmethod
+    def _decode_status_error(self, status: StatusPacket) -> tuple[list[str], bool]:
+        """(words, is_alarm) for a nonzero status error byte."""
+
+    def _deadline(self, expected_bytes: int) -> float:
+        # Wire time of the answer (10 bits per byte) on top of the per-answer timeout.
+        return time.monotonic() + self.timeout_s + expected_bytes * 10.0 / self.baudrate
+
+
+def open_bus(protocol: str, port: str, baudrate: int | None = None, **options: object) -> ServoBus:
+    """Make and open a bus: protocol "feetech" (SO-100/SO-101) or "dynamixel" (Koch)."""
+    bus = make_bus(protocol, port, baudrate, **options)
+    return bus.open()
+
+
+def make_bus(protocol: str, port: str, baudrate: int | None = None, **options: object) -> ServoBus:
+    """Make a bus without opening it (see open_bus)."""
+    if protocol == "feetech":
+        from prop_desktop.arm.feetech import FeetechBus
+
+        return FeetechBus(port, baudrate, **options)  # type: ignore[arg-type]
+    if protocol == "dynamixel":
+        from prop_desktop.arm.dynamixel import DynamixelBus
+
+        return DynamixelBus(port, baudrate, **options)  # type: ignore[arg-type]
+    raise ValueError(f"unknown servo protocol {protocol!r}: use 'feetech' (SO-100/SO-101) or 'dynamixel' (Koch)")
+
+
+__all__ = [
+    "AlarmCallback",
+    "BusError",
+    "BusStats",
+    "COMMON_REGISTERS",
+    "CorruptPacket",
+    "PortError",
+    "Register",
+    "RegisterError",
+    "ServoBus",
+    "ServoError",
+    "ServoTimeout",
+    "StatusPacket",
+    "counts_to_radians",
+    "make_bus",
+    "open_bus",
+    "radians_to_counts",
+]

@@ -1,0 +1,188 @@
+"""Serial framing helpers shared by both protocols: a byte link with deadlines, and byte sources for parsers.
+
+On POSIX the link reads the port's file descriptor directly with poll() (no busy-wait, and no termios
+reconfiguration per call as pyserial's per-read timeout would do); elsewhere it falls back to pyserial reads.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import select
+import time
+from typing import Protocol
+
+import serial
+
+from prop_desktop.arm.errors import PortError
+
+
+class NoAnswer(Exception):
+    """Internal: no answer (nothing at all) from these servos within the deadline."""
+
+    def __init__(self, servo_ids: list[int]) -> None:
+        super().__init__(f"no answer from {servo_ids}")
+        self.servo_ids = list(servo_ids)
+
+
+class Garbled(Exception):
+    """Internal: bytes arrived but did not form a valid answer (or it was truncated)."""
+
+    def __init__(self, detail: str, servo_id: int | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.servo_id = servo_id
+
+
+class ByteSource(Protocol):
+    def read_exact(self, n: int, deadline: float) -> bytes:
+        """Up to n bytes; fewer only when the deadline passed (never blocks past it)."""
+        ...
+
+
+class BytesSource:
+    """A ByteSource over fixed bytes (for tests and fuzzing): returns what is left, never waits."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = bytes(data)
+        self._pos = 0
+
+    def read_exact(self, n: int, deadline: float) -> bytes:
+        chunk = self._data[self._pos : self._pos + n]
+        self._pos += len(chunk)
+        return chunk
+
+    @property
+    def remaining(self) -> int:
+        return len(self._data) - self._pos
+
+
+_UNPLUGGED = (
+    "the serial port {port} went away ({why}). The USB cable was unplugged, the adapter lost power, or the "
+    "simulated arm was stopped. Plug it back in (or restart the simulator) and reconnect."
+)
+
+
+def _open_error_message(port: str, exc: BaseException) -> str:
+    code = getattr(exc, "errno", None)
+    text = str(exc)
+    if code == errno.ENOENT or "No such file" in text:
+        return f"serial port {port} does not exist. Is the arm's USB adapter plugged in? Run `prop-desktop ports`."
+    if code == errno.EACCES or "Permission denied" in text:
+        return (
+            f"permission denied opening {port}. On Linux add yourself to the 'dialout' group "
+            "(sudo usermod -aG dialout $USER, then log out and in) or install the udev rule; "
+            "run `prop-desktop ports` for details."
+        )
+    if code in (errno.EBUSY, errno.EAGAIN) or "exclusively lock" in text or "busy" in text.lower():
+        return (
+            f"serial port {port} is busy: another program holds it (another prop-desktop, LeRobot, a serial "
+            "monitor, or brltty/ModemManager probing it). Close that program and retry."
+        )
+    return f"cannot open serial port {port}: {text}. Check the cable and run `prop-desktop ports`."
+
+
+class SerialLink:
+    """One open serial port: write packets, read bytes against a deadline, drain stale input."""
+
+    def __init__(self, port: str, baudrate: int) -> None:
+        self.port = port
+        self.baudrate = baudrate
+        self._serial: serial.Serial | None = None
+        self._fd: int | None = None
+        self._buf = bytearray()
+        self._poll: select.poll | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self._serial is not None
+
+    def open(self) -> None:
+        if self._serial is not None:
+            return
+        try:
+            ser = serial.Serial(
+                self.port, self.baudrate, timeout=0, write_timeout=1.0, exclusive=True if os.name == "posix" else None
+            )
+        except (serial.SerialException, OSError, ValueError) as exc:
+            raise PortError(_open_error_message(self.port, exc), self.port) from None
+        self._serial = ser
+        self._buf.clear()
+        fd = getattr(ser, "fd", None)
+        if os.name == "posix" and isinstance(fd, int) and hasattr(select, "poll"):
+            self._fd = fd
+            self._poll = select.poll()
+            self._poll.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
+
+    def close(self) -> None:
+        ser, self._serial, self._fd, self._poll = self._serial, None, None, None
+        if ser is not None:
+            try:
+                ser.close()
+            except (OSError, serial.SerialException):
+                pass  # the device may already be gone; closing is best effort
+
+    def _require_open(self) -> serial.Serial:
+        if self._serial is None:
+            raise PortError(f"serial port {self.port} is not open: open the bus first", self.port)
+        return self._serial
+
+    def _gone(self, why: object) -> PortError:
+        self.close()
+        return PortError(_UNPLUGGED.format(port=self.port, why=why), self.port)
+
+    def write(self, data: bytes) -> None:
+        ser = self._require_open()
+        try:
+            if self._fd is not None:
+                view = memoryview(data)
+                while view:
+                    written = os.write(self._fd, view)
+                    view = view[written:]
+            else:
+                ser.write(data)
+        except (OSError, serial.SerialException) as exc:
+            raise self._gone(exc) from None
+
+    def _fill(self, timeout_s: float) -> bool:
+        """Wait up to timeout_s for input and append it to the buffer; True if bytes arrived."""
+        ser = self._require_open()
+        try:
+            if self._fd is not None and self._poll is not None:
+                events = self._poll.poll(max(0.0, timeout_s) * 1000.0)
+                if not events:
+                    return False
+                chunk = os.read(self._fd, 4096)
+                if not chunk:
+                    raise self._gone("end of file")
+            else:
+                ser.timeout = max(0.0, timeout_s)
+                waiting = max(1, ser.in_waiting)
+                chunk = ser.read(waiting)
+                if not chunk:
+                    return False
+        except PortError:
+            raise
+        except (OSError, serial.SerialException) as exc:
+            raise self._gone(exc) from None
+        self._buf += chunk
+        return True
+
+    def read_exact(self, n: int, deadline: float) -> bytes:
+        """Up to n bytes; fewer only if the deadline passed first."""
+        while len(self._buf) < n:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            self._fill(remaining)
+        chunk = bytes(self._buf[:n])
+        del self._buf[:n]
+        return chunk
+
+    def drain(self, quiet_s: float = 0.002, max_s: float = 0.05) -> None:
+        """Discard buffered and in-flight input: read until the line has been quiet for quiet_s (bounded)."""
+        self._buf.clear()
+        end = time.monotonic() + max_s
+        while time.monotonic() < end and self._fill(quiet_s):
+            self._buf.clear()
+        self._buf.clear()
