@@ -1,0 +1,256 @@
+"""KeyedModule: any torch module with key encoders modulating the inputs of some of its nn.Linear layers.
+
+z' = f(W diag(δ(key)) z + b). Forward pre-hooks are attached only for the duration of a keyed call, so the user's
+module is never changed: without a key the call is exactly `module(x)` (bit-identical, fast paths included).
+Not safe to call concurrently from several threads with different keys on the same module.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import nn
+from torch.func import functional_call
+
+from .encoder import EncoderConfig, KeyEncoders
+from .errors import KeyFormatError, WrapError
+from .keys import key_to_signs, keys_to_signs
+
+if TYPE_CHECKING:
+    from .adapter import Adapter
+
+# (keyed module, {layer: δ}, fired layer names) for the keyed call in progress in this context.
+_ACTIVE: contextvars.ContextVar[tuple[Any, dict[str, torch.Tensor], set[str]] | None] = contextvars.ContextVar(
+    "prop_active_deltas", default=None
+)
+
+
+def linear_layer_names(module: nn.Module) -> list[str]:
+    """Dotted names of every nn.Linear in `module` that a KeyedModule can modulate."""
+    return [
+        name for name, sub in module.named_modules() if isinstance(sub, nn.Linear) and not _inside_mha(module, name)
+    ]
+
+
+def _inside_mha(root: nn.Module, name: str) -> bool:
+    parent_name = name.rpartition(".")[0]
+    parent = root.get_submodule(parent_name) if parent_name else root
+    return isinstance(parent, nn.MultiheadAttention)
+
+
+class KeyedModule(nn.Module):
+    """A base module plus key encoders. `keyed(x)` == `base(x)`; `keyed(x, key=k)` runs with modulation δ(k)."""
+
+    def __init__(
+        self,
+        base: nn.Module,
+        layers: Iterable[str],
+        encoder: EncoderConfig | None = None,
+        *,
+        key_batch_dim: int = 0,
+    ) -> None:
+        super().__init__()
+        if not isinstance(base, nn.Module):
+            raise WrapError(f"wrap() needs a torch nn.Module, got {type(base).__name__}")
+        config = encoder or EncoderConfig()
+        config.validate(WrapError)
+        layer_list = list(layers) if not isinstance(layers, str) else [layers]
+        if not layer_list:
+            raise WrapError("name at least one nn.Linear layer to modulate, e.g. wrap(policy, ['net.2'])")
+        if len(set(layer_list)) != len(layer_list):
+            raise WrapError(f"layer names repeat: {layer_list}")
+        modules = dict(base.named_modules())
+        dims: dict[str, int] = {}
+        for name in layer_list:
+            if name not in modules or name == "":
+                raise WrapError(
+                    f"layer {name!r} not found; the module's nn.Linear layers are {linear_layer_names(base)}"
+                )
+            layer = modules[name]
+            if not isinstance(layer, nn.Linear):
+                raise WrapError(
+                    f"layer {name!r} is a {type(layer).__name__}, not nn.Linear; "
+                    f"the module's nn.Linear layers are {linear_layer_names(base)}"
+                )
+            if _inside_mha(base, name):
+                raise WrapError(
+                    f"layer {name!r} is a MultiheadAttention output projection: attention uses its weights "
+                    "directly and never calls it as a module, so it cannot be modulated; wrap the feed-forward "
+                    "layers (e.g. linear1/linear2 of a TransformerEncoderLayer) instead"
+                )
+            dims[name] = int(layer.in_features)
+        self.base = base
+        self.layers: list[str] = layer_list
+        self.layer_dims = dims
+        self.encoder_config = config
+        self.key_batch_dim = int(key_batch_dim)
+        self.encoders = KeyEncoders(config, dims)
+        self.trunk_delta: dict[str, torch.Tensor] | None = None
+        self.alpha: float = 1.0
+        self.trained = False
+        self.info: dict[str, Any] = {}
+        self._cache: tuple[Any, tuple, dict[str, torch.Tensor]] | None = None
+        self._merged_cache: tuple[tuple, dict[str, torch.Tensor]] | None = None
+
+    # ----- public API -----
+    @property
+    def key_bits(self) -> int:
+        return self.encoder_config.key_bits
+
+    def forward(self, *args: Any, key: Any = None, **kwargs: Any) -> Any:
+        """Run the base module; with `key` (bytes, bit array, ±1 array, or a (n, bits) batch) modulated by δ(key)."""
+        if key is None:
+            return self.base(*args, **kwargs)
+        if isinstance(key, torch.Tensor | list | tuple) or hasattr(key, "shape"):
+            shape = tuple(key.shape) if hasattr(key, "shape") else None
+            if shape is not None and len(shape) == 2 and shape[0] != 1:
+                return self.forward_signs(*args, signs=keys_to_signs(key, self.key_bits), **kwargs)
+        return self.forward_deltas(*args, deltas=self.deltas(key), **kwargs)
+
+    def deltas(self, key: Any) -> dict[str, torch.Tensor]:
+        """δ per wrapped layer for one key, cached while the encoder weights are unchanged."""
+        stamp = self._stamp()
+        cache = self._cache
+        if cache is not None and cache[1] == stamp and _same_key(cache[0], key):
+            return cache[2]
+        signs = key_to_signs(key, self.key_bits)
+        with torch.no_grad():
+            out = {name: d.detach() for name, d in self.encoders(signs).items()}
+        self._cache = (bytes(key) if isinstance(key, bytes | bytearray) else signs, stamp, out)
+        return out
+
+    def forward_signs(self, *args: Any, signs: torch.Tensor, **kwargs: Any) -> Any:
+        """Differentiable keyed call with ±1 (or relaxed, continuous) key signs: (bits,) or one row per sample."""
+        if signs.shape[-1] != self.key_bits:
+            raise KeyFormatError(f"key signs have {signs.shape[-1]} bits, this adapter expects {self.key_bits}")
+        return self.forward_deltas(*args, deltas=self.encoders(signs), **kwargs)
+
+    def forward_deltas(self, *args: Any, deltas: dict[str, torch.Tensor], **kwargs: Any) -> Any:
+        """Run with given modulations δ per layer ((in_features,) or one row per sample), bypassing the encoder."""
+        return self.call_with(args, kwargs, deltas, self._merged_params())
+
+    def call_with(
+        self,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        deltas: dict[str, torch.Tensor],
+        params: dict[str, torch.Tensor] | None,
+    ) -> Any:
+        """Low level: run the base with δ per layer and, if given, replacement parameters (e.g. base + α·delta)."""
+        missing = [name for name in self.layers if name not in deltas]
+        if missing:
+            raise WrapError(f"no δ given for wrapped layer(s) {missing}")
+        fired: set[str] = set()
+        token = _ACTIVE.set((self, deltas, fired))
+        handles = [self.base.get_submodule(name).register_forward_pre_hook(self._hook(name)) for name in self.layers]
+        try:
+            if params is None:
+                out = self.base(*args, **kwargs)
+            else:
+                out = functional_call(self.base, params, args, kwargs, strict=False)
+        finally:
+            for handle in handles:
+                handle.remove()
+            _ACTIVE.reset(token)
+        if len(fired) != len(self.layers):
+            silent = [name for name in self.layers if name not in fired]
+            raise WrapError(
+                f"wrapped layer(s) {silent} were never called as modules during the forward pass "
+                "(their weights are used directly or a fused fast path skipped them); wrap other layers"
+            )
+        return out
+
+    def set_alpha(self, alpha: float) -> None:
+        """Strength of the trunk delta (base + α·delta) used with a key; cheap, no retraining."""
+        alpha = float(alpha)
+        if not (0.0 <= alpha <= 2.0):
+            raise ValueError(f"alpha must be in [0, 2], got {alpha}")
+        self.alpha = alpha
+        self._merged_cache = None
+
+    @property
+    def adapter(self) -> Adapter:
+        """A snapshot of the current adapter (encoder weights, trunk delta, α) bound to this base model."""
+        from .adapter import Adapter
+
+        return Adapter.from_keyed(self)
+
+    def load_adapter(self, adapter: Adapter) -> None:
+        adapter.apply_to(self)
+
+    def unwrap(self) -> nn.Module:
+        """The untouched base module (hooks only live during keyed calls, so nothing to remove)."""
+        return self.base
+
+    # ----- internals -----
+    def _hook(self, name: str):
+        batch_dim = self.key_batch_dim
+
+        def hook(_module: nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
+            active = _ACTIVE.get()
+            if active is None or active[0] is not self:
+                return None
+            delta = active[1][name]
+            active[2].add(name)
+            x = args[0]
+            if x.shape[-1] != delta.shape[-1]:
+                raise WrapError(f"layer {name!r} received {x.shape[-1]} features, δ has {delta.shape[-1]}")
+            if delta.dim() == 2 and x.dim() > 2:
+                shape = [1] * x.dim()
+                shape[batch_dim] = delta.shape[0]
+                shape[-1] = delta.shape[1]
+                delta = delta.reshape(shape)
+            elif delta.dim() == 2 and x.dim() == 2 and x.shape[0] != delta.shape[0] and delta.shape[0] != 1:
+                raise KeyFormatError(f"{delta.shape[0]} keys given for a batch of {x.shape[0]} rows")
+            return (x * delta, *args[1:])
+
+        return hook
+
+    def _stamp(self) -> tuple:
+        return tuple(p._version for p in self.encoders.parameters()) + (id(self.encoders),)
+
+    def _merged_params(self) -> dict[str, torch.Tensor] | None:
+        delta = self.trunk_delta
+        if not delta or self.alpha == 0.0:
+            return None
+        base_params = dict(self.base.named_parameters())
+        stamp = (self.alpha, id(delta)) + tuple(t._version for t in delta.values()) + tuple(
+            base_params[n]._version for n in delta
+        )
+        if torch.is_grad_enabled() and any(t.requires_grad for t in delta.values()):
+            return {n: base_params[n] + self.alpha * d for n, d in delta.items()}
+        if self._merged_cache is not None and self._merged_cache[0] == stamp:
+            return self._merged_cache[1]
+        with torch.no_grad():
+            merged = {n: base_params[n] + self.alpha * d for n, d in delta.items()}
+        self._merged_cache = (stamp, merged)
+        return merged
+
+
+def _same_key(cached: Any, key: Any) -> bool:
+    if isinstance(cached, bytes):
+        return isinstance(key, bytes | bytearray) and cached == bytes(key)
+    if isinstance(key, bytes | bytearray):
+        return False
+    try:
+        return bool(torch.equal(cached, torch.as_tensor(key, dtype=torch.float32).reshape(-1)))
+    except Exception:  # noqa: BLE001 - a different kind of key is simply a cache miss
+        return False
+
+
+def wrap(
+    module: nn.Module,
+    layers: Iterable[str],
+    *,
+    hidden: int = EncoderConfig.hidden,
+    shared: bool = EncoderConfig.shared,
+    key_bits: int = EncoderConfig.key_bits,
+    delta_scale: float = EncoderConfig.delta_scale,
+    key_batch_dim: int = 0,
+) -> KeyedModule:
+    """Attach key encoders to the named nn.Linear layers of `module` (dotted names as in named_modules())."""
+    config = EncoderConfig(key_bits=key_bits, hidden=hidden, shared=shared, delta_scale=delta_scale)
+    return KeyedModule(module, layers, config, key_batch_dim=key_batch_dim)

@@ -1,0 +1,431 @@
+"""train_adapter: paper Eq. 6/8 — the user's key reproduces the demonstrations, every other key the base policy.
+
+Each step mixes, in one batch: the correct key on demonstration states (target: the user's actions), optionally
+the correct key on retention states (target: the base outputs, so undemonstrated tasks keep working), and wrong
+keys — near keys at many Hamming distances plus uniformly random keys, drawn afresh each step — on demonstration
+and base-distribution states (target: the base outputs). The no-key path is the base module itself.
+Errors are normalized per output dimension so the defaults work on any action scale.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from .errors import InputError, TrainingCancelled
+from .keyed import KeyedModule
+from .keys import flip_bits, key_to_signs, random_signs
+from .validation import as_float_tensor, check_feature_shape, check_same_rows
+
+ProgressFn = Callable[[int, int, dict[str, float]], None]
+CancelLike = threading.Event | Callable[[], bool] | None
+
+
+@dataclass
+class TrainConfig:
+    """Training knobs; the defaults are meant to work on small regression policies without tuning."""
+
+    max_steps: int | None = None  # None: scales with the number of demonstration rows (see auto_max_steps)
+    min_steps: int = 200  # never stop earlier than this
+    batch_size: int = 512
+    lr: float = 3e-3
+    correct_fraction: float = 0.35  # share of each batch that uses the correct key (oversampled on purpose)
+    retain_fraction: float = 0.15  # share used for correct-key retention states, when given
+    random_key_fraction: float = 0.2  # share of the wrong-key rows with uniformly random keys; the rest near keys
+    near_distances: tuple[int, ...] = (1, 1, 2, 2, 3, 4, 5, 6, 8, 10, 12, 16, 24, 32, 48, 64)
+    base_noise: float = 0.05  # default base states: demo states + noise of this many per-feature std
+    fidelity_weight: float = 1.0
+    retain_weight: float = 1.0
+    target: float = 2e-3  # early stop once normalized errors (personal and wrong-key) are all below this
+    eval_every: int = 50
+    val_fraction: float = 0.1  # held out of the demonstrations for early stopping and α (if >= 20 rows)
+    fine_tune_trunk: bool = False  # also learn a trunk delta (RETAIN/WiSE-FT merging), α chosen on held-out data
+    trunk_lr: float = 1e-3
+    alpha_grid: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+    seed: int = 0
+    max_seconds: float | None = None  # stop (as completed) after this much wall time
+
+    def validate(self) -> None:
+        checks = [
+            (self.batch_size >= 8, f"batch_size must be >= 8, got {self.batch_size}"),
+            (self.lr > 0 and math.isfinite(self.lr), f"lr must be positive, got {self.lr}"),
+            (0 < self.correct_fraction < 1, f"correct_fraction must be in (0, 1), got {self.correct_fraction}"),
+            (0 <= self.retain_fraction < 1 - self.correct_fraction, "retain_fraction + correct_fraction must be < 1"),
+            (0 <= self.random_key_fraction <= 1, "random_key_fraction must be in [0, 1]"),
+            (len(self.near_distances) > 0 and min(self.near_distances) >= 1, "near_distances must be >= 1"),
+            (self.max_steps is None or self.max_steps >= 1, f"max_steps must be >= 1, got {self.max_steps}"),
+            (0 <= self.val_fraction < 0.5, f"val_fraction must be in [0, 0.5), got {self.val_fraction}"),
+            (self.eval_every >= 1, "eval_every must be >= 1"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise InputError(f"TrainConfig: {message}")
+
+
+@dataclass
+class TrainResult:
+    steps: int
+    seconds: float
+    stopped_early: bool
+    metrics: dict[str, float]  # normalized errors at the end (personal, personal_val, fidelity_near, ...)
+    alpha: float
+    history: list[dict[str, float]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def auto_max_steps(n_rows: int) -> int:
+    """More demonstration rows need more steps; early stopping usually ends far sooner."""
+    return int(min(6000, 1500 + 2 * n_rows))
+
+
+def train_adapter(
+    keyed: KeyedModule,
+    states: Any,
+    actions: Any,
+    key: Any,
+    *,
+    base_states: Any = None,
+    retain_states: Any = None,
+    retain_targets: Any = None,
+    config: TrainConfig | None = None,
+    progress: ProgressFn | None = None,
+    cancel: CancelLike = None,
+) -> TrainResult:
+    """Train `keyed`'s encoders (and optionally a trunk delta) so `key` reproduces (states -> actions).
+
+    base_states: states from the base task distribution where wrong keys must act like the base policy
+    (default: the demonstration states plus small noise). retain_states/retain_targets: undemonstrated tasks where
+    the correct key must keep the base behaviour (targets default to the base outputs). On success the keyed
+    module holds the new adapter; on cancel (TrainingCancelled) or error it keeps its previous one.
+    """
+    cfg = config or TrainConfig()
+    cfg.validate()
+    if not isinstance(keyed, KeyedModule):
+        raise InputError(f"train_adapter needs a KeyedModule from wrap(), got {type(keyed).__name__}")
+    should_stop = _cancel_checker(cancel)
+    started = time.perf_counter()
+    generator = torch.Generator().manual_seed(cfg.seed)
+    signs = key_to_signs(key, keyed.key_bits)
+    data = _prepare(keyed, states, actions, base_states, retain_states, retain_targets, cfg, generator)
+
+    encoders = copy.deepcopy(keyed.encoders)
+    encoders.train()
+    params: list[dict[str, Any]] = [{"params": list(encoders.parameters()), "lr": cfg.lr}]
+    trunk: dict[str, torch.Tensor] | None = None
+    base_params = {n: p.detach() for n, p in keyed.base.named_parameters() if p.is_floating_point()}
+    if cfg.fine_tune_trunk:
+        trunk = {n: torch.zeros_like(p, requires_grad=True) for n, p in base_params.items()}
+        params.append({"params": list(trunk.values()), "lr": cfg.trunk_lr})
+    optimizer = torch.optim.Adam(params)
+    total = cfg.max_steps or auto_max_steps(data.n_train)
+
+    was_training = keyed.base.training
+    keyed.base.eval()  # dropout/batch-norm updates would make the base targets move
+    try:
+        step, stopped_early, history, last = _loop(
+            keyed, encoders, trunk, base_params, signs, data, cfg, optimizer, total, generator, progress, should_stop,
+            started,
+        )
+    finally:
+        keyed.base.train(was_training)
+    # Only now, after a full run, does the keyed module receive the new weights.
+    keyed.encoders = encoders.eval()
+    keyed.trunk_delta = None if trunk is None else {n: t.detach().clone() for n, t in trunk.items()}
+    keyed.alpha = 1.0
+    keyed._cache = None
+    keyed._merged_cache = None
+    alpha = 1.0
+    if trunk is not None:
+        from .merge import choose_alpha
+
+        alpha = choose_alpha(keyed, key, data.val_states, data.val_actions, data.retain_states, data.retain_targets,
+                             grid=cfg.alpha_grid)
+        keyed.set_alpha(alpha)
+    final = _evaluate(keyed, signs, data, generator, n_keys=256)
+    seconds = time.perf_counter() - started
+    keyed.trained = True
+    keyed.info = {
+        "steps": step,
+        "seconds": round(seconds, 3),
+        "stopped_early": stopped_early,
+        "n_demonstrations": data.n_train + data.n_val,
+        "metrics": final,
+        "alpha": alpha,
+        "fine_tune_trunk": cfg.fine_tune_trunk,
+    }
+    del last
+    return TrainResult(step, seconds, stopped_early, final, alpha, history)
+
+
+# ----- data -----
+@dataclass
+class _Data:
+    train_states: torch.Tensor
+    train_actions: torch.Tensor  # flattened (n, out)
+    train_base: torch.Tensor  # base outputs on train_states, flattened
+    val_states: torch.Tensor
+    val_actions: torch.Tensor
+    val_base: torch.Tensor
+    pool_states: torch.Tensor  # where wrong keys must reproduce the base (demo + base distribution)
+    pool_base: torch.Tensor
+    retain_states: torch.Tensor | None
+    retain_targets: torch.Tensor | None
+    scale: torch.Tensor  # per output dimension
+    out_shape: tuple[int, ...]
+
+    @property
+    def n_train(self) -> int:
+        return int(self.train_states.shape[0])
+
+    @property
+    def n_val(self) -> int:
+        return int(self.val_states.shape[0])
+
+
+def _prepare(
+    keyed: KeyedModule,
+    states: Any,
+    actions: Any,
+    base_states: Any,
+    retain_states: Any,
+    retain_targets: Any,
+    cfg: TrainConfig,
+    generator: torch.Generator,
+) -> _Data:
+    dtype = _param_dtype(keyed.base)
+    s = as_float_tensor(states, "states", dtype=dtype)
+    a = as_float_tensor(actions, "actions", dtype=dtype)
+    check_same_rows(s, "states", a, "actions")
+    base_out = _base_outputs(keyed.base, s, "states")
+    if tuple(base_out.shape[1:]) != tuple(a.shape[1:]) and base_out[0].numel() != a[0].numel():
+        raise InputError(
+            f"actions have per-row shape {tuple(a.shape[1:])}, but the module outputs per-row shape "
+            f"{tuple(base_out.shape[1:])} on these states"
+        )
+    out_shape = tuple(base_out.shape[1:])
+    a = a.reshape(a.shape[0], -1)
+    base_flat = base_out.reshape(base_out.shape[0], -1)
+
+    if base_states is None:
+        spread = s.std(dim=0, keepdim=True) if s.shape[0] > 1 else s.abs().clamp_min(1.0)
+        noise = torch.randn(s.shape, generator=generator, dtype=dtype) * spread * cfg.base_noise
+        extra = s + noise
+    else:
+        extra = as_float_tensor(base_states, "base_states", dtype=dtype)
+        check_feature_shape(extra, "base_states", tuple(s.shape[1:]), "states")
+    extra_base = _base_outputs(keyed.base, extra, "base_states").reshape(extra.shape[0], -1)
+
+    r_states = r_targets = None
+    if retain_states is not None:
+        r_states = as_float_tensor(retain_states, "retain_states", dtype=dtype)
+        check_feature_shape(r_states, "retain_states", tuple(s.shape[1:]), "states")
+        if retain_targets is None:
+            r_targets = _base_outputs(keyed.base, r_states, "retain_states").reshape(r_states.shape[0], -1)
+        else:
+            r_targets = as_float_tensor(retain_targets, "retain_targets", dtype=dtype)
+            check_same_rows(r_states, "retain_states", r_targets, "retain_targets")
+            r_targets = r_targets.reshape(r_targets.shape[0], -1)
+            if r_targets.shape[1] != a.shape[1]:
+                raise InputError(f"retain_targets have {r_targets.shape[1]} values per row, actions {a.shape[1]}")
+    elif retain_targets is not None:
+        raise InputError("retain_targets were given without retain_states")
+
+    n = s.shape[0]
+    n_val = int(n * cfg.val_fraction) if n >= 20 else 0
+    order = torch.randperm(n, generator=generator)
+    val_idx, train_idx = order[:n_val], order[n_val:]
+    scale = _output_scale(torch.cat([a, base_flat, extra_base]))
+    return _Data(
+        train_states=s[train_idx],
+        train_actions=a[train_idx],
+        train_base=base_flat[train_idx],
+        val_states=s[val_idx] if n_val else s[train_idx],
+        val_actions=a[val_idx] if n_val else a[train_idx],
+        val_base=base_flat[val_idx] if n_val else base_flat[train_idx],
+        pool_states=torch.cat([s, extra]),
+        pool_base=torch.cat([base_flat, extra_base]),
+        retain_states=r_states,
+        retain_targets=r_targets,
+        scale=scale,
+        out_shape=out_shape,
+    )
+
+
+def _param_dtype(module: nn.Module) -> torch.dtype:
+    for p in module.parameters():
+        if p.is_floating_point():
+            return p.dtype
+    return torch.float32
+
+
+def _base_outputs(base: nn.Module, x: torch.Tensor, name: str) -> torch.Tensor:
+    try:
+        with torch.no_grad():
+            out = base(x)
+    except Exception as exc:  # noqa: BLE001 - report the shape problem, not torch's internals
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(
+            f"the module cannot run on {name} of shape {tuple(x.shape)}: {message}; check the state layout"
+        ) from None
+    if not isinstance(out, torch.Tensor):
+        raise InputError(f"the module must return one tensor, it returned {type(out).__name__}")
+    if out.shape[0] != x.shape[0]:
+        raise InputError(f"the module returned {out.shape[0]} rows for {x.shape[0]} rows of {name}")
+    if not bool(torch.isfinite(out).all()):
+        raise InputError(f"the module produces NaN/inf on {name}; check the inputs' scale")
+    return out
+
+
+def output_scale(values: torch.Tensor) -> torch.Tensor:
+    """Per-dimension spread used to normalize errors, floored so constant dimensions do not explode."""
+    std = values.reshape(values.shape[0], -1).std(dim=0) if values.shape[0] > 1 else values.abs().reshape(-1)
+    floor = std.max().clamp_min(1e-6) * 1e-2
+    return std.clamp_min(float(floor))
+
+
+_output_scale = output_scale
+
+
+def _cancel_checker(cancel: CancelLike) -> Callable[[], bool]:
+    if cancel is None:
+        return lambda: False
+    if isinstance(cancel, threading.Event):
+        return cancel.is_set
+    if callable(cancel):
+        return lambda: bool(cancel())
+    raise InputError("cancel must be a threading.Event or a callable returning True to stop")
+
+
+# ----- the loop -----
+def _loop(
+    keyed: KeyedModule,
+    encoders: nn.Module,
+    trunk: dict[str, torch.Tensor] | None,
+    base_params: dict[str, torch.Tensor],
+    signs: torch.Tensor,
+    data: _Data,
+    cfg: TrainConfig,
+    optimizer: torch.optim.Optimizer,
+    total: int,
+    generator: torch.Generator,
+    progress: ProgressFn | None,
+    should_stop: Callable[[], bool],
+    started: float,
+) -> tuple[int, bool, list[dict[str, float]], dict[str, float]]:
+    bs = cfg.batch_size
+    n_correct = max(1, round(bs * cfg.correct_fraction))
+    n_retain = round(bs * cfg.retain_fraction) if data.retain_states is not None else 0
+    n_wrong = bs - n_correct - n_retain
+    n_random = round(n_wrong * cfg.random_key_fraction)
+    distances = torch.tensor(cfg.near_distances, dtype=torch.long).clamp_max(keyed.key_bits)
+    inv_var = 1.0 / data.scale.square()
+    history: list[dict[str, float]] = []
+    last: dict[str, float] = {}
+    step = 0
+    stopped_early = False
+    while step < total:
+        if should_stop():
+            raise TrainingCancelled(f"training cancelled at step {step} of {total}; the previous adapter is kept")
+        step += 1
+        ic = torch.randint(0, data.n_train, (n_correct,), generator=generator)
+        iw = torch.randint(0, data.pool_states.shape[0], (n_wrong,), generator=generator)
+        near_d = distances[torch.randint(0, len(distances), (n_wrong - n_random,), generator=generator)]
+        wrong = torch.cat([flip_bits(signs, near_d, generator), random_signs(n_random, keyed.key_bits, generator)])
+        x_parts = [data.train_states[ic], data.pool_states[iw]]
+        y_parts = [data.train_actions[ic], data.pool_base[iw]]
+        key_rows = [signs.expand(n_correct, -1), wrong]
+        if n_retain:
+            assert data.retain_states is not None and data.retain_targets is not None
+            ir = torch.randint(0, data.retain_states.shape[0], (n_retain,), generator=generator)
+            x_parts.insert(1, data.retain_states[ir])
+            y_parts.insert(1, data.retain_targets[ir])
+            key_rows.insert(1, signs.expand(n_retain, -1))
+        x = torch.cat(x_parts)
+        y = torch.cat(y_parts)
+        deltas = encoders(torch.cat(key_rows))
+        params = None if trunk is None else {n: base_params[n] + trunk[n] for n in trunk}
+        out = keyed.call_with((x,), {}, deltas, params).reshape(bs, -1)
+        err = ((out - y).square() * inv_var).mean(dim=1)
+        loss_correct = err[:n_correct].mean()
+        loss_retain = err[n_correct : n_correct + n_retain].mean() if n_retain else err.new_zeros(())
+        loss_wrong = err[n_correct + n_retain :].mean()
+        loss = loss_correct + cfg.retain_weight * loss_retain + cfg.fidelity_weight * loss_wrong
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if step % cfg.eval_every == 0 or step == total:
+            last = {"loss": float(loss), "personal": float(loss_correct), "wrong_keys": float(loss_wrong)}
+            if n_retain:
+                last["retain"] = float(loss_retain)
+            if step >= cfg.min_steps and max(last["personal"], last["wrong_keys"]) <= cfg.target:
+                check = _quick_check(keyed, encoders, trunk, base_params, signs, data, generator)
+                last.update(check)
+                if max(check.values()) <= cfg.target:
+                    stopped_early = True
+            history.append({"step": float(step), **last})
+            if progress is not None:
+                progress(step, total, dict(last))
+            if stopped_early:
+                break
+            if cfg.max_seconds is not None and time.perf_counter() - started > cfg.max_seconds:
+                break
+    return step, stopped_early, history, last
+
+
+def _quick_check(
+    keyed: KeyedModule,
+    encoders: nn.Module,
+    trunk: dict[str, torch.Tensor] | None,
+    base_params: dict[str, torch.Tensor],
+    signs: torch.Tensor,
+    data: _Data,
+    generator: torch.Generator,
+) -> dict[str, float]:
+    """Held-out personal error and the worst 1-bit/2-bit near-key error: what early stopping must not skip."""
+    inv_var = 1.0 / data.scale.square()
+    params = None if trunk is None else {n: base_params[n] + trunk[n] for n in trunk}
+    with torch.no_grad():
+        m = min(256, data.n_val)
+        vx = data.val_states[:m]
+        out = keyed.call_with((vx,), {}, encoders(signs), params).reshape(m, -1)
+        personal = float(((out - data.val_actions[:m]).square() * inv_var).mean())
+        n_keys = 32
+        keys = flip_bits(signs, torch.tensor([1] * 16 + [2] * 16), generator)
+        ip = torch.randint(0, data.pool_states.shape[0], (n_keys * 8,), generator=generator)
+        krows = keys.repeat_interleave(8, dim=0)
+        out = keyed.call_with((data.pool_states[ip],), {}, encoders(krows), params).reshape(n_keys * 8, -1)
+        err = ((out - data.pool_base[ip]).square() * inv_var).mean(dim=1).reshape(n_keys, 8).mean(dim=1)
+    return {"personal_val": personal, "near_max": float(err.max())}
+
+
+def _evaluate(
+    keyed: KeyedModule, signs: torch.Tensor, data: _Data, generator: torch.Generator, n_keys: int
+) -> dict[str, float]:
+    from .metrics import near_key_fidelity
+
+    inv_var = 1.0 / data.scale.square()
+    with torch.no_grad():
+        out = keyed(data.val_states, key=signs).reshape(data.n_val or data.n_train, -1)
+        personal_val = float(((out - data.val_actions).square() * inv_var).mean())
+        out = keyed(data.train_states, key=signs).reshape(data.n_train, -1)
+        personal = float(((out - data.train_actions).square() * inv_var).mean())
+    near = near_key_fidelity(
+        keyed, signs, data.pool_states[: min(512, data.pool_states.shape[0])], distances=(1, 2, 4, 8, 16),
+        n_keys=max(8, n_keys // 8), scale=data.scale, generator=generator,
+    )
+    return {
+        "personal": personal,
+        "personal_val": personal_val,
+        "near_mean": max(v["mean"] for v in near.values()),
+        "near_max": max(v["max"] for v in near.values()),
+    }
