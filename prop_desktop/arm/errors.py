@@ -79,6 +79,9 @@ class ServoError(BusError):
         "electrical shock": "check the power wiring",
         "encoder": "the position sensor reported an error: power-cycle the servo",
         "angle": "the goal is outside the servo's limits: check the position limits and calibration",
+        "hardware alert": "read its hardware_error register (bus.read_alarm_words(id)) to see why, then reboot "
+        "or power-cycle the servo",
+        "crc": "a byte was garbled on the way to the servo: check the cable",
         "access": "that register is read-only or needs torque off (EEPROM): disable torque first",
         "data range": "the value is outside the register's range",
         "data limit": "the value is beyond the servo's configured limit",
