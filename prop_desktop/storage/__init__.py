@@ -1,1 +1,51 @@
+"""Storage: the profiles registry, sealed files (AES-256-GCM), episodes, adapters and the Household façade."""
 
+from __future__ import annotations
+
+from .adapters import AdapterInfo, AdapterStore
+from .episodes import EpisodeInfo, EpisodeStore
+from .errors import (
+    AdapterNotFound,
+    EpisodeNotFound,
+    InvalidEpisode,
+    InvalidName,
+    NotASealedFile,
+    ProfileExists,
+    ProfileNotFound,
+    RegistryError,
+    SealedByAnotherKey,
+    SealedFileError,
+    StorageError,
+    TamperedFile,
+    TruncatedFile,
+    UnsupportedFormat,
+)
+from .household import Household, UnlockedProfile
+from .registry import Profile
+from .sealed import SealContext, Sealer
+
+__all__ = [
+    "AdapterInfo",
+    "AdapterNotFound",
+    "AdapterStore",
+    "EpisodeInfo",
+    "EpisodeNotFound",
+    "EpisodeStore",
+    "Household",
+    "InvalidEpisode",
+    "InvalidName",
+    "NotASealedFile",
+    "Profile",
+    "ProfileExists",
+    "ProfileNotFound",
+    "RegistryError",
+    "SealContext",
+    "SealedByAnotherKey",
+    "SealedFileError",
+    "Sealer",
+    "StorageError",
+    "TamperedFile",
+    "TruncatedFile",
+    "UnlockedProfile",
+    "UnsupportedFormat",
+]

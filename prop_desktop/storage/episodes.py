@@ -1,0 +1,189 @@
+"""A profile's demonstration episodes, stored only sealed.
+
+An episode is `arrays` (name -> numpy array; "t", "q", "goal" by convention) + `meta` (JSON-able dict).
+Arrays are serialized in memory with safetensors (never pickle, never a plaintext file), then sealed, then
+written atomically. Each file's small sealed meta section carries the listing data, so `list()` opens only
+those sections (no plaintext index exists anywhere).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from safetensors.numpy import load as st_load
+from safetensors.numpy import save as st_save
+
+from .atomic import make_private_dir, remove_stale_temp_files
+from .errors import EpisodeNotFound, InvalidEpisode, SealedFileError
+from .registry import clean_name
+from .sealed import SealContext, Sealer
+
+KIND = "episode"
+SUFFIX = ".sealed"
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EpisodeInfo:
+    id: str
+    name: str
+    created: str
+    task: str
+    mode: str
+    n_samples: int
+    duration_s: float
+    interrupted: bool
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _check_arrays(arrays: Any) -> dict[str, np.ndarray]:
+    if not isinstance(arrays, dict) or not arrays:
+        raise InvalidEpisode("an episode needs a non-empty dict of arrays (e.g. 't', 'q', 'goal')")
+    checked: dict[str, np.ndarray] = {}
+    for name, value in arrays.items():
+        if not isinstance(name, str) or not name:
+            raise InvalidEpisode(f"array names must be non-empty strings, got {name!r}")
+        array = np.asarray(value)
+        if array.dtype.kind not in "biuf":
+            raise InvalidEpisode(f"array {name!r} has dtype {array.dtype}; only numbers and booleans are stored")
+        checked[name] = np.ascontiguousarray(array)
+    return checked
+
+
+def _info(episode_id: str, header: dict[str, Any]) -> EpisodeInfo:
+    meta = header.get("meta", {})
+    return EpisodeInfo(
+        id=episode_id,
+        name=str(header.get("name", "")),
+        created=str(header.get("created", "")),
+        task=str(meta.get("task", "")),
+        mode=str(meta.get("mode", "")),
+        n_samples=int(header.get("n_samples", 0)),
+        duration_s=float(header.get("duration_s", 0.0)),
+        interrupted=bool(meta.get("interrupted", False)),
+    )
+
+
+class EpisodeStore:
+    def __init__(self, folder: Path, sealer: Sealer, profile_id: str) -> None:
+        self.folder = folder
+        self._sealer = sealer
+        self._profile_id = profile_id
+        if folder.is_dir():
+            remove_stale_temp_files(folder)
+
+    def _context(self, episode_id: str) -> SealContext:
+        return SealContext(self._profile_id, KIND, episode_id)
+
+    def _path(self, episode_id: str) -> Path:
+        try:
+            canonical = uuid.UUID(hex=str(episode_id)).hex
+        except ValueError:
+            raise EpisodeNotFound(f"{episode_id!r} is not an episode id") from None
+        return self.folder / f"{canonical}{SUFFIX}"
+
+    def _write(self, episode_id: str, header: dict[str, Any], body: bytes) -> None:
+        make_private_dir(self.folder)
+        meta_bytes = json.dumps(header).encode()
+        self._sealer.write(self._path(episode_id), meta_bytes, body, self._context(episode_id))
+
+    def save(self, arrays: dict[str, np.ndarray], meta: dict[str, Any], name: str | None = None) -> EpisodeInfo:
+        """Seal and store a new episode; returns its listing entry (with the new id)."""
+        checked = _check_arrays(arrays)
+        if not isinstance(meta, dict):
+            raise InvalidEpisode("episode meta must be a dict")
+        try:
+            json.dumps(meta)
+        except (TypeError, ValueError) as exc:
+            raise InvalidEpisode(f"episode meta must be JSON-able: {exc}") from None
+        created = str(meta.get("created") or _now())
+        default_name = f"{meta.get('task') or 'episode'} {created[:19].replace('T', ' ')}"
+        t = checked.get("t")
+        n_samples = int(next(iter(checked.values())).shape[0]) if next(iter(checked.values())).ndim else 1
+        duration = float(t[-1] - t[0]) if t is not None and t.ndim == 1 and t.size > 1 else 0.0
+        header = {
+            "name": clean_name(name) if name is not None else clean_name(default_name),
+            "created": created,
+            "n_samples": n_samples,
+            "duration_s": duration,
+            "meta": meta,
+        }
+        episode_id = uuid.uuid4().hex
+        self._write(episode_id, header, st_save(checked))
+        return _info(episode_id, header)
+
+    def ids(self) -> list[str]:
+        if not self.folder.is_dir():
+            return []
+        return sorted(p.name[: -len(SUFFIX)] for p in self.folder.glob(f"*{SUFFIX}") if not p.name.startswith("."))
+
+    def info(self, episode_id: str) -> EpisodeInfo:
+        path = self._path(episode_id)
+        if not path.exists():
+            raise EpisodeNotFound(f"no episode {episode_id} in this profile")
+        return _info(path.name[: -len(SUFFIX)], json.loads(self._sealer.open_meta(path, self._context(path.stem))))
+
+    def list_with_problems(self) -> tuple[list[EpisodeInfo], list[SealedFileError]]:
+        infos, problems = [], []
+        for episode_id in self.ids():
+            try:
+                infos.append(self.info(episode_id))
+            except SealedFileError as exc:
+                problems.append(exc)
+        infos.sort(key=lambda i: (i.created, i.id))
+        return infos, problems
+
+    def list(self) -> list[EpisodeInfo]:
+        """Episodes, oldest first. Damaged files are left out (and logged); `verify` reports them."""
+        infos, problems = self.list_with_problems()
+        for problem in problems:
+            log.warning("episode file skipped: %s", problem)
+        return infos
+
+    def _open(self, episode_id: str) -> tuple[dict[str, Any], bytes]:
+        path = self._path(episode_id)
+        if not path.exists():
+            raise EpisodeNotFound(f"no episode {episode_id} in this profile")
+        header_bytes, body = self._sealer.open(path, self._context(path.stem))
+        return json.loads(header_bytes), body
+
+    def load(self, episode_id: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """(arrays, meta) of one episode; raises SealedFileError (nothing returned) if the file is not intact."""
+        header, body = self._open(episode_id)
+        arrays = {name: np.array(value) for name, value in st_load(body).items()}
+        return arrays, dict(header["meta"])
+
+    def rename(self, episode_id: str, new_name: str) -> EpisodeInfo:
+        header, body = self._open(episode_id)
+        header["name"] = clean_name(new_name)
+        self._write(self._path(episode_id).stem, header, body)
+        return _info(self._path(episode_id).stem, header)
+
+    def delete(self, episode_id: str) -> None:
+        path = self._path(episode_id)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            raise EpisodeNotFound(f"no episode {episode_id} in this profile") from None
+
+    def verify(self) -> list[str]:
+        """Open every file completely; one line per problem."""
+        problems = []
+        for episode_id in self.ids():
+            try:
+                self.load(episode_id)
+            except (SealedFileError, EpisodeNotFound) as exc:
+                problems.append(f"episode {episode_id}: {exc}")
+            except Exception as exc:  # noqa: BLE001 - an authenticated but unparsable body is still a problem
+                problems.append(f"episode {episode_id}: its contents cannot be read ({exc})")
+        return problems

@@ -1,0 +1,311 @@
+"""The household façade: profiles, their keys and their sealed stores. No Qt; the UI and services call this.
+
+    hh = Household()                                   # data folder + the system keyring (checked)
+    profile, code = hh.create_profile("Ana")           # show `code` once
+    me = hh.unlock(profile)                            # -> UnlockedProfile
+    me.network_key                                     # 16 bytes for the PRoP engine
+    me.episodes.save(arrays, meta); me.adapters.save(model_hash, adapter_bytes)
+
+Ordering rules that keep a crash harmless: the key reaches the keyring before the registry names the
+profile; a deletion removes the key first (crypto-shredding), then files, then the registry entry; a key
+rotation keeps both keys in the keyring entry until every file is resealed (see `rotate`).
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from keyring.backend import KeyringBackend
+
+from ..keys.errors import DamagedKeyEntry, KeyMissing, KeyringError, KeysError, WrongRecoveryCode
+from ..keys.keyring_store import KeyringStore, KeySet
+from ..keys.material import ProfileKey
+from ..keys.passphrase import check_passphrase
+from ..keys.recovery import decode_recovery_code, encode_recovery_code
+from ..paths import data_dir
+from .adapters import KIND as ADAPTER_KIND
+from .adapters import AdapterStore
+from .atomic import is_temp_file, make_private_dir
+from .episodes import KIND as EPISODE_KIND
+from .episodes import EpisodeStore
+from .errors import InvalidName, SealedFileError
+from .registry import Profile, Registry, clean_name
+from .sealed import SealContext, Sealer, key_id_of
+
+PROFILES_DIR = "profiles"
+EPISODES_DIR = "episodes"
+ADAPTERS_DIR = "adapters"
+ProfileRef = Profile | str
+
+
+@dataclass(frozen=True)
+class UnlockedProfile:
+    """A profile whose key is in memory: its network key and its sealed stores."""
+
+    profile: Profile
+    key_id: str
+    network_key: bytes  # 16 bytes, what the PRoP engine takes as the user's key
+    episodes: EpisodeStore
+    adapters: AdapterStore
+
+    def __repr__(self) -> str:  # never show the key
+        return f"UnlockedProfile(name={self.profile.name!r}, id={self.profile.id}, key_id={self.key_id})"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+class Household:
+    def __init__(self, root: Path | None = None, keyring_backend: KeyringBackend | None = None) -> None:
+        self.root = Path(root) if root is not None else data_dir()
+        self.registry = Registry(self.root)
+        self.keystore = KeyringStore(keyring_backend)
+
+    # -- profiles ---------------------------------------------------------------------------------------
+
+    def list_profiles(self) -> list[Profile]:
+        return sorted(self.registry.read().profiles.values(), key=lambda p: (p.created, p.id))
+
+    def profile(self, ref: ProfileRef) -> Profile:
+        """Look a profile up by name (case-insensitive), id, or a (possibly stale) Profile."""
+        return self.registry.read().find(ref)
+
+    def profile_dir(self, profile: ProfileRef) -> Path:
+        profile_id = profile.id if isinstance(profile, Profile) else self.profile(profile).id
+        return self.root / PROFILES_DIR / str(uuid.UUID(profile_id))
+
+    def create_profile(self, name: str, passphrase: str | None = None) -> tuple[Profile, str]:
+        """A new profile with a fresh key in the keyring; returns it and its recovery code (show it once)."""
+        name = clean_name(name)
+        if passphrase is not None:
+            check_passphrase(passphrase)
+        self.registry.read().check_name_free(name)
+        return self._add_profile(name, ProfileKey.generate(), passphrase)
+
+    def _add_profile(self, name: str, key: ProfileKey, passphrase: str | None) -> tuple[Profile, str]:
+        profile = Profile(str(uuid.uuid4()), name, _now(), passphrase is not None, key.key_id)
+        self.keystore.save(profile.id, KeySet(key), passphrase)  # refuses insecure keyrings before anything else
+        with self.registry.edit() as data:
+            try:
+                data.check_name_free(name)
+            except Exception:
+                self.keystore.delete(profile.id)
+                raise
+            data.put(profile)
+            if data.active is None:
+                data.active = profile.id
+        make_private_dir(self.profile_dir(profile))
+        return profile, encode_recovery_code(key.root)
+
+    def rename(self, profile: ProfileRef, new_name: str) -> Profile:
+        """Only the display name changes: id, key and files stay as they are."""
+        new_name = clean_name(new_name)
+        with self.registry.edit() as data:
+            found = data.find(profile)
+            data.check_name_free(new_name, except_id=found.id)
+            return data.update(found.id, name=new_name)
+
+    def delete(self, profile: ProfileRef) -> list[str]:
+        """Remove the key from the keyring, the sealed files and the registry entry. Returns warnings."""
+        found = self.profile(profile)
+        warnings: list[str] = []
+        try:
+            self.keystore.delete(found.id)  # crypto-shredding: without the key, leftovers are noise
+        except KeyringError as exc:
+            warnings.append(f"the keyring entry could not be removed ({exc}); the files were deleted anyway")
+        shutil.rmtree(self.profile_dir(found), ignore_errors=True)
+        if self.profile_dir(found).exists():
+            warnings.append(f"some files in {self.profile_dir(found)} could not be deleted; they stay unreadable")
+        with self.registry.edit() as data:
+            data.profiles.pop(found.id, None)
+            if data.active == found.id:
+                data.active = None
+        return warnings
+
+    def set_active(self, profile: ProfileRef | None) -> Profile | None:
+        with self.registry.edit() as data:
+            found = data.find(profile) if profile is not None else None
+            data.active = found.id if found else None
+            return found
+
+    def active(self) -> Profile | None:
+        data = self.registry.read()
+        return data.profiles.get(data.active) if data.active else None
+
+    def is_protected(self, profile: ProfileRef) -> bool:
+        return self.profile(profile).protected
+
+    # -- keys -------------------------------------------------------------------------------------------
+
+    def unlock(self, profile: ProfileRef, passphrase: str | None = None) -> UnlockedProfile:
+        """Read the key from the keyring (finishing or undoing an interrupted rotation first)."""
+        found = self.profile(profile)
+        keys = self._load_keys(found, passphrase)
+        found = self.profile(found.id)
+        sealer = Sealer.from_keyset(keys)
+        folder = self.profile_dir(found)
+        return UnlockedProfile(
+            profile=found,
+            key_id=keys.current.key_id,
+            network_key=keys.current.network_key,
+            episodes=EpisodeStore(folder / EPISODES_DIR, sealer, found.id),
+            adapters=AdapterStore(folder / ADAPTERS_DIR, sealer, found.id),
+        )
+
+    def _load_keys(self, profile: Profile, passphrase: str | None) -> KeySet:
+        keys = self.keystore.load(profile.id, passphrase)
+        if keys.pending is not None or profile.rotation:
+            keys = self._settle_rotation(profile, keys, passphrase)
+        elif profile.key_id and keys.current.key_id != profile.key_id:
+            raise DamagedKeyEntry(f"the keyring holds a different key for {profile.name!r} than the one its files "
+                                  "were sealed with; restore the profile with its recovery code")
+        return keys
+
+    def restore(self, profile: ProfileRef, recovery_code: str, passphrase: str | None = None) -> Profile:
+        """Put the key back into the keyring from its recovery code (also resets or removes the passphrase).
+
+        An unknown name creates a profile with that key (a new computer without the old data folder).
+        """
+        key = ProfileKey(decode_recovery_code(recovery_code))
+        if passphrase is not None:
+            check_passphrase(passphrase)
+        try:
+            found = self.profile(profile)
+        except LookupError:
+            if isinstance(profile, Profile):
+                raise
+            return self._add_profile(clean_name(profile), key, passphrase)[0]
+        if key.key_id != found.key_id:
+            raise WrongRecoveryCode(
+                f"this recovery code is typed correctly but belongs to a different key than the one of profile {found.name!r} "
+                "(another profile's code, or one replaced by a key rotation)"
+            )
+        self.keystore.save(found.id, KeySet(key), passphrase)
+        with self.registry.edit() as data:
+            return data.update(found.id, protected=passphrase is not None, rotation=None)
+
+    def change_passphrase(self, profile: ProfileRef, old: str | None, new: str | None) -> Profile:
+        """Add, change (old and new) or remove (new=None) the passphrase protecting the key."""
+        found = self.profile(profile)
+        if new is not None:
+            check_passphrase(new)
+        keys = self._load_keys(found, old)
+        self.keystore.save(found.id, keys, new)
+        with self.registry.edit() as data:
+            return data.update(found.id, protected=new is not None)
+
+    def rotate(
+        self,
+        profile: ProfileRef,
+        passphrase: str | None = None,
+        on_new_code: Callable[[str], None] | None = None,
+    ) -> str:
+        """Reseal every file of the profile under a new key; returns the new recovery code.
+
+        Crash-safe ordering: (1) the keyring entry gets both keys, (2) the registry records phase
+        "resealing", (3) each file is resealed atomically under the new key, (4) `on_new_code` shows the new
+        code, (5) phase "committing", (6) the keyring keeps only the new key, (7) the registry names it.
+        Interrupted before (5): the next unlock reseals back to the old key (the old code stays valid, since
+        the new one may never have been seen). From (5) on: the next unlock finishes the rotation.
+        """
+        found = self.profile(profile)
+        old = self._load_keys(found, passphrase).current
+        new = ProfileKey.generate()
+        both = KeySet(old, new)
+        self.keystore.save(found.id, both, passphrase)
+        with self.registry.edit() as data:
+            data.update(found.id, rotation={"to": new.key_id, "phase": "resealing"})
+        self._reseal_all(found, both, new)
+        code = encode_recovery_code(new.root)
+        if on_new_code is not None:
+            on_new_code(code)
+        with self.registry.edit() as data:
+            data.update(found.id, rotation={"to": new.key_id, "phase": "committing"})
+        self._reseal_all(found, both, new)  # anything saved meanwhile under the old key
+        self._commit(found, new, passphrase)
+        return code
+
+    def _commit(self, profile: Profile, key: ProfileKey, passphrase: str | None) -> None:
+        self.keystore.save(profile.id, KeySet(key), passphrase)
+        with self.registry.edit() as data:
+            data.update(profile.id, key_id=key.key_id, rotation=None)
+
+    def _settle_rotation(self, profile: Profile, keys: KeySet, passphrase: str | None) -> KeySet:
+        rotation = profile.rotation or {}
+        if rotation.get("phase") == "committing":
+            target = keys.by_id().get(rotation.get("to", ""))
+            if target is None:
+                raise DamagedKeyEntry(f"a key rotation of {profile.name!r} was interrupted and the new key is not "
+                                      "in the keyring; restore the profile with its newest recovery code")
+            self._reseal_all(profile, keys, target)
+            self._commit(profile, target, passphrase)
+            return KeySet(target)
+        # Not committed: go back to the old key, whose recovery code the user has.
+        self._reseal_all(profile, keys, keys.current)
+        self._commit(profile, keys.current, passphrase)
+        return KeySet(keys.current)
+
+    # -- files ------------------------------------------------------------------------------------------
+
+    def _sealed_files(self, profile: Profile) -> list[tuple[Path, SealContext]]:
+        folder = self.profile_dir(profile)
+        files: list[tuple[Path, SealContext]] = []
+        for path in sorted((folder / EPISODES_DIR).glob("*.sealed")):
+            if not is_temp_file(path):
+                files.append((path, SealContext(profile.id, EPISODE_KIND, path.stem)))
+        for path in sorted((folder / ADAPTERS_DIR).glob("*.sealed")):
+            if not is_temp_file(path):
+                files.append((path, SealContext(profile.id, ADAPTER_KIND, path.stem, base_model_hash=path.stem)))
+        return files
+
+    def _reseal_all(self, profile: Profile, keys: KeySet, target: ProfileKey) -> list[str]:
+        """Reseal every readable file that is not yet under `target`. Unreadable files are left (reported)."""
+        sealer = Sealer({k.key_id: k.seal_key for k in keys.by_id().values()} | {target.key_id: target.seal_key},
+                        target.key_id)
+        problems = []
+        for path, context in self._sealed_files(profile):
+            if key_id_of(path) == target.key_id:
+                continue
+            try:
+                meta, body = sealer.open(path, context)
+            except SealedFileError as exc:
+                problems.append(str(exc))
+                continue
+            sealer.write(path, meta, body, context)
+        return problems
+
+    def verify(self, profile: ProfileRef, passphrase: str | None = None) -> list[str]:
+        """Every problem found with the profile's key and files (empty list = all good)."""
+        found = self.profile(profile)
+        try:
+            unlocked = self.unlock(found, passphrase)
+        except (KeysError, SealedFileError) as exc:
+            return [f"key: {exc}"]
+        problems = unlocked.episodes.verify() + unlocked.adapters.verify()
+        folder = self.profile_dir(found)
+        expected = {folder / EPISODES_DIR, folder / ADAPTERS_DIR}
+        for path in sorted(folder.rglob("*")) if folder.exists() else []:
+            if path in expected or is_temp_file(path) or path.parent not in expected:
+                if path not in expected and path.parent == folder:
+                    problems.append(f"unexpected item {path.name} in the profile's folder")
+                continue
+            if path.suffix != ".sealed":
+                problems.append(f"unexpected file {path.relative_to(folder)} (not a sealed file)")
+        return problems
+
+    def missing_key(self, profile: ProfileRef) -> bool:
+        """True when the keyring has no entry for this profile (restore from the recovery code)."""
+        try:
+            self.keystore.load_text(self.profile(profile).id)
+        except KeyMissing:
+            return True
+        return False
+
+
+__all__ = ["Household", "UnlockedProfile", "Profile", "InvalidName"]
