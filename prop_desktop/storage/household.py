@@ -183,8 +183,8 @@ class Household:
             return self._add_profile(clean_name(profile), key, passphrase)[0]
         if key.key_id != found.key_id:
             raise WrongRecoveryCode(
-                f"this recovery code is typed correctly but belongs to a different key than the one of profile {found.name!r} "
-                "(another profile's code, or one replaced by a key rotation)"
+                "this recovery code is typed correctly but belongs to a different key than the one of profile "
+                f"{found.name!r} (another profile's code, or one replaced by a key rotation)"
             )
         self.keystore.save(found.id, KeySet(key), passphrase)
         with self.registry.edit() as data:

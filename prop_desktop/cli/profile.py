@@ -1,0 +1,242 @@
+"""`prop-desktop profile ...`: household profiles and their keys from the command line.
+
+    list | create NAME | rename NAME NEW | delete NAME | switch NAME | rotate NAME | restore NAME |
+    passphrase NAME | verify NAME
+
+Secrets are never taken as plain arguments by default: a passphrase or recovery code comes from a prompt
+(only when stdin is a terminal) or, with --passphrase-stdin / --code-stdin, from stdin lines (recovery code
+first, then passphrase, then a new passphrase). Exit status: 0 ok, 1 verify found problems, 2 error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from typing import Any
+
+EXIT_PROBLEMS = 1
+EXIT_ERROR = 2
+
+
+class InputError(Exception):
+    """A secret was needed but cannot be asked for."""
+
+
+class SecretInput:
+    """Secrets from stdin lines (in the order they are asked for) or from a terminal prompt; never a prompt
+    on a pipe (CI and scripts have no one to answer it)."""
+
+    def __init__(self) -> None:
+        self._lines: list[str] | None = None
+
+    def _next_line(self, what: str) -> str:
+        if self._lines is None:
+            self._lines = sys.stdin.read().splitlines()
+        if not self._lines:
+            raise InputError(f"expected the {what} on standard input, but it ended")
+        return self._lines.pop(0).strip("\r")
+
+    def read(self, what: str, flag: str, from_stdin: bool, confirm: bool = False) -> str:
+        if from_stdin:
+            return self._next_line(what)
+        if not sys.stdin.isatty():
+            raise InputError(f"the {what} is needed but standard input is not a terminal, so it cannot be asked "
+                             f"for; pass it on standard input with {flag}")
+        value = getpass.getpass(f"{what[0].upper()}{what[1:]}: ")
+        if confirm and getpass.getpass(f"Repeat the {what}: ") != value:
+            raise InputError(f"the two {what} entries differ; nothing was changed")
+        return value
+
+
+def _household() -> Any:
+    from prop_desktop.storage import Household
+
+    return Household()
+
+
+def _print_code(name: str, code: str, what: str) -> None:
+    print(f"{what} recovery code for {name!r} (shown only this once: write it down and keep it safe):")
+    print()
+    print(f"    {code}")
+    print()
+    print("You need it to restore this profile if its keyring entry is lost or on another computer.")
+    print("Anyone who has it and a copy of the data folder can read this profile's demonstrations.")
+    sys.stdout.flush()
+
+
+def _passphrase_if_protected(hh: Any, name: str, secrets: SecretInput, from_stdin: bool) -> str | None:
+    if not hh.is_protected(name):
+        return None
+    return secrets.read(f"passphrase of profile {hh.profile(name).name!r}", "--passphrase-stdin", from_stdin)
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    hh = _household()
+    profiles = hh.list_profiles()
+    if not profiles:
+        print("No profiles yet. Create one with: prop-desktop profile create NAME")
+        return 0
+    active = hh.active()
+    print(f"{'':2}{'name':24} {'passphrase':10} {'created':20} id")
+    for p in profiles:
+        mark = "* " if active is not None and p.id == active.id else "  "
+        print(f"{mark}{p.name:24} {'yes' if p.protected else 'no':10} {p.created[:19].replace('T', ' '):20} {p.id}")
+    print(f"\ndata folder: {hh.root}")
+    return 0
+
+
+def _cmd_create(args: argparse.Namespace) -> int:
+    hh = _household()
+    passphrase = None
+    if args.passphrase or args.passphrase_stdin:
+        passphrase = SecretInput().read("new passphrase", "--passphrase-stdin", args.passphrase_stdin,
+                                        confirm=not args.passphrase_stdin)
+    profile, code = hh.create_profile(args.name, passphrase=passphrase)
+    print(f"Created profile {profile.name!r} ({profile.id}); its key is in the keyring ({hh.keystore.describe()}).")
+    _print_code(profile.name, code, "The")
+    return 0
+
+
+def _cmd_rename(args: argparse.Namespace) -> int:
+    profile = _household().rename(args.name, args.new_name)
+    print(f"Renamed to {profile.name!r} (id, key and data unchanged).")
+    return 0
+
+
+def _cmd_delete(args: argparse.Namespace) -> int:
+    hh = _household()
+    profile = hh.profile(args.name)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise InputError("deleting a profile cannot be undone; add --yes to confirm (stdin is not a terminal)")
+        answer = input(f"Delete {profile.name!r} and all its demonstrations and adapters? Type the name to confirm: ")
+        if answer.strip().casefold() != profile.name.casefold():
+            print("Not deleted.")
+            return EXIT_ERROR
+    for warning in hh.delete(profile):
+        print(f"warning: {warning}", file=sys.stderr)
+    print(f"Deleted {profile.name!r}: its key is gone from the keyring and its files were removed.")
+    return 0
+
+
+def _cmd_switch(args: argparse.Namespace) -> int:
+    profile = _household().set_active(args.name)
+    print(f"Active profile: {profile.name!r}.")
+    return 0
+
+
+def _cmd_rotate(args: argparse.Namespace) -> int:
+    hh = _household()
+    profile = hh.profile(args.name)
+    passphrase = _passphrase_if_protected(hh, profile.name, SecretInput(), args.passphrase_stdin)
+    hh.rotate(profile, passphrase, on_new_code=lambda code: _print_code(profile.name, code, "The NEW"))
+    print("All files were resealed under the new key; the old recovery code no longer works.")
+    return 0
+
+
+def _cmd_restore(args: argparse.Namespace) -> int:
+    from prop_desktop.keys import normalize_recovery_code
+
+    hh = _household()
+    secrets = SecretInput()
+    if args.recovery_code is not None:
+        code = args.recovery_code
+    else:
+        code = secrets.read("recovery code", "--code-stdin", args.code_stdin)
+    code = normalize_recovery_code(code)  # report typos before asking anything else
+    passphrase = None
+    if args.passphrase or args.passphrase_stdin:
+        passphrase = secrets.read("new passphrase", "--passphrase-stdin", args.passphrase_stdin,
+                                  confirm=not args.passphrase_stdin)
+    profile = hh.restore(args.name, code, passphrase=passphrase)
+    print(f"Restored the key of {profile.name!r} into the keyring"
+          + (" (protected by the new passphrase)." if passphrase else "."))
+    return 0
+
+
+def _cmd_passphrase(args: argparse.Namespace) -> int:
+    hh = _household()
+    profile = hh.profile(args.name)
+    secrets = SecretInput()
+    old = _passphrase_if_protected(hh, profile.name, secrets, args.passphrase_stdin)
+    new = None
+    if not args.remove:
+        new = secrets.read("new passphrase", "--passphrase-stdin", args.passphrase_stdin,
+                           confirm=not args.passphrase_stdin)
+    hh.change_passphrase(profile, old, new)
+    state = "protected by the new passphrase." if new else "without a passphrase."
+    print(f"The key of {profile.name!r} is now {state}")
+    return 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    hh = _household()
+    profile = hh.profile(args.name)
+    passphrase = _passphrase_if_protected(hh, profile.name, SecretInput(), args.passphrase_stdin)
+    problems = hh.verify(profile, passphrase)
+    if problems:
+        print(f"{profile.name!r}: {len(problems)} problem(s):")
+        for problem in problems:
+            print(f"  - {problem}")
+        return EXIT_PROBLEMS
+    unlocked = hh.unlock(profile, passphrase)
+    print(f"{profile.name!r}: key OK, {len(unlocked.episodes.ids())} episode(s) and "
+          f"{len(unlocked.adapters.hashes())} adapter(s) open and authenticate.")
+    return 0
+
+
+def _guarded(handler: Any) -> Any:
+    """Turn expected failures into one plain line on stderr (no traceback) and exit status 2."""
+
+    def run(args: argparse.Namespace) -> int:
+        from prop_desktop.keys import KeysError
+        from prop_desktop.storage import StorageError
+
+        try:
+            return handler(args)
+        except (KeysError, StorageError, InputError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+        except (KeyboardInterrupt, EOFError):
+            print("\ncancelled; nothing was changed", file=sys.stderr)
+            return EXIT_ERROR
+
+    return run
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    profile = subparsers.add_parser("profile", help="household profiles: create, switch, delete, keys and recovery")
+    commands = profile.add_subparsers(dest="profile_command", metavar="<command>", required=True)
+
+    def add(name: str, handler: Any, help_text: str, *, needs_name: bool = True) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        if needs_name:
+            sub.add_argument("name", metavar="NAME", help="profile name (or id)")
+        sub.set_defaults(handler=_guarded(handler))
+        return sub
+
+    add("list", _cmd_list, "list the profiles (* = active)", needs_name=False)
+    sub = add("create", _cmd_create, "create a profile with a new key; prints its recovery code once")
+    sub.add_argument("--passphrase", action="store_true", help="protect the key with a passphrase (asked for)")
+    sub.add_argument("--passphrase-stdin", action="store_true",
+                     help="protect the key with a passphrase read from stdin")
+    sub = add("rename", _cmd_rename, "rename a profile (its key and data stay)")
+    sub.add_argument("new_name", metavar="NEW_NAME")
+    sub = add("delete", _cmd_delete, "delete a profile: its key, demonstrations and adapters (cannot be undone)")
+    sub.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    add("switch", _cmd_switch, "make a profile the active one")
+    sub = add("rotate", _cmd_rotate, "reseal everything under a new key; prints the new recovery code once")
+    sub.add_argument("--passphrase-stdin", action="store_true", help="read the profile's passphrase from stdin")
+    sub = add("restore", _cmd_restore, "put a profile's key back into the keyring from its recovery code "
+                                       "(a new name creates the profile)")
+    sub.add_argument("--code-stdin", action="store_true", help="read the recovery code from stdin (first line)")
+    sub.add_argument("--recovery-code", metavar="CODE", help="the recovery code (visible in your shell history!)")
+    sub.add_argument("--passphrase", action="store_true", help="protect the restored key with a new passphrase")
+    sub.add_argument("--passphrase-stdin", action="store_true", help="read that new passphrase from stdin")
+    sub = add("passphrase", _cmd_passphrase, "add, change or remove the passphrase protecting a profile's key")
+    sub.add_argument("--remove", action="store_true", help="remove the passphrase")
+    sub.add_argument("--passphrase-stdin", action="store_true",
+                     help="read the current passphrase (if any), then the new one, from stdin")
+    sub = add("verify", _cmd_verify, "check the key and open every sealed file; exit status 1 on any problem")
+    sub.add_argument("--passphrase-stdin", action="store_true", help="read the profile's passphrase from stdin")
