@@ -1,0 +1,339 @@
+"""The high-level arm: joints in radians, safe goals, torque on/off, emergency stop, pre-flight, calibration.
+
+    from prop_desktop.arm import connect
+    with connect(sim=True) as arm:              # or connect("/dev/ttyUSB0", model="so101")
+        q = arm.read_joints()                   # radians, 0 = calibrated middle pose
+        arm.torque_on()                         # goal = present first: no jump
+        arm.command(q + 0.1)                    # clamped, velocity-limited, ramped
+        arm.estop()                             # from any thread; torque off within one tick
+
+Thread model: every bus call is one locked transaction (the bus's lock). `command()` and the torque
+transitions also take the arm's command lock, so an emergency stop from another thread can never be
+overtaken by a goal written after it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from prop_desktop.arm import safety
+from prop_desktop.arm.bus import ServoBus
+from prop_desktop.arm.calibration import ArmCalibration, load_calibration, save_calibration
+from prop_desktop.arm.errors import ArmError, BusError, RegisterError, ServoError
+from prop_desktop.arm.loop import describe_error
+from prop_desktop.arm.models import COUNTS_PER_TURN, ArmModel, arm_model
+from prop_desktop.arm.safety import GoalFilter, SafetyConfig, SafetyStop, Watchdog
+
+
+class EmergencyStopped(SafetyStop):
+    """A goal was refused because the emergency stop is engaged (call reset_estop() to continue)."""
+
+
+class Arm:
+    """One arm on an open servo bus. Use `prop_desktop.arm.connect()` to make one."""
+
+    def __init__(
+        self,
+        bus: ServoBus,
+        model: ArmModel | str = "so101",
+        *,
+        arm_id: str = "",
+        calibration: ArmCalibration | None = None,
+        safety_config: SafetyConfig | None = None,
+        on_close: Callable[[], None] | None = None,
+        port_label: str = "",
+    ) -> None:
+        self.bus = bus
+        self.model = arm_model(model)
+        if bus.protocol != self.model.protocol:
+            raise ArmError(
+                f"a {self.model.display_name} speaks {self.model.protocol}, but the bus is {bus.protocol}"
+            )
+        self.arm_id = arm_id or f"{self.model.key}-unknown"
+        self.port_label = port_label or bus.port
+        self.safety = safety_config or SafetyConfig()
+        self.ids = self.model.servo_ids
+        self.joint_names = self.model.joint_names
+        self.n_joints = len(self.ids)
+        self.warnings: list[str] = []
+        self.fault: str | None = None  # the last reason torque was released by a rail or an error
+        self._on_close = on_close
+        self._cmd_lock = threading.RLock()
+        self._estop = threading.Event()
+        self._torque = False
+        self._closed = False
+        self._filter: GoalFilter | None = None
+        self._watchdog: Watchdog | None = None
+        self._next_watch = 0.0
+        self.last_goal: np.ndarray | None = None
+        self.last_estop_latency_s: float | None = None
+        self.set_calibration(calibration or load_calibration(self.arm_id) or ArmCalibration.default(self.model))
+        safety.guard(self)
+
+    # -- calibration -----------------------------------------------------------------------------------
+    @property
+    def is_calibrated(self) -> bool:
+        return self.calibration.calibrated
+
+    def set_calibration(self, calibration: ArmCalibration, *, save: bool = False) -> None:
+        if calibration.model_key != self.model.key:
+            raise ArmError(f"that calibration is for a {calibration.model_key}, this arm is a {self.model.key}")
+        calibration.arm_id = calibration.arm_id or self.arm_id
+        self.calibration = calibration
+        self.lower, self.upper = calibration.limits()
+        self._filter = None
+        if save:
+            save_calibration(calibration)
+
+    def apply_stored_offsets(self) -> list[int]:
+        """Make the servos' homing offsets match the stored calibration (someone may have changed them).
+
+        Returns the ids that were rewritten. Torque must be off (EEPROM writes).
+        """
+        if not self.calibration.calibrated:
+            return []
+        present = self.bus.sync_read_register("homing_offset", self.ids)
+        wrong = {j.servo_id: j.homing_offset for j in self.calibration.joints if present[j.servo_id] != j.homing_offset}
+        if wrong:
+            self.release_torque("rewriting homing offsets")
+            self.write_eeprom("homing_offset", wrong)
+            self.warnings.append(
+                f"the homing offsets of servo(s) {', '.join(map(str, sorted(wrong)))} differed from this arm's "
+                "calibration (another program recalibrated it?); the stored calibration was written back"
+            )
+        return sorted(wrong)
+
+    def write_eeprom(self, register: str, values: dict[int, int]) -> None:
+        """Write a persistent (EEPROM) register on several servos, with torque off and the lock handled."""
+        feetech_lock = self.bus.protocol == "feetech" and "lock" in self.bus.registers
+        for servo_id, value in values.items():
+            if feetech_lock:
+                self.bus.write_register(servo_id, "lock", 0)
+            try:
+                self.bus.write_register(servo_id, register, int(value))
+            finally:
+                if feetech_lock:
+                    self.bus.write_register(servo_id, "lock", 1)
+
+    def calibrate(self):
+        """Start the guided calibration; returns a `Calibration` a UI or script steps through."""
+        from prop_desktop.arm.calibration import Calibration
+
+        return Calibration(self)
+
+    def preflight(self):
+        """Ping, model, firmware, voltage, temperature of every servo: a `PreflightReport`."""
+        from prop_desktop.arm.preflight import run_preflight
+
+        return run_preflight(self.bus, self.model, port=self.port_label)
+
+    # -- reading ---------------------------------------------------------------------------------------
+    def read_counts(self) -> np.ndarray:
+        """Present positions in servo counts (int64, joint order). One sync read."""
+        values = self._bus_call(self.bus.sync_read_register, "present_position", self.ids)
+        return np.array([values[i] for i in self.ids], dtype=np.int64)
+
+    def read_joints(self) -> np.ndarray:
+        """Present joint positions in radians (float64, joint order)."""
+        return self.calibration.counts_to_radians(self.read_counts())
+
+    def read_telemetry(self) -> dict[str, np.ndarray]:
+        """Temperature (°C), voltage (V) and load (fraction, where the servo reports it) per joint."""
+        names = ["present_voltage", "present_temperature"]
+        has_load = "present_load" in self.bus.si_units
+        if has_load:
+            names.insert(0, "present_load")
+        values = self._bus_call(self.bus.sync_read_registers, names, self.ids)
+        out = {
+            "voltage": np.array([self.bus.to_si("present_voltage", values[i]["present_voltage"]) for i in self.ids]),
+            "temperature": np.array(
+                [self.bus.to_si("present_temperature", values[i]["present_temperature"]) for i in self.ids]
+            ),
+        }
+        if has_load:
+            out["load"] = np.array([self.bus.to_si("present_load", values[i]["present_load"]) for i in self.ids])
+        return out
+
+    # -- torque ----------------------------------------------------------------------------------------
+    @property
+    def torque_enabled(self) -> bool:
+        return self._torque
+
+    @property
+    def estopped(self) -> bool:
+        return self._estop.is_set()
+
+    def torque_on(self) -> np.ndarray:
+        """Enable torque without a jump: goal = present first. Returns the present joints (radians)."""
+        with self._cmd_lock:
+            self._refuse_if_stopped()
+            counts = self.read_counts()
+            # Present may lie just outside the calibrated range; hold it where it is, the filter walks it in.
+            self._bus_call(self.bus.sync_write_register, "goal_position", self._clip_counts(counts))
+            self._limit_gripper_torque()
+            self._bus_call(self.bus.sync_write_register, "torque_enable", {i: 1 for i in self.ids})
+            self._torque = True
+            self.fault = None
+            q = self.calibration.counts_to_radians(counts)
+            lo = np.minimum(self.lower, q)
+            hi = np.maximum(self.upper, q)
+            vmax = np.full(self.n_joints, self.safety.max_velocity)
+            vmax[self.model.gripper_index] = self.safety.gripper_max_velocity
+            self._filter = GoalFilter(lo, hi, vmax, self.safety)
+            self._filter.reset(q)
+            # The filter starts from present, which may be outside the range: later goals are clamped inside.
+            self._filter.lower, self._filter.upper = self.lower, self.upper
+            self.last_goal = q.copy()
+            self._watchdog = Watchdog(self.joint_names, self.ids, self._max_temps(), self.safety)
+            self._next_watch = time.monotonic()
+            return q
+
+    def torque_off(self) -> None:
+        """Release torque (the arm goes limp: support it!). Raises if the bus fails."""
+        with self._cmd_lock:
+            self._torque = False
+            self._filter = None
+            self._bus_call(self.bus.sync_write_register, "torque_enable", {i: 0 for i in self.ids})
+
+    def release_torque(self, reason: str | None = None) -> bool:
+        """Best-effort torque off that never raises (for errors, exit, e-stop). True if it was sent."""
+        self._torque = False
+        self._filter = None
+        if reason:
+            self.fault = reason
+        if self._closed or not self.bus.is_open:
+            return False
+        try:
+            self.bus.sync_write_register("torque_enable", {i: 0 for i in self.ids})
+            return True
+        except Exception:  # noqa: BLE001 - the bus may be gone; nothing more we can do
+            return False
+
+    def estop(self, reason: str = "emergency stop") -> float:
+        """Emergency stop, callable from any thread: refuse further goals and release torque now.
+
+        Returns the seconds from the call until the torque-off packet was on the wire (it waits at most
+        for the bus transaction in progress, so it takes effect within one loop tick).
+        """
+        t0 = time.monotonic()
+        self._estop.set()
+        with self._cmd_lock:
+            self.release_torque(reason)
+        latency = time.monotonic() - t0
+        self.last_estop_latency_s = latency
+        return latency
+
+    def reset_estop(self) -> None:
+        """Allow goals again after an emergency stop (torque stays off until torque_on())."""
+        self._estop.clear()
+
+    # -- commanding ------------------------------------------------------------------------------------
+    def command(self, goal: np.ndarray) -> np.ndarray:
+        """Send a goal in radians, made safe: clamped to the calibrated range, velocity limited, ramped.
+
+        Returns the goal actually sent (radians). Raises SafetyStop if torque is off, the emergency stop is
+        engaged, or the watchdog tripped (torque is then already released and `fault` says why).
+        """
+        with self._cmd_lock:
+            self._refuse_if_stopped()
+            if not self._torque or self._filter is None:
+                raise SafetyStop("torque is off: call torque_on() before commanding goals")
+            safe = self._filter(goal)
+            counts = self.calibration.radians_to_counts(safe)
+            self._bus_call(self.bus.sync_write_register, "goal_position", self._clip_counts(counts))
+            self.last_goal = safe
+        self._watch()
+        return safe
+
+    def _watch(self) -> None:
+        now = time.monotonic()
+        if self._watchdog is None or now < self._next_watch:
+            return
+        self._next_watch = now + self.safety.watchdog_period_s
+        tele = self.read_telemetry()
+        reason = self._watchdog.check(tele["temperature"], tele.get("load"), now)
+        if reason is None and self.bus.alarms:
+            alarms = dict(self.bus.alarms)
+            self.bus.clear_alarms()
+            serious = {i: w for i, w in alarms.items() if {"overheating", "overload", "over-current"} & set(w)}
+            if serious:
+                servo_id, words = next(iter(serious.items()))
+                reason = (
+                    f"servo {servo_id} reports {', '.join(words)}. Torque released; free the joint and let it cool."
+                )
+        if reason is not None:
+            self.release_torque(reason)
+            raise SafetyStop(reason)
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+    def close(self) -> None:
+        """Release torque and close the bus (and the simulator when this arm started it)."""
+        if self._closed:
+            return
+        self.release_torque()
+        self._closed = True
+        safety.unguard(self)
+        try:
+            self.bus.close()
+        finally:
+            if self._on_close is not None:
+                self._on_close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self) -> Arm:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc is not None:
+            self.release_torque(f"stopped by an error: {describe_error(exc)}")
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Arm({self.model.key}, {self.port_label!r}, torque={'on' if self._torque else 'off'})"
+
+    # -- helpers ---------------------------------------------------------------------------------------
+    def _refuse_if_stopped(self) -> None:
+        if self._estop.is_set():
+            raise EmergencyStopped("emergency stop engaged: reset it before moving the arm again")
+        if self._closed:
+            raise ArmError("this arm is closed; connect again")
+
+    def _bus_call(self, fn, *args):
+        """A bus call; on a bus failure torque is released (best effort) and the error goes up."""
+        try:
+            return fn(*args)
+        except BusError as exc:
+            self.release_torque(describe_error(exc))
+            raise
+
+    def _clip_counts(self, counts: np.ndarray) -> dict[int, int]:
+        clipped = np.clip(counts, 0, COUNTS_PER_TURN - 1)
+        return {servo_id: int(c) for servo_id, c in zip(self.ids, clipped, strict=True)}
+
+    def _max_temps(self) -> np.ndarray:
+        if self.safety.max_temperature_c is not None:
+            return np.full(self.n_joints, self.safety.max_temperature_c)
+        return np.array([j.servo.max_temperature_c for j in self.model.joints])
+
+    def _limit_gripper_torque(self) -> None:
+        gid = self.model.joint(self.model.gripper).servo_id
+        frac = min(max(self.safety.gripper_torque_limit, 0.0), 1.0)
+        try:
+            if "torque_limit" in self.bus.registers:  # Feetech: 0..1000 of max torque, RAM
+                self.bus.write_register(gid, "torque_limit", int(round(frac * 1000)))
+            elif "goal_current" in self.bus.registers and "current_limit" in self.bus.registers:
+                # Dynamixel: limit current in current-based position mode (5), as Koch grippers are run.
+                limit = self.bus.read_register(gid, "current_limit")
+                if self.bus.read_register(gid, "operating_mode") != 5:
+                    self.bus.write_register(gid, "torque_enable", 0)
+                    self.bus.write_register(gid, "operating_mode", 5)
+                self.bus.write_register(gid, "goal_current", int(round(frac * limit)))
+        except (RegisterError, ServoError) as exc:
+            self.warnings.append(f"could not limit the gripper's torque: {describe_error(exc)}")
