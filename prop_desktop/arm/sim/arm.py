@@ -1,0 +1,448 @@
+"""The simulated arm: a whole servo bus on a real pseudo-terminal, served by a background thread.
+
+    from prop_desktop.arm.sim import SimulatedArm
+
+    with SimulatedArm("feetech") as sim:            # or SimulatedArm("dynamixel") / SimulatedArm(model="koch")
+        print(sim.port)                              # e.g. /dev/pts/7: open it like /dev/ttyUSB0
+        sim.move_by_hand("elbow_flex", 0.3)          # torque off: move a joint by hand (radians)
+        sim.set_silent(3)                            # fault injection: servo 3 stops answering
+
+The thread sleeps in poll() until bytes arrive (no busy-wait). Physics advances lazily from the monotonic
+clock each time a packet arrives or the Python API is used, so an idle simulator costs nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+import select
+import termios
+import threading
+import time
+import tty
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from prop_desktop.arm.sim.profiles import COUNTS_PER_RAD, SimArmSpec, sim_arm_spec
+from prop_desktop.arm.sim.servo import AMBIENT_C, DynamixelServo, FeetechServo, SimServo
+from prop_desktop.arm.sim.wire import Reply, make_responder
+
+JointRef = str | int
+HandScript = Callable[[float], Mapping[JointRef, float]]
+
+_BAUD_CONSTANTS = {
+    getattr(termios, f"B{rate}"): rate
+    for rate in (9600, 38400, 57600, 115200, 230400, 460800, 500000, 576000, 921600, 1000000, 2000000, 3000000,
+                 4000000)
+    if hasattr(termios, f"B{rate}")
+}
+
+
+@dataclass
+class SimStats:
+    """What the simulator saw: packets parsed, replies sent, bad checksums, replies corrupted on purpose."""
+
+    packets: int = 0
+    replies: int = 0
+    bad_checksum: int = 0
+    corrupted: int = 0
+    dropped_replies: int = 0
+
+
+class SimulatedArm:
+    """A simulated SO-101/SO-100 (Feetech STS3215, ids 1..6) or Koch (Dynamixel XL430 ids 1-2, XL330 3-6)."""
+
+    def __init__(
+        self,
+        protocol: str | None = None,
+        model: str | None = None,
+        *,
+        physics_dt: float = 0.002,
+        overload_seconds: float = 3.0,
+        seed: int = 0,
+        emulate_baud: bool = True,
+    ) -> None:
+        self.spec: SimArmSpec = sim_arm_spec(protocol, model)
+        self.protocol = self.spec.protocol
+        self.model = self.spec.key
+        self.physics_dt = physics_dt
+        self.emulate_baud = emulate_baud
+        servo_cls = FeetechServo if self.protocol == "feetech" else DynamixelServo
+        self._all: list[SimServo] = [servo_cls(j, overload_seconds) for j in self.spec.joints]
+        self._by_id: dict[int, SimServo] = {}
+        self._reindex()
+        self._lock = threading.RLock()
+        self._rng = random.Random(seed)
+        self._responder = make_responder(self.protocol, self._servos_by_id, self._line_baud)
+        self._corrupt_next: dict[int | None, int] = {}
+        self._corrupt_rate: dict[int | None, float] = {}
+        self._hand_script: tuple[HandScript, float, float, str] | None = None  # fn, start, duration, unit
+        self._last = time.monotonic()
+        self._master: int | None = None
+        self._slave: int | None = None
+        self._wake: tuple[int, int] | None = None
+        self._thread: threading.Thread | None = None
+        self._unplugged = False
+        self.stats = SimStats()
+        self.port = ""
+
+    # ----------------------------------------------------------------- lifecycle
+    def start(self) -> SimulatedArm:
+        """Create the pty and start serving it; `port` is then the path a client opens."""
+        if self._thread is not None:
+            return self
+        master, slave = os.openpty()
+        # Raw on the line discipline so 0x0D/0x11/0x13/0xFF pass untouched and nothing is echoed.
+        tty.setraw(slave)
+        tty.setraw(master)
+        os.set_blocking(master, False)
+        self._master, self._slave = master, slave  # keeping the slave open keeps the pty alive between clients
+        self.port = os.ttyname(slave)
+        self._wake = os.pipe()
+        self._last = time.monotonic()
+        self._unplugged = False
+        self._thread = threading.Thread(target=self._serve, name=f"sim-arm-{self.model}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and remove the pty (a connected client then gets an I/O error)."""
+        thread, self._thread = self._thread, None
+        if thread is not None and self._wake is not None:
+            os.write(self._wake[1], b"x")
+            thread.join(timeout=5)
+        for fd in (self._master, self._slave, *(self._wake or ())):
+            if fd is not None:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self._master = self._slave = None
+        self._wake = None
+
+    def unplug(self) -> None:
+        """Fault: the USB adapter is pulled out. The pty disappears; the client's next I/O fails (EIO)."""
+        self._unplugged = True
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    @property
+    def unplugged(self) -> bool:
+        return self._unplugged
+
+    def __enter__(self) -> SimulatedArm:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ----------------------------------------------------------------- serving
+    def _serve(self) -> None:
+        assert self._master is not None and self._wake is not None
+        master, wake = self._master, self._wake[0]
+        poller = select.poll()
+        poller.register(master, select.POLLIN)
+        poller.register(wake, select.POLLIN)
+        while True:
+            events = poller.poll()
+            if any(fd == wake for fd, _ in events):
+                return
+            try:
+                data = os.read(master, 4096)
+            except BlockingIOError:
+                continue
+            except OSError:
+                return
+            if not data:
+                continue
+            with self._lock:
+                now = time.monotonic()
+                self._advance(now)
+                replies = self._responder.feed(data, now)
+                self._reindex_if_needed()
+                stats = self._responder.stats
+                self.stats.packets, self.stats.bad_checksum = stats.packets, stats.bad_checksum
+                out = self._outgoing(replies)
+            self._send(master, out)
+
+    def _outgoing(self, replies: list[Reply]) -> list[tuple[float, bytes]]:
+        out = []
+        for reply in replies:
+            data = reply.data
+            if self._should_corrupt(reply.servo_id):
+                index = self._rng.randrange(len(data))
+                data = data[:index] + bytes((data[index] ^ self._rng.randrange(1, 256),)) + data[index + 1 :]
+                self.stats.corrupted += 1
+            out.append((reply.delay_s, data))
+        self.stats.replies += len(out)
+        return out
+
+    def _send(self, master: int, out: list[tuple[float, bytes]]) -> None:
+        pending = b""
+        for delay, data in out:
+            if delay > 0:
+                if pending:
+                    self._write(master, pending)
+                    pending = b""
+                time.sleep(delay)
+            pending += data
+        if pending:
+            self._write(master, pending)
+
+    def _write(self, master: int, data: bytes) -> None:
+        try:
+            os.write(master, data)
+        except BlockingIOError:
+            self.stats.dropped_replies += 1  # nobody reads the line: bytes are lost, as on a real bus
+        except OSError:
+            pass
+
+    def _should_corrupt(self, servo_id: int) -> bool:
+        for key in (servo_id, None):
+            left = self._corrupt_next.get(key, 0)
+            if left > 0:
+                self._corrupt_next[key] = left - 1
+                return True
+        rate = self._corrupt_rate.get(servo_id, self._corrupt_rate.get(None, 0.0))
+        return rate > 0 and self._rng.random() < rate
+
+    def _servos_by_id(self) -> dict[int, SimServo]:
+        return self._by_id
+
+    def _reindex(self) -> None:
+        self._by_id = {s.servo_id: s for s in self._all}
+
+    def _reindex_if_needed(self) -> None:
+        if any(self._by_id.get(s.servo_id) is not s for s in self._all):
+            self._reindex()
+
+    def _line_baud(self) -> int | None:
+        if not self.emulate_baud or self._slave is None:
+            return None
+        try:
+            speed = termios.tcgetattr(self._slave)[5]
+        except termios.error:
+            return None
+        return _BAUD_CONSTANTS.get(speed)
+
+    def _advance(self, now: float) -> None:
+        """Integrate the physics from the last call to `now` in steps of at most physics_dt."""
+        span = now - self._last
+        if span <= 0:
+            return
+        steps = min(2000, max(1, math.ceil(span / self.physics_dt)))
+        dt = span / steps
+        for k in range(1, steps + 1):
+            t = self._last + k * dt
+            if self._hand_script is not None:
+                self._apply_hand_script(t)
+            for servo in self._all:
+                servo.step(dt, t)
+        self._last = now
+        for servo in self._all:
+            servo.refresh()
+
+    def _apply_hand_script(self, t: float) -> None:
+        assert self._hand_script is not None
+        fn, start, duration, unit = self._hand_script
+        elapsed = t - start
+        if elapsed < 0:
+            return
+        if elapsed > duration:
+            elapsed = duration
+            self._hand_script = None
+        for joint, value in fn(elapsed).items():
+            servo = self._servo(joint)
+            if not servo.torque_on:
+                servo.hand_target = self._to_actual(value, unit)
+
+    def sync(self) -> None:
+        """Bring the physics up to now (the API calls this itself)."""
+        with self._lock:
+            self._advance(time.monotonic())
+
+    # ----------------------------------------------------------------- inspection
+    @property
+    def servo_ids(self) -> list[int]:
+        return [j.servo_id for j in self.spec.joints]
+
+    @property
+    def joint_names(self) -> list[str]:
+        return [j.name for j in self.spec.joints]
+
+    def _servo(self, joint: JointRef) -> SimServo:
+        return self._all[self.spec.joints.index(self.spec.joint(joint))]
+
+    def servo(self, joint: JointRef) -> SimServo:
+        """The simulated servo of a joint (by name or original id), for inspection in tests."""
+        self.sync()
+        return self._servo(joint)
+
+    def actual_position(self, joint: JointRef) -> float:
+        """Physical encoder count (independent of the homing offset); 2048 = mechanical middle."""
+        with self._lock:
+            self._advance(time.monotonic())
+            return self._servo(joint).pos
+
+    def actual_radians(self, joint: JointRef) -> float:
+        """Physical joint angle, 0 rad at the mechanical middle."""
+        return (self.actual_position(joint) - 2048) / COUNTS_PER_RAD
+
+    def present_position(self, joint: JointRef) -> int:
+        """What the servo reports as present position (homing offset applied)."""
+        with self._lock:
+            self._advance(time.monotonic())
+            return self._servo(joint).get("present_position")
+
+    def torque_enabled(self, joint: JointRef) -> bool:
+        with self._lock:
+            self._advance(time.monotonic())
+            return self._servo(joint).torque_on
+
+    def temperature(self, joint: JointRef) -> float:
+        with self._lock:
+            self._advance(time.monotonic())
+            return self._servo(joint).temperature
+
+    def load(self, joint: JointRef) -> float:
+        """Signed load as a fraction of max torque."""
+        with self._lock:
+            self._advance(time.monotonic())
+            return self._servo(joint).load
+
+    def register(self, joint: JointRef, name: str) -> int:
+        """A control-table value as the servo holds it now."""
+        with self._lock:
+            self._advance(time.monotonic())
+            servo = self._servo(joint)
+            servo.refresh()
+            return servo.get(name)
+
+    # ----------------------------------------------------------------- hand guiding and the world
+    def _to_actual(self, value: float, unit: str) -> float:
+        if unit == "rad":
+            return 2048 + value * COUNTS_PER_RAD
+        if unit == "raw":
+            return float(value)
+        raise ValueError(f"unit must be 'rad' or 'raw', got {unit!r}")
+
+    def move_by_hand(self, joint: JointRef, value: float, unit: str = "rad") -> bool:
+        """Move a joint by hand to a physical position (radians about the middle, or raw actual counts).
+
+        With torque off the joint goes there (within its hard stops); with torque on the servo holds and
+        you feel it push back: its load rises for a moment. Returns True if the joint moved.
+        """
+        with self._lock:
+            self._advance(time.monotonic())
+            servo = self._servo(joint)
+            target = self._to_actual(value, unit)
+            if servo.torque_on:
+                servo.push_until = time.monotonic() + 0.3
+                servo.push_sign = 1.0 if target >= servo.pos else -1.0
+                return False
+            low, high = servo.joint.hard_stops
+            servo.pos = min(high, max(low, target))
+            servo.vel = 0.0
+            servo.refresh()
+            return True
+
+    def play_hand_trajectory(self, script: HandScript, duration_s: float, unit: str = "rad") -> None:
+        """A person moving the (torque-off) arm: script(t) -> {joint: position} for t in [0, duration_s]."""
+        with self._lock:
+            self._advance(time.monotonic())
+            self._hand_script = (script, time.monotonic(), float(duration_s), unit)
+
+    def stop_hand_trajectory(self) -> None:
+        with self._lock:
+            self._hand_script = None
+
+    @property
+    def hand_trajectory_active(self) -> bool:
+        self.sync()
+        return self._hand_script is not None
+
+    def set_obstacle(self, joint: JointRef, value: float | None, unit: str = "rad") -> None:
+        """Put an obstacle in the joint's way at a physical position (None removes it)."""
+        with self._lock:
+            self._advance(time.monotonic())
+            self._servo(joint).obstacle = None if value is None else self._to_actual(value, unit)
+
+    def power_cycle(self) -> None:
+        """Switch the servos' power off and on: unsaved EEPROM writes are lost, torque is off."""
+        with self._lock:
+            self._advance(time.monotonic())
+            for servo in self._all:
+                servo.power_cycle()
+            self._reindex()
+
+    # ----------------------------------------------------------------- fault injection
+    def set_silent(self, joint: JointRef, silent: bool = True) -> None:
+        """Fault: the servo neither hears nor answers (unplugged daisy-chain cable, dead servo)."""
+        with self._lock:
+            self._servo(joint).silent = silent
+
+    def corrupt_next(self, count: int = 1, servo: JointRef | None = None) -> None:
+        """Fault: garble one byte in each of the next `count` answers (of one servo, or of any)."""
+        with self._lock:
+            key = None if servo is None else self.spec.joint(servo).servo_id
+            self._corrupt_next[key] = self._corrupt_next.get(key, 0) + count
+
+    def set_corruption_rate(self, probability: float, servo: JointRef | None = None) -> None:
+        """Fault: garble answers at random with this probability (0 turns it off)."""
+        if not 0.0 <= probability <= 1.0:
+            raise ValueError("probability must be in [0, 1]")
+        with self._lock:
+            key = None if servo is None else self.spec.joint(servo).servo_id
+            self._corrupt_rate[key] = probability
+
+    def overheat(self, joint: JointRef, celsius: float | None = None) -> None:
+        """Fault: hold the servo's temperature above its limit (default: limit + 5 °C) until cool()."""
+        with self._lock:
+            self._advance(time.monotonic())
+            servo = self._servo(joint)
+            servo.forced_temperature = servo.get("max_temperature") + 5.0 if celsius is None else float(celsius)
+            servo.temperature = servo.forced_temperature
+            servo.step(0.0, time.monotonic())
+            servo.refresh()
+
+    def cool(self, joint: JointRef) -> None:
+        """Undo overheat(): the servo is back at ambient temperature."""
+        with self._lock:
+            self._advance(time.monotonic())
+            servo = self._servo(joint)
+            servo.forced_temperature = None
+            servo.temperature = AMBIENT_C
+            servo.step(0.0, time.monotonic())
+            servo.refresh()
+
+    def set_supply_voltage(self, volts: float, joint: JointRef | None = None) -> None:
+        """Fault: the power supply gives `volts` (to every servo, or one)."""
+        with self._lock:
+            self._advance(time.monotonic())
+            for servo in self._all if joint is None else [self._servo(joint)]:
+                servo.supply_volts = float(volts)
+                servo.refresh()
+
+    def low_voltage(self, volts: float | None = None) -> None:
+        """Fault: a sagging supply below the servos' minimum voltage (default: minimum − 1 V)."""
+        with self._lock:
+            for servo in self._all:
+                servo.supply_volts = servo.get("min_voltage") / 10 - 1.0 if volts is None else float(volts)
+                servo.refresh()
+
+    def clear_faults(self) -> None:
+        """Every servo answers, no corruption, nominal supply, ambient temperature, no obstacle."""
+        with self._lock:
+            self._corrupt_next.clear()
+            self._corrupt_rate.clear()
+            for servo in self._all:
+                servo.silent = False
+                servo.forced_temperature = None
+                servo.temperature = AMBIENT_C
+                servo.supply_volts = servo.kind.supply_volts
+                servo.obstacle = None
+                servo.refresh()
