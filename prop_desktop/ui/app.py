@@ -1,0 +1,60 @@
+"""`prop-desktop` with no arguments: the desktop window.
+
+Startup is kept fast: nothing here imports torch (the services load the policy lazily, on first use), the
+window is shown first and the simulated arm is connected right after, off the GUI thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from typing import Any
+
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from prop_desktop.paths import resources_dir
+
+log = logging.getLogger(__name__)
+
+
+def create_qapplication(argv: list[str] | None = None) -> QApplication:
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationName("PRoP Desktop")
+    app.setOrganizationName("prop-desktop")
+    app.setDesktopFileName("prop-desktop")
+    icon = resources_dir() / "icons" / "prop-desktop.svg"
+    if icon.exists():
+        app.setWindowIcon(QIcon(str(icon)))
+    style = resources_dir() / "style.qss"
+    if style.exists():
+        app.setStyleSheet(style.read_text())
+    return app  # type: ignore[return-value]
+
+
+def build_window(services: Any = None, auto_connect: bool = True, settings: Any = None) -> Any:
+    """The main window on `services` (a prop_desktop.services.App; a new one when None)."""
+    from prop_desktop.ui.main_window import MainWindow
+    from prop_desktop.ui.settings import apply_data_folder, load_settings
+
+    prefs = settings if settings is not None else load_settings()
+    if services is None:
+        apply_data_folder(prefs)
+        from prop_desktop.services import App
+
+        services = App(control_rate_hz=prefs.control_rate_hz)
+    window = MainWindow(services, prefs)
+    window.pages["Connect"].auto_connect = auto_connect
+    return window
+
+
+def run_app() -> int:
+    t0 = time.perf_counter()
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    qt_app = create_qapplication()
+    window = build_window()
+    window.show()
+    window.pages["Connect"].refresh()
+    log.info("window shown %.2f s after start of run_app", time.perf_counter() - t0)
+    return qt_app.exec()

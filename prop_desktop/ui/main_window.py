@@ -1,0 +1,368 @@
+"""The main window: the journey's steps in a sidebar, who is active and what is connected always in view."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QSizePolicy,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from prop_desktop.ui.bridge import ThreadBridge
+from prop_desktop.ui.dialogs import AboutDialog, SettingsDialog, torch_version
+from prop_desktop.ui.pages.base import Page
+from prop_desktop.ui.passphrase import PassphrasePrompter
+from prop_desktop.ui.settings import UiSettings, save_settings
+from prop_desktop.ui.worker import run_in_background
+
+log = logging.getLogger(__name__)
+
+STEPS = ("Connect", "Profiles", "Record", "Train", "Drive")
+
+
+def set_chip(label: QLabel, text: str, state: str) -> None:
+    label.setText(text)
+    label.setProperty("state", state)
+    label.style().unpolish(label)
+    label.style().polish(label)
+
+
+class MainWindow(QMainWindow):
+    """`MainWindow(app)` where `app` is a prop_desktop.services.App. Pages are reachable as `window.pages[name]`."""
+
+    profile_changed = Signal(object)  # ProfileInfo | None, on the GUI thread
+    connection_changed = Signal(object)  # ConnectionState, on the GUI thread
+
+    def __init__(self, app: Any, settings: UiSettings | None = None, save_prefs: bool = True) -> None:
+        super().__init__()
+        self.app = app
+        self.settings = settings or UiSettings()
+        self._save_prefs = save_prefs
+        self.bridge = ThreadBridge(self)
+        self.passphrase_prompter = PassphrasePrompter(self.bridge, self)
+        app.profiles.passphrase_provider = self.passphrase_prompter
+        self._closing_confirmed = False
+        self._disconnects: list[Any] = []
+        self.setWindowTitle("PRoP Desktop")
+        self.setObjectName("mainWindow")
+        self.resize(1280, 820)
+        self._build()
+        self._wire_services()
+        self._add_shortcuts()
+        self.go_to("Connect")
+        QTimer.singleShot(0, self.refresh_profiles)
+
+    # --- layout ------------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        from prop_desktop.ui.pages.connect_page import ConnectPage
+        from prop_desktop.ui.pages.drive_page import DrivePage
+        from prop_desktop.ui.pages.profiles_page import ProfilesPage
+        from prop_desktop.ui.pages.record_page import RecordPage
+        from prop_desktop.ui.pages.train_page import TrainPage
+
+        central = QWidget()
+        root = QHBoxLayout(central)
+        root.setContentsMargins(0, 0, 0, 0)
+        root.setSpacing(0)
+
+        sidebar = QFrame()
+        sidebar.setObjectName("sidebar")
+        sidebar.setFixedWidth(210)
+        side = QVBoxLayout(sidebar)
+        side.setContentsMargins(0, 0, 0, 12)
+        title = QLabel("PRoP Desktop")
+        title.setObjectName("appTitle")
+        side.addWidget(title)
+        subtitle = QLabel("Your robot, your way — privately")
+        subtitle.setObjectName("appSubtitle")
+        subtitle.setWordWrap(True)
+        side.addWidget(subtitle)
+        self.nav = QListWidget()
+        self.nav.setObjectName("nav")
+        for i, name in enumerate(STEPS, start=1):
+            item = QListWidgetItem(f"{i}   {name}")
+            item.setData(Qt.ItemDataRole.UserRole, name)
+            item.setToolTip(f"Step {i}: {name} (Ctrl+{i})")
+            self.nav.addItem(item)
+        self.nav.currentRowChanged.connect(self._nav_changed)
+        side.addWidget(self.nav, 1)
+        self.settings_button = QPushButton("Settings")
+        self.settings_button.setObjectName("settingsButton")
+        self.settings_button.clicked.connect(self.open_settings)
+        side.addWidget(self.settings_button)
+        self.about_button = QPushButton("About")
+        self.about_button.setObjectName("aboutButton")
+        self.about_button.clicked.connect(self.open_about)
+        side.addWidget(self.about_button)
+        root.addWidget(sidebar)
+
+        right = QWidget()
+        right.setObjectName("pageArea")
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        rl.setSpacing(0)
+        header = QFrame()
+        header.setObjectName("header")
+        hl = QHBoxLayout(header)
+        hl.setContentsMargins(18, 10, 18, 10)
+        titles = QVBoxLayout()
+        self.page_title = QLabel()
+        self.page_title.setObjectName("pageTitle")
+        self.page_hint = QLabel()
+        self.page_hint.setObjectName("pageHint")
+        self.page_hint.setWordWrap(True)
+        titles.addWidget(self.page_title)
+        titles.addWidget(self.page_hint)
+        hl.addLayout(titles, 1)
+        who = QLabel("Who is using the arm:")
+        who.setObjectName("muted")
+        hl.addWidget(who)
+        self.profile_combo = QComboBox()
+        self.profile_combo.setObjectName("profileSwitcher")
+        self.profile_combo.setMinimumWidth(160)
+        self.profile_combo.setToolTip("Switch household member: every page shows that person's data")
+        self.profile_combo.activated.connect(self._profile_picked)
+        hl.addWidget(self.profile_combo)
+        self.arm_chip = QLabel()
+        self.arm_chip.setObjectName("chip")
+        self.arm_chip.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        hl.addWidget(self.arm_chip)
+        rl.addWidget(header)
+
+        self.stack = QStackedWidget()
+        self.pages: dict[str, Page] = {}
+        for name, cls in zip(STEPS, (ConnectPage, ProfilesPage, RecordPage, TrainPage, DrivePage), strict=True):
+            page = cls(self)
+            page.setObjectName(f"{name.lower()}Page")
+            self.pages[name] = page
+            self.stack.addWidget(page)
+        rl.addWidget(self.stack, 1)
+        root.addWidget(right, 1)
+        self.setCentralWidget(central)
+
+        self.status_connection = QLabel()
+        self.status_connection.setObjectName("statusConnection")
+        self.status_profile = QLabel()
+        self.status_profile.setObjectName("statusProfile")
+        self.statusBar().addWidget(self.status_connection, 1)
+        self.statusBar().addPermanentWidget(self.status_profile)
+        self.show_connection(self.app.arm.state)
+
+    def _wire_services(self) -> None:
+        self._disconnects.append(self.app.arm.state_changed.connect(self.bridge.wrap(self.show_connection)))
+        self._disconnects.append(self.app.profiles.active_changed.connect(self.bridge.wrap(self._active_changed)))
+        self._disconnects.append(
+            self.app.profiles.profiles_changed.connect(self.bridge.wrap(lambda _p: self.refresh_profiles()))
+        )
+
+    def _add_shortcuts(self) -> None:
+        self.shortcuts: dict[str, QShortcut] = {}
+
+        def add(key: str, fn: Any, name: str) -> None:
+            sc = QShortcut(QKeySequence(key), self)
+            sc.setContext(Qt.ShortcutContext.ApplicationShortcut)
+            sc.activated.connect(fn)
+            self.shortcuts[name] = sc
+
+        for i, name in enumerate(STEPS, start=1):
+            add(f"Ctrl+{i}", lambda n=name: self.go_to(n), f"page:{name}")
+        add("Escape", self.emergency_stop, "emergency-stop")
+        add("Ctrl+,", self.open_settings, "settings")
+        add("F1", self.open_about, "about")
+        add("Ctrl+Q", self.close, "quit")
+        # Page actions: Space and Ctrl+Return go to whatever the visible page offers.
+        add("Space", lambda: self._page_action("space"), "space")
+        add("Ctrl+Return", lambda: self._page_action("start"), "start")
+        add("Ctrl+P", lambda: self._page_action("toggle"), "toggle")
+        add("F5", lambda: self._page_action("refresh"), "refresh")
+
+    def _page_action(self, action: str) -> None:
+        handler = getattr(self.current_page(), f"shortcut_{action}", None)
+        if handler is not None:
+            handler()
+
+    # --- navigation --------------------------------------------------------------------------------------
+    def current_page(self) -> Page:
+        return self.stack.currentWidget()  # type: ignore[return-value]
+
+    def go_to(self, name: str) -> None:
+        self.nav.setCurrentRow(STEPS.index(name))
+
+    def _nav_changed(self, row: int) -> None:
+        if row < 0:
+            return
+        page = self.pages[STEPS[row]]
+        self.stack.setCurrentWidget(page)
+        self.page_title.setText(f"{row + 1}. {page.title}")
+        self.page_hint.setText(page.hint)
+        page.page_shown()
+
+    # --- connection and profile, always visible ------------------------------------------------------------
+    def show_connection(self, state: Any) -> None:
+        status = getattr(state.status, "value", str(state.status))
+        name = state.choice.label if state.choice is not None else "No arm"
+        if status == "connected":
+            chip_state, text = ("busy", f"● {name} — {state.busy_with}") if state.busy_with else ("ok", f"● {name}")
+        elif status == "needs_calibration":
+            chip_state, text = "warn", f"● {name} — needs calibration"
+        elif status == "connecting":
+            chip_state, text = "busy", f"◌ Connecting to {name}…"
+        elif status == "fault":
+            chip_state, text = "bad", f"● {name} — stopped"
+        else:
+            chip_state, text = "bad", "○ No arm connected"
+        set_chip(self.arm_chip, text, chip_state)
+        self.status_connection.setText(f"Arm: {state.message}")
+        self.connection_changed.emit(state)
+
+    def refresh_profiles(self) -> None:
+        try:
+            profiles = self.app.profiles.list()
+            active = self.app.profiles.active()
+        except Exception as exc:  # noqa: BLE001 - a broken registry must not stop the window
+            log.warning("cannot list profiles: %s", exc)
+            profiles, active = [], None
+        self.profile_combo.blockSignals(True)
+        self.profile_combo.clear()
+        if not profiles:
+            self.profile_combo.addItem("Nobody yet — create a profile", None)
+        for p in profiles:
+            self.profile_combo.addItem(p.name, p.id)
+        if active is not None:
+            self.profile_combo.setCurrentIndex(max(0, self.profile_combo.findData(active.id)))
+        self.profile_combo.blockSignals(False)
+        self._show_active(active)
+
+    def _profile_picked(self, index: int) -> None:
+        profile_id = self.profile_combo.itemData(index)
+        if profile_id is None:
+            self.go_to("Profiles")
+            return
+        self.switch_profile(profile_id)
+
+    def switch_profile(self, profile_id: str) -> None:
+        moving = self.moving_activity()
+        if moving:
+            self.refresh_profiles()
+            from prop_desktop.ui.messages import show_info
+
+            show_info(self, "Please stop first", f"The arm is {moving}. Stop it before switching to someone else.")
+            return
+        try:
+            self.app.profiles.switch(profile_id)
+        except Exception as exc:  # noqa: BLE001
+            from prop_desktop.ui.messages import show_error
+
+            show_error(self, "Cannot switch profile", exc)
+        self.refresh_profiles()
+
+    def _active_changed(self, _profile: Any) -> None:
+        self.refresh_profiles()
+
+    def _show_active(self, active: Any) -> None:
+        self.status_profile.setText(f"Active profile: {active.name}" if active else "No profile selected")
+        if getattr(self, "_last_active", object()) != (active.id if active else None, active.name if active else None):
+            self._last_active = (active.id if active else None, active.name if active else None)
+            for page in self.pages.values():
+                page.profile_changed(active)
+            self.profile_changed.emit(active)
+
+    # --- actions -----------------------------------------------------------------------------------------
+    def moving_activity(self) -> str | None:
+        for page in self.pages.values():
+            what = page.is_moving()
+            if what:
+                return what
+        busy = getattr(self.app.arm.state, "busy_with", None)
+        return busy
+
+    def emergency_stop(self) -> None:
+        """Esc, from anywhere: stop every motion and release torque at once."""
+        try:
+            self.app.arm.emergency_stop("Emergency stop (Esc or the Stop button).")
+        except Exception as exc:  # noqa: BLE001 - e-stop must never raise into Qt
+            log.warning("emergency stop: %s", exc)
+        for page in self.pages.values():
+            page.emergency_stopped()
+        self.statusBar().showMessage("Emergency stop: the arm's motors were released.", 8000)
+
+    def open_settings(self) -> SettingsDialog:
+        dlg = SettingsDialog(self.settings, self.apply_settings, self)
+        dlg.open()
+        return dlg
+
+    def apply_settings(self, settings: UiSettings) -> None:
+        self.settings = settings
+        if self._save_prefs:
+            try:
+                save_settings(settings)
+            except OSError as exc:
+                from prop_desktop.ui.messages import show_error
+
+                show_error(self, "Settings not saved", f"Could not save your settings: {exc}.")
+        for setter in ("rate_hz",):
+            if hasattr(self.app.record, setter):
+                setattr(self.app.record, setter, settings.control_rate_hz)
+        if hasattr(self.app.arm, "control_rate_hz"):
+            self.app.arm.control_rate_hz = settings.control_rate_hz
+        for page in self.pages.values():
+            page.settings_changed()
+
+    def open_about(self) -> AboutDialog:
+        dlg = AboutDialog(self)
+        dlg.open()
+        run_in_background(self.bridge, torch_version, dlg.set_torch_version, name="about-torch")
+        return dlg
+
+    # --- closing -----------------------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        moving = self.moving_activity()
+        if moving and not self._closing_confirmed:
+            event.ignore()
+            box = QMessageBox(QMessageBox.Icon.Warning, "The arm is moving",
+                              f"The arm is {moving}. Closing stops it safely first (anything recorded so far "
+                              "is kept).", QMessageBox.StandardButton.NoButton, self)
+            box.setObjectName("closeWhileMovingBox")
+            stop = box.addButton("Stop the arm and close", QMessageBox.ButtonRole.AcceptRole)
+            box.addButton("Keep it running", QMessageBox.ButtonRole.RejectRole)
+
+            def decided() -> None:
+                if box.clickedButton() is stop:
+                    self._closing_confirmed = True
+                    self.close()
+
+            box.finished.connect(decided)
+            box.open()
+            return
+        self.shutdown()
+        event.accept()
+
+    def shutdown(self) -> None:
+        for page in self.pages.values():
+            try:
+                page.stop_motion()
+                page.shutdown()
+            except Exception as exc:  # noqa: BLE001
+                log.warning("page shutdown: %s", exc)
+        for disconnect in self._disconnects:
+            disconnect()
+        self._disconnects.clear()
+        try:
+            self.app.close()
+        except Exception as exc:  # noqa: BLE001 - closing must always finish
+            log.warning("closing services: %s", exc)

@@ -1,0 +1,272 @@
+"""Step 2 — Profiles: household members as cards; create (with the one-time recovery code), rename, delete,
+passphrase, restore; a banner when the keyring cannot keep keys safely."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from prop_desktop.ui.messages import ask, show_error, user_message
+from prop_desktop.ui.pages.base import Page
+from prop_desktop.ui.profile_dialogs import (
+    ChangePassphraseDialog,
+    NewProfileDialog,
+    RecoveryCodeDialog,
+    RestoreDialog,
+    TextDialog,
+)
+from prop_desktop.ui.worker import run_in_background
+
+
+class ProfileCard(QFrame):
+    def __init__(self, page: ProfilesPage, profile: Any, active: bool) -> None:
+        super().__init__()
+        self.profile = profile
+        self.setObjectName("profileCard")
+        self.setProperty("active", active)
+        self.setProperty("profileId", profile.id)
+        self.setMinimumWidth(260)
+        layout = QVBoxLayout(self)
+        top = QHBoxLayout()
+        name = QLabel(profile.name)
+        name.setObjectName("cardName")
+        top.addWidget(name, 1)
+        if active:
+            badge = QLabel("Using the arm now")
+            badge.setObjectName("chip")
+            badge.setProperty("state", "ok")
+            top.addWidget(badge)
+        layout.addLayout(top)
+        facts = [
+            f"{profile.episode_count} recording{'s' if profile.episode_count != 1 else ''}",
+            "personal skill trained ✔" if profile.has_adapter else "no personal skill yet",
+        ]
+        if profile.has_passphrase:
+            facts.append("protected by a passphrase")
+        line = QLabel(" · ".join(facts))
+        line.setObjectName("muted")
+        layout.addWidget(line)
+        if not profile.key_present:
+            warn = QLabel("⚠ This person's key is not in the keyring. Restore it from the recovery code.")
+            warn.setWordWrap(True)
+            warn.setStyleSheet("color: #b45309;")
+            layout.addWidget(warn)
+        buttons = QHBoxLayout()
+        self.use_button = QPushButton("Use" if not active else "Active")
+        self.use_button.setObjectName("useProfile")
+        self.use_button.setEnabled(not active)
+        self.use_button.setProperty("primary", not active)
+        self.use_button.clicked.connect(lambda: page.window_.switch_profile(profile.id))
+        buttons.addWidget(self.use_button)
+        self.rename_button = QPushButton("Rename")
+        self.rename_button.setObjectName("renameProfile")
+        self.rename_button.clicked.connect(lambda: page.rename(profile))
+        buttons.addWidget(self.rename_button)
+        self.passphrase_button = QPushButton("Passphrase")
+        self.passphrase_button.setObjectName("passphraseProfile")
+        self.passphrase_button.setToolTip("Add, change or remove the passphrase that protects this key")
+        self.passphrase_button.clicked.connect(lambda: page.change_passphrase(profile))
+        buttons.addWidget(self.passphrase_button)
+        self.delete_button = QPushButton("Delete")
+        self.delete_button.setObjectName("deleteProfile")
+        self.delete_button.setProperty("danger", True)
+        self.delete_button.clicked.connect(lambda: page.delete(profile))
+        buttons.addWidget(self.delete_button)
+        layout.addLayout(buttons)
+
+
+class ProfilesPage(Page):
+    title = "Who is using the arm?"
+    hint = ("Each person in the household gets a profile with their own secret key. Only that key makes the arm "
+            "do things their way.")
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self.keyring_banner = type(self.banner)(self, closable=False)
+        self.keyring_banner.setObjectName("banner")
+        self.outer.insertWidget(0, self.keyring_banner)
+        actions = QHBoxLayout()
+        self.add_button = QPushButton("+  Add a household member")
+        self.add_button.setObjectName("addProfile")
+        self.add_button.setProperty("primary", True)
+        self.add_button.clicked.connect(self.open_new_profile)
+        actions.addWidget(self.add_button)
+        self.restore_button = QPushButton("Restore from a recovery code…")
+        self.restore_button.setObjectName("restoreProfile")
+        self.restore_button.clicked.connect(self.open_restore)
+        actions.addWidget(self.restore_button)
+        actions.addStretch(1)
+        self.outer.addLayout(actions)
+        self.cards_host = QWidget()
+        self.cards = QGridLayout(self.cards_host)
+        self.cards.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.cards.setSpacing(14)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setObjectName("cardsScroll")
+        self.cards_host.setObjectName("cardsHost")
+        scroll.setWidget(self.cards_host)
+        self.outer.addWidget(scroll, 1)
+        self.empty_hint = QLabel("Nobody here yet. Press “Add a household member” to make the first profile — it "
+                                 "takes a few seconds.")
+        self.empty_hint.setObjectName("muted")
+        self.outer.addWidget(self.empty_hint)
+        self.card_widgets: list[ProfileCard] = []
+        self.dialog: Any = None
+        window.profile_changed.connect(lambda _p: self.refresh())
+        self._keyring_ok = True
+        self.refresh()
+
+    # --- showing -----------------------------------------------------------------------------------------
+    def page_shown(self) -> None:
+        self.refresh()
+
+    def refresh(self) -> None:
+        self._check_keyring()
+        try:
+            profiles = self.app.profiles.list()
+            active = self.app.profiles.active()
+        except Exception as exc:  # noqa: BLE001
+            self.banner.show_message(f"Cannot read the profiles: {user_message(exc)}", "error")
+            profiles, active = [], None
+        for card in self.card_widgets:
+            card.setParent(None)
+            card.deleteLater()
+        self.card_widgets = []
+        for i, p in enumerate(profiles):
+            card = ProfileCard(self, p, active is not None and p.id == active.id)
+            self.cards.addWidget(card, i // 2, i % 2)
+            self.card_widgets.append(card)
+        self.empty_hint.setVisible(not profiles)
+
+    def _check_keyring(self) -> None:
+        try:
+            status = self.app.profiles.keyring_status()
+        except Exception as exc:  # noqa: BLE001
+            self.keyring_banner.show_message(f"The keyring cannot be reached: {user_message(exc)}", "error")
+            self._keyring_ok = False
+            return
+        self._keyring_ok = status.ok
+        if status.ok:
+            self.keyring_banner.hide()
+        else:
+            text = status.message or ("This computer's keyring cannot keep keys safely "
+                                      f"({status.backend}). Profiles cannot be created now.")
+            self.keyring_banner.show_message(text, "error")
+        self.add_button.setEnabled(status.ok)
+
+    def card_for(self, name: str) -> ProfileCard | None:
+        return next((c for c in self.card_widgets if c.profile.name == name), None)
+
+    # --- create ------------------------------------------------------------------------------------------
+    def open_new_profile(self) -> NewProfileDialog:
+        self.dialog = NewProfileDialog(self._create, self)
+        self.dialog.open()
+        return self.dialog
+
+    def _create(self, name: str, passphrase: str | None, dlg: NewProfileDialog) -> None:
+        def done(created: Any) -> None:
+            dlg.accept()
+            self.window_.refresh_profiles()
+            self.refresh()
+            self.dialog = RecoveryCodeDialog(created.profile.name, created.recovery_code, self)
+            self.dialog.open()
+
+        run_in_background(self.bridge, lambda: self.app.profiles.create(name, passphrase), done,
+                          lambda e: dlg.show_error(user_message(e)), name="create-profile")
+
+    # --- restore -----------------------------------------------------------------------------------------
+    def open_restore(self) -> RestoreDialog:
+        try:
+            profiles = self.app.profiles.list()
+        except Exception:  # noqa: BLE001
+            profiles = []
+        self.dialog = RestoreDialog(profiles, self._restore, self)
+        self.dialog.open()
+        return self.dialog
+
+    def _restore(self, code: str, profile_id: str | None, name: str | None, dlg: RestoreDialog) -> None:
+        def done(profile: Any) -> None:
+            dlg.accept()
+            self.window_.refresh_profiles()
+            self.refresh()
+            self.banner.show_message(f"{profile.name}'s key is back. Their recordings and personal skill can be "
+                                     "used again.", "success")
+
+        run_in_background(self.bridge, lambda: self.app.profiles.restore(code, profile_id=profile_id, name=name),
+                          done, lambda e: dlg.show_error(user_message(e)), name="restore")
+
+    # --- rename / passphrase / delete --------------------------------------------------------------------
+    def rename(self, profile: Any) -> TextDialog:
+        def submit(new_name: str, dlg: TextDialog) -> None:
+            def done(_p: Any) -> None:
+                dlg.accept()
+                self.window_.refresh_profiles()
+                self.window_._last_active = None  # a rename of the active member shows on every page
+                self.window_.refresh_profiles()
+                self.refresh()
+
+            run_in_background(self.bridge, lambda: self.app.profiles.rename(profile.id, new_name), done,
+                              lambda e: dlg.show_error(user_message(e)), name="rename")
+
+        self.dialog = TextDialog(f"Rename {profile.name}", "New name", profile.name, submit, self)
+        self.dialog.open()
+        return self.dialog
+
+    def change_passphrase(self, profile: Any) -> ChangePassphraseDialog:
+        def submit(new: str | None, old: str | None, dlg: ChangePassphraseDialog) -> None:
+            def done(_r: Any) -> None:
+                dlg.accept()
+                self.refresh()
+                self.banner.show_message(
+                    f"{profile.name}'s passphrase was {'set' if new else 'removed'}.", "success")
+
+            run_in_background(self.bridge, lambda: self.app.profiles.set_passphrase(profile.id, new, old), done,
+                              lambda e: dlg.show_error(user_message(e)), name="passphrase")
+
+        self.dialog = ChangePassphraseDialog(profile, submit, self)
+        self.dialog.open()
+        return self.dialog
+
+    def delete(self, profile: Any) -> None:
+        if self.window_.moving_activity() and self._is_active(profile):
+            show_error(self, "Please stop first", "The arm is moving for this person. Stop it before deleting.")
+            return
+
+        def confirmed() -> None:
+            def done(_r: Any) -> None:
+                self.window_.refresh_profiles()
+                self.refresh()
+                self.banner.show_message(f"{profile.name} was deleted. Their data can no longer be read.", "info")
+
+            run_in_background(self.bridge, lambda: self.app.profiles.delete(profile.id), done,
+                              lambda e: show_error(self, "Could not delete", e), name="delete-profile")
+
+        self.dialog = ask(
+            self,
+            f"Delete {profile.name}?",
+            f"Delete {profile.name}'s profile? Their secret key is destroyed, so their recordings and personal "
+            "skill become unrecoverable — nobody can read them again, not even with the recovery code.",
+            f"Delete {profile.name} for good",
+            confirmed,
+            destructive=True,
+        )
+
+    def _is_active(self, profile: Any) -> bool:
+        try:
+            active = self.app.profiles.active()
+        except Exception:  # noqa: BLE001
+            return False
+        return active is not None and active.id == profile.id

@@ -1,0 +1,544 @@
+"""Step 3 — Record: show the arm how you want a task done, by clicking targets or by moving it by hand."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from prop_desktop.ui.messages import ask, show_error, user_message
+from prop_desktop.ui.pages.base import Page
+from prop_desktop.ui.profile_dialogs import TextDialog
+from prop_desktop.ui.ring_buffer import RingBuffer
+from prop_desktop.ui.widgets.joint_plot import JOINT_LABELS, JointPlot
+from prop_desktop.ui.widgets.workspace_view import WorkspaceView
+from prop_desktop.ui.worker import run_in_background
+
+EPISODE_COLUMNS = ("Name", "Task", "How", "Length", "Samples", "Rate", "Note")
+MAX_TARGETS = 8
+
+
+class RecordPage(Page):
+    title = "Show the arm how you like it"
+    hint = ("Pick a task, then click where the gripper should go (it moves there and records the motion), or "
+            "move the arm by hand. Three or more recordings are a good start.")
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self.buffer = RingBuffer(capacity=2000, width=6)
+        self.goal_buffer = RingBuffer(capacity=2000, width=6)
+        self.targets: list[np.ndarray] = []
+        self.recording = False
+        self.replaying = False
+        self.mode: str | None = None
+        self._latest_q: np.ndarray | None = None
+        self._drawn_q: np.ndarray | None = None
+        self._t0 = 0.0
+        self._last_status: Any = None
+        self.last_result: Any = None
+        self.dialog: Any = None
+        self.episodes: list[Any] = []
+
+        top = QHBoxLayout()
+        top.addWidget(QLabel("What are you teaching?"))
+        self.task_combo = QComboBox()
+        self.task_combo.setObjectName("taskCombo")
+        self.task_combo.setMinimumWidth(220)
+        self.task_combo.currentIndexChanged.connect(self._task_changed)
+        top.addWidget(self.task_combo)
+        self.task_description = QLabel()
+        self.task_description.setObjectName("muted")
+        self.task_description.setWordWrap(True)
+        top.addWidget(self.task_description, 1)
+        self.outer.addLayout(top)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        self.outer.addWidget(split, 1)
+        # Left: how to record.
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("recordTabs")
+        split.addWidget(self.tabs)
+        click_tab = QWidget()
+        cl = QVBoxLayout(click_tab)
+        self.workspace = WorkspaceView()
+        self.workspace.setObjectName("workspaceView")
+        self.workspace.target_clicked.connect(self._target_clicked)
+        cl.addWidget(self.workspace, 1)
+        trow = QHBoxLayout()
+        self.targets_label = QLabel()
+        self.targets_label.setObjectName("targetsLabel")
+        self.targets_label.setWordWrap(True)
+        trow.addWidget(self.targets_label, 1)
+        self.undo_target_button = QPushButton("Remove last")
+        self.undo_target_button.setObjectName("removeLastTarget")
+        self.undo_target_button.clicked.connect(self.remove_last_target)
+        trow.addWidget(self.undo_target_button)
+        self.clear_targets_button = QPushButton("Clear targets")
+        self.clear_targets_button.setObjectName("clearTargets")
+        self.clear_targets_button.clicked.connect(self.clear_targets)
+        trow.addWidget(self.clear_targets_button)
+        cl.addLayout(trow)
+        self.tabs.addTab(click_tab, "Point and click")
+
+        hand_tab = QWidget()
+        hl = QVBoxLayout(hand_tab)
+        explain = QLabel("The motors relax so you can move the arm yourself. Press Record, guide the arm through "
+                         "the task, then press Stop. The app samples the joints as you go.")
+        explain.setWordWrap(True)
+        hl.addWidget(explain)
+        self.sim_hand_box = QGroupBox("Simulated arm: move it “by hand” with these sliders")
+        sl = QVBoxLayout(self.sim_hand_box)
+        self.hand_sliders: list[QSlider] = []
+        for label in JOINT_LABELS:
+            row = QHBoxLayout()
+            name = QLabel(label)
+            name.setMinimumWidth(90)
+            row.addWidget(name)
+            slider = QSlider(Qt.Orientation.Horizontal)
+            slider.setRange(-150, 150)  # hundredths of a radian... scaled in _slider_moved
+            slider.setObjectName(f"handSlider{len(self.hand_sliders)}")
+            slider.valueChanged.connect(self._slider_moved)
+            row.addWidget(slider, 1)
+            sl.addLayout(row)
+            self.hand_sliders.append(slider)
+        hl.addWidget(self.sim_hand_box)
+        hl.addStretch(1)
+        self.tabs.addTab(hand_tab, "By hand")
+        self.tabs.currentChanged.connect(lambda _i: self._update_controls())
+
+        # Right: live view and controls.
+        right = QWidget()
+        rl = QVBoxLayout(right)
+        rl.setContentsMargins(0, 0, 0, 0)
+        controls = QHBoxLayout()
+        self.record_button = QPushButton("●  Record  (Space)")
+        self.record_button.setObjectName("recordButton")
+        self.record_button.setProperty("primary", True)
+        self.record_button.setMinimumHeight(44)
+        self.record_button.clicked.connect(self.toggle_recording)
+        controls.addWidget(self.record_button, 1)
+        rl.addLayout(controls)
+        stats = QHBoxLayout()
+        self.rate_label = QLabel("— samples/s")
+        self.rate_label.setObjectName("bigNumber")
+        self.rate_label.setToolTip("How many times per second the joints are actually being sampled")
+        stats.addWidget(self.rate_label)
+        self.samples_label = QLabel("")
+        self.samples_label.setObjectName("muted")
+        stats.addWidget(self.samples_label, 1)
+        rl.addLayout(stats)
+        self.status_label = QLabel("")
+        self.status_label.setObjectName("recordStatus")
+        self.status_label.setWordWrap(True)
+        rl.addWidget(self.status_label)
+        self.plot = JointPlot("Joint angles, live", self.buffer, dashed=self.goal_buffer)
+        self.plot.set_degrees(window.settings.degrees)
+        rl.addWidget(self.plot, 1)
+        split.addWidget(right)
+        split.setSizes([620, 520])
+
+        episodes_box = QGroupBox("Your recordings for this profile")
+        el = QVBoxLayout(episodes_box)
+        self.episode_table = QTableWidget(0, len(EPISODE_COLUMNS))
+        self.episode_table.setObjectName("episodeTable")
+        self.episode_table.setHorizontalHeaderLabels(EPISODE_COLUMNS)
+        self.episode_table.verticalHeader().setVisible(False)
+        self.episode_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.episode_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.episode_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.episode_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.episode_table.horizontalHeader().setStretchLastSection(True)
+        self.episode_table.setMaximumHeight(170)
+        self.episode_table.itemSelectionChanged.connect(self._update_controls)
+        el.addWidget(self.episode_table)
+        erow = QHBoxLayout()
+        self.replay_button = QPushButton("▶  Replay on the arm")
+        self.replay_button.setObjectName("replayEpisode")
+        self.replay_button.clicked.connect(self.replay_selected)
+        erow.addWidget(self.replay_button)
+        self.rename_button = QPushButton("Rename")
+        self.rename_button.setObjectName("renameEpisode")
+        self.rename_button.clicked.connect(self.rename_selected)
+        erow.addWidget(self.rename_button)
+        self.delete_button = QPushButton("Delete")
+        self.delete_button.setObjectName("deleteEpisode")
+        self.delete_button.setProperty("danger", True)
+        self.delete_button.clicked.connect(self.delete_selected)
+        erow.addWidget(self.delete_button)
+        erow.addStretch(1)
+        el.addLayout(erow)
+        self.outer.addWidget(episodes_box)
+
+        self._disconnects = [
+            self.app.record.sample.connect(self._on_sample_worker),
+            self.app.record.status_changed.connect(self.bridge.wrap(self._on_status)),
+            self.app.record.finished.connect(self.bridge.wrap(self._on_finished)),
+            self.app.record.episodes_changed.connect(self.bridge.wrap(lambda _e: self.refresh_episodes())),
+        ]
+        window.connection_changed.connect(lambda _s: self._update_controls())
+        self.draw_timer = QTimer(self)
+        self.draw_timer.setInterval(33)
+        self.draw_timer.timeout.connect(self._draw_arm)
+        self.draw_timer.start()
+        self._load_tasks()
+        self._update_targets_label()
+        self._update_controls()
+
+    # --- tasks -------------------------------------------------------------------------------------------
+    def _load_tasks(self) -> None:
+        try:
+            tasks = self.app.record.tasks()
+            ws = self.app.record.workspace()
+        except Exception as exc:  # noqa: BLE001
+            self.banner.show_message(f"The tasks cannot be loaded: {user_message(exc)}", "error")
+            return
+        self.task_combo.blockSignals(True)
+        self.task_combo.clear()
+        for t in tasks:
+            self.task_combo.addItem(t.title, t.name)
+            self.task_combo.setItemData(self.task_combo.count() - 1, t.description, Qt.ItemDataRole.ToolTipRole)
+        self.task_combo.blockSignals(False)
+        self._tasks = {t.name: t for t in tasks}
+        self.workspace.default_height_m = max(ws.table_z + 0.05, 0.05)
+        self._latest_q = np.asarray(ws.home_q, dtype=float)
+        self._task_changed()
+
+    def _task_changed(self, _i: int = 0) -> None:
+        task = self._tasks.get(self.task_combo.currentData()) if hasattr(self, "_tasks") else None
+        self.task_description.setText(task.description if task else "")
+
+    def current_task(self) -> str | None:
+        return self.task_combo.currentData()
+
+    # --- targets (point and click) -----------------------------------------------------------------------
+    def _target_clicked(self, x: float, y: float, z: float) -> None:
+        if self.recording or self.replaying:
+            return
+        target = np.array([x, y, z])
+        try:
+            problem = self.app.record.check_target((x, y, z))
+        except Exception as exc:  # noqa: BLE001
+            problem = user_message(exc)
+        if problem:
+            self.status_label.setText(f"⚠ {problem}")
+            self.workspace.set_target(None)
+            return
+        if len(self.targets) >= MAX_TARGETS:
+            self.status_label.setText(f"At most {MAX_TARGETS} targets per recording. Record, or clear targets.")
+            return
+        self.targets.append(target)
+        self.status_label.setText("")
+        self.workspace.set_target(None)
+        self.workspace.target = target  # side clicks adjust the reach/height around the last target
+        self._update_targets_label()
+
+    def remove_last_target(self) -> None:
+        if self.targets:
+            self.targets.pop()
+        self._update_targets_label()
+
+    def clear_targets(self) -> None:
+        self.targets.clear()
+        self.workspace.set_target(None)
+        self._update_targets_label()
+
+    def _update_targets_label(self) -> None:
+        self.workspace.set_markers(self.targets)
+        if not self.targets:
+            self.targets_label.setText("Click in the views to place targets for the gripper (up to "
+                                       f"{MAX_TARGETS}), then press Record.")
+        else:
+            text = ", ".join(f"{i + 1}: ({t[0] * 100:.0f}, {t[1] * 100:.0f}, {t[2] * 100:.0f}) cm"
+                             for i, t in enumerate(self.targets))
+            self.targets_label.setText(f"{len(self.targets)} target(s): {text}")
+        self._update_controls()
+
+    # --- record / stop -----------------------------------------------------------------------------------
+    def shortcut_space(self) -> None:
+        self.toggle_recording()
+
+    def shortcut_start(self) -> None:
+        if not self.recording:
+            self.toggle_recording()
+
+    def toggle_recording(self) -> None:
+        if self.recording:
+            self.stop_recording()
+        else:
+            self.start_recording()
+
+    def start_recording(self) -> None:
+        if self.replaying:
+            return
+        task = self.current_task()
+        if task is None:
+            self.banner.show_message("Pick a task first.", "warning")
+            return
+        hand = self.tabs.currentIndex() == 1
+        if not hand and not self.targets:
+            self.banner.show_message("Click at least one target in the workspace view first.", "warning")
+            return
+        self.banner.hide()
+        self._reset_live()
+        try:
+            if hand:
+                self.app.record.start_hand_episode(task)
+            else:
+                targets = [tuple(float(v) for v in t) for t in self.targets]
+                self.app.record.start_click_episode(task, targets)
+        except Exception as exc:  # noqa: BLE001
+            self.banner.show_message(user_message(exc), "error")
+            return
+        self.recording = True
+        self.mode = "hand" if hand else "click"
+        self.status_label.setText("Recording… the arm is moving to your targets." if not hand else
+                                  "Recording… move the arm, then press Stop.")
+        self._update_controls()
+
+    def stop_recording(self) -> None:
+        try:
+            self.app.record.stop()
+        except Exception as exc:  # noqa: BLE001
+            self.banner.show_message(user_message(exc), "error")
+
+    def _reset_live(self) -> None:
+        self.buffer.clear()
+        self.goal_buffer.clear()
+        self.workspace.clear_trail()
+        self._t0 = time.monotonic()
+
+    # Called on the recording worker thread: only the thread-safe ring buffers and a plain attribute.
+    def _on_sample_worker(self, sample: Any) -> None:
+        self.buffer.append(sample.t, sample.q)
+        if sample.goal is not None:
+            self.goal_buffer.append(sample.t, sample.goal)
+        self._latest_q = np.asarray(sample.q, dtype=float)
+
+    def _on_status(self, status: Any) -> None:
+        self._last_status = status
+        if status.running:
+            self.rate_label.setText(f"{status.achieved_hz:.0f} samples/s")
+            self.samples_label.setText(f"{status.samples} samples · {status.elapsed_s:.1f} s")
+            if status.message:
+                self.status_label.setText(status.message)
+
+    def _on_finished(self, result: Any) -> None:
+        was_replay = self.replaying
+        self.recording = False
+        self.replaying = False
+        self.mode = None
+        self.last_result = result
+        if result.fault:
+            kept = (f" The {result.episode.samples} samples recorded before it were kept."
+                    if result.episode is not None and not was_replay else "")
+            self.banner.show_message(f"⚠ {result.fault}{kept}", "error")
+            self.status_label.setText("Stopped because of a problem with the arm.")
+            show_error(self, "The arm stopped", f"{result.fault}{kept}")
+        elif was_replay:
+            self.status_label.setText("Replay finished.")
+        elif result.episode is not None:
+            ep = result.episode
+            self.status_label.setText(f"Saved “{ep.name}”: {ep.samples} samples in {ep.duration_s:.1f} s "
+                                      f"({ep.rate_hz:.0f} samples/s).")
+            if not was_replay:
+                self.targets.clear()
+                self._update_targets_label()
+        else:
+            self.status_label.setText("Nothing was recorded.")
+        self.refresh_episodes()
+        self._update_controls()
+
+    # --- drawing the arm ---------------------------------------------------------------------------------
+    def _draw_arm(self) -> None:
+        q = self._latest_q
+        if q is None or not self.isVisible():
+            return
+        if self._drawn_q is not None and np.array_equal(q, self._drawn_q):
+            return
+        self._drawn_q = q
+        try:
+            points = np.asarray(self.app.record.arm_points(tuple(q)), dtype=float)
+        except Exception:  # noqa: BLE001 - drawing must never break recording
+            return
+        self.workspace.set_arm(points)
+        if self.recording or self.replaying:
+            self.workspace.add_trail_point(points[-1])
+        for slider, value in zip(self.hand_sliders, q, strict=False):
+            if not slider.isSliderDown():
+                slider.blockSignals(True)
+                slider.setValue(int(round(value * 100)))
+                slider.blockSignals(False)
+
+    # --- by hand on the simulated arm --------------------------------------------------------------------
+    def _slider_moved(self, _v: int) -> None:
+        q = tuple(s.value() / 100.0 for s in self.hand_sliders)
+        guide = getattr(self.app.arm, "guide_simulated", None)
+        if guide is None:
+            return
+        try:
+            guide(q)
+        except Exception as exc:  # noqa: BLE001
+            self.status_label.setText(user_message(exc))
+
+    # --- episodes ----------------------------------------------------------------------------------------
+    def profile_changed(self, profile: Any) -> None:
+        self.clear_targets()
+        self._reset_live()
+        self.refresh_episodes()
+        self._update_controls()
+
+    def page_shown(self) -> None:
+        self.refresh_episodes()
+        self._update_controls()
+
+    def settings_changed(self) -> None:
+        self.plot.set_degrees(self.window_.settings.degrees)
+
+    def refresh_episodes(self) -> None:
+        try:
+            self.episodes = list(self.app.record.episodes())
+        except Exception as exc:  # noqa: BLE001
+            self.episodes = []
+            if self.app.profiles.active() is not None:
+                self.banner.show_message(f"Your recordings cannot be read: {user_message(exc)}", "error")
+        selected = self.selected_episode()
+        self.episode_table.setRowCount(len(self.episodes))
+        for r, ep in enumerate(self.episodes):
+            task = self._tasks.get(ep.task).title if hasattr(self, "_tasks") and ep.task in self._tasks else ep.task
+            note = f"⚠ {ep.fault}" if ep.fault else ("stopped early" if ep.interrupted else "")
+            cells = (ep.name, task, "clicked" if ep.mode == "click" else "by hand", f"{ep.duration_s:.1f} s",
+                     str(ep.samples), f"{ep.rate_hz:.0f}/s", note)
+            for c, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setData(Qt.ItemDataRole.UserRole, ep.id)
+                self.episode_table.setItem(r, c, item)
+            if selected is not None and ep.id == selected.id:
+                self.episode_table.selectRow(r)
+        self._update_controls()
+
+    def selected_episode(self) -> Any:
+        rows = self.episode_table.selectionModel().selectedRows() if self.episode_table.selectionModel() else []
+        if not rows:
+            return None
+        r = rows[0].row()
+        return self.episodes[r] if 0 <= r < len(self.episodes) else None
+
+    def replay_selected(self) -> None:
+        ep = self.selected_episode()
+        if ep is None or self.recording:
+            return
+        self._reset_live()
+        try:
+            self.app.record.replay_episode(ep.id)
+        except Exception as exc:  # noqa: BLE001
+            self.banner.show_message(user_message(exc), "error")
+            return
+        self.replaying = True
+        self.status_label.setText(f"Replaying “{ep.name}” on the arm…")
+        self._update_controls()
+
+    def rename_selected(self) -> None:
+        ep = self.selected_episode()
+        if ep is None:
+            return
+
+        def submit(name: str, dlg: TextDialog) -> None:
+            def done(_r: Any) -> None:
+                dlg.accept()
+                self.refresh_episodes()
+
+            run_in_background(self.bridge, lambda: self.app.record.rename_episode(ep.id, name), done,
+                              lambda e: dlg.show_error(user_message(e)), name="rename-episode")
+
+        self.dialog = TextDialog("Rename recording", "Name", ep.name, submit, self)
+        self.dialog.open()
+
+    def delete_selected(self) -> None:
+        ep = self.selected_episode()
+        if ep is None:
+            return
+
+        def confirmed() -> None:
+            try:
+                self.app.record.delete_episode(ep.id)
+            except Exception as exc:  # noqa: BLE001
+                show_error(self, "Could not delete", exc)
+            self.refresh_episodes()
+
+        self.dialog = ask(self, "Delete this recording?", f"Delete “{ep.name}”? This cannot be undone.",
+                          "Delete", confirmed, destructive=True)
+
+    # --- state -------------------------------------------------------------------------------------------
+    def _update_controls(self) -> None:
+        state = self.app.arm.state
+        connected = state.connected
+        has_profile = self.app.profiles.active() is not None if self._safe_active() else False
+        busy = self.recording or self.replaying
+        hand = self.tabs.currentIndex() == 1
+        can_start = connected and has_profile and not self.replaying and (hand or bool(self.targets))
+        self.record_button.setEnabled(self.recording or can_start)
+        self.record_button.setText("■  Stop  (Space)" if self.recording else "●  Record  (Space)")
+        self.record_button.setProperty("danger", self.recording)
+        self.task_combo.setEnabled(not busy)
+        self.tabs.tabBar().setEnabled(not busy)
+        ep = self.selected_episode()
+        self.replay_button.setEnabled(ep is not None and connected and not busy)
+        self.rename_button.setEnabled(ep is not None and not busy)
+        self.delete_button.setEnabled(ep is not None and not busy)
+        self.undo_target_button.setEnabled(bool(self.targets) and not busy)
+        self.clear_targets_button.setEnabled(bool(self.targets) and not busy)
+        is_sim = connected and state.choice is not None and state.choice.kind == "sim"
+        self.sim_hand_box.setVisible(is_sim)
+        self.sim_hand_box.setEnabled(self.recording and self.mode == "hand")
+        if not connected:
+            self.status_label.setText("Connect an arm first (step 1).") if not busy else None
+        elif not has_profile:
+            self.status_label.setText("Create or pick a profile first (step 2): recordings belong to a person.")
+
+    def _safe_active(self) -> bool:
+        try:
+            self.app.profiles.active()
+            return True
+        except Exception:  # noqa: BLE001
+            return False
+
+    def is_moving(self) -> str | None:
+        if self.recording:
+            return "recording"
+        if self.replaying:
+            return "replaying a recording"
+        return None
+
+    def stop_motion(self) -> None:
+        if self.recording or self.replaying:
+            try:
+                self.app.record.stop()
+            except Exception:  # noqa: BLE001 - stopping is best effort; the e-stop already released torque
+                pass
+
+    def emergency_stopped(self) -> None:
+        if self.recording or self.replaying:
+            self.status_label.setText("Emergency stop: the motors were relaxed. What was recorded is kept.")
+
+    def shutdown(self) -> None:
+        self.draw_timer.stop()
+        for d in self._disconnects:
+            d()

@@ -1,0 +1,367 @@
+"""Step 4 — Train: teach the arm your recordings (on this computer), then see the privacy report and choose
+how strongly it follows you."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+)
+
+from prop_desktop.ui.messages import show_error, user_message
+from prop_desktop.ui.pages.base import Page
+from prop_desktop.ui.widgets.joint_plot import LossPlot
+from prop_desktop.ui.widgets.privacy_plots import PrivacyPlots
+from prop_desktop.ui.worker import run_in_background
+
+LOSS_LABELS = {
+    "total": "overall",
+    "personal": "matching your recordings",
+    "fidelity": "others still get the general way",
+}
+
+
+def format_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return "estimating time left…"
+    seconds = max(0, int(round(seconds)))
+    if seconds < 60:
+        return f"about {seconds} s left"
+    return f"about {seconds // 60} min {seconds % 60:02d} s left"
+
+
+class TrainPage(Page):
+    title = "Teach it your way"
+    hint = ("The arm learns your recordings on this computer. The result — your personal skill — works only "
+            "with your key.")
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self.job: Any = None
+        self.result: Any = None
+        self._progress: Any = None  # latest TrainingProgress, written by the training thread
+        self._loss_points: list[tuple[int, dict[str, float]]] = []
+        self._lock = threading.Lock()
+        self._job_disconnects: list[Any] = []
+        self._alpha_pending: float | None = None
+        self._alpha_busy = False
+
+        top = QHBoxLayout()
+        self.outer.addLayout(top, 2)
+        pick = QGroupBox("Which recordings to learn from")
+        pl = QVBoxLayout(pick)
+        self.episode_list = QListWidget()
+        self.episode_list.setObjectName("trainEpisodes")
+        self.episode_list.itemChanged.connect(lambda _i: self._update_controls())
+        pl.addWidget(self.episode_list, 1)
+        self.selection_label = QLabel()
+        self.selection_label.setObjectName("muted")
+        pl.addWidget(self.selection_label)
+        top.addWidget(pick, 1)
+
+        run = QGroupBox("Training")
+        rl = QVBoxLayout(run)
+        buttons = QHBoxLayout()
+        self.start_button = QPushButton("Start training  (Ctrl+Enter)")
+        self.start_button.setObjectName("startTraining")
+        self.start_button.setProperty("primary", True)
+        self.start_button.setMinimumHeight(40)
+        self.start_button.clicked.connect(self.start_training)
+        buttons.addWidget(self.start_button, 1)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("cancelTraining")
+        self.cancel_button.setMinimumHeight(40)
+        self.cancel_button.clicked.connect(self.cancel_training)
+        buttons.addWidget(self.cancel_button)
+        rl.addLayout(buttons)
+        self.progress = QProgressBar()
+        self.progress.setObjectName("trainProgress")
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        rl.addWidget(self.progress)
+        self.eta_label = QLabel("")
+        self.eta_label.setObjectName("etaLabel")
+        rl.addWidget(self.eta_label)
+        self.loss_plot = LossPlot()
+        rl.addWidget(self.loss_plot, 1)
+        top.addWidget(run, 2)
+
+        self.report_box = QGroupBox("Privacy report: who gets your way?")
+        self.report_box.setObjectName("reportBox")
+        rep = QVBoxLayout(self.report_box)
+        self.verdict = QLabel("Train to see how your personal skill reacts to your key and to everyone else's.")
+        self.verdict.setObjectName("verdict")
+        self.verdict.setWordWrap(True)
+        rep.addWidget(self.verdict)
+        self.privacy_plots = PrivacyPlots()
+        rep.addWidget(self.privacy_plots, 1)
+        alpha_row = QHBoxLayout()
+        alpha_row.addWidget(QLabel("Keep general skills"))
+        self.alpha_slider = QSlider(Qt.Orientation.Horizontal)
+        self.alpha_slider.setObjectName("alphaSlider")
+        self.alpha_slider.setRange(0, 100)
+        self.alpha_slider.setValue(100)
+        self.alpha_slider.setToolTip("How strongly the arm follows your recordings versus its general training")
+        self.alpha_slider.valueChanged.connect(self._alpha_moved)
+        alpha_row.addWidget(self.alpha_slider, 1)
+        alpha_row.addWidget(QLabel("Follow my recordings"))
+        self.apply_alpha_button = QPushButton("Use this balance")
+        self.apply_alpha_button.setObjectName("applyAlpha")
+        self.apply_alpha_button.clicked.connect(self.apply_alpha)
+        alpha_row.addWidget(self.apply_alpha_button)
+        rep.addLayout(alpha_row)
+        self.alpha_metrics = QLabel("")
+        self.alpha_metrics.setObjectName("alphaMetrics")
+        self.alpha_metrics.setWordWrap(True)
+        rep.addWidget(self.alpha_metrics)
+        self.outer.addWidget(self.report_box, 2)
+
+        self.ui_timer = QTimer(self)
+        self.ui_timer.setInterval(100)
+        self.ui_timer.timeout.connect(self._poll_progress)
+        self.alpha_timer = QTimer(self)
+        self.alpha_timer.setSingleShot(True)
+        self.alpha_timer.setInterval(60)
+        self.alpha_timer.timeout.connect(self._evaluate_alpha)
+        self._set_report_enabled(False)
+        self._update_controls()
+
+    # --- recordings --------------------------------------------------------------------------------------
+    def profile_changed(self, profile: Any) -> None:
+        if self.job is None or not self.training:
+            self._forget_job()
+            self.result = None
+            self.loss_plot.clear()
+            self.progress.setValue(0)
+            self.eta_label.setText("")
+            self.verdict.setText("Train to see how your personal skill reacts to your key and to everyone "
+                                 "else's.")
+            self.privacy_plots.bars.clear()
+            self.privacy_plots.near.clear()
+            self.alpha_metrics.setText("")
+            self._set_report_enabled(False)
+        self.refresh_episodes()
+
+    def page_shown(self) -> None:
+        self.refresh_episodes()
+
+    def refresh_episodes(self) -> None:
+        try:
+            episodes = list(self.app.record.episodes())
+        except Exception:  # noqa: BLE001 - no profile, or unreadable: the list stays empty and says why
+            episodes = []
+        checked = {self.episode_list.item(i).data(Qt.ItemDataRole.UserRole)
+                   for i in range(self.episode_list.count())
+                   if self.episode_list.item(i).checkState() == Qt.CheckState.Checked}
+        known = {self.episode_list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.episode_list.count())}
+        self.episode_list.blockSignals(True)
+        self.episode_list.clear()
+        for ep in episodes:
+            item = QListWidgetItem(f"{ep.name}  —  {ep.task}, {ep.duration_s:.1f} s"
+                                   + ("  ⚠ ended early" if ep.fault or ep.interrupted else ""))
+            item.setData(Qt.ItemDataRole.UserRole, ep.id)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            on = ep.id in checked or ep.id not in known  # new recordings start ticked
+            item.setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
+            self.episode_list.addItem(item)
+        self.episode_list.blockSignals(False)
+        self._update_controls()
+
+    def checked_episode_ids(self) -> list[str]:
+        return [self.episode_list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.episode_list.count())
+                if self.episode_list.item(i).checkState() == Qt.CheckState.Checked]
+
+    # --- training ----------------------------------------------------------------------------------------
+    @property
+    def training(self) -> bool:
+        return self.job is not None and self.result is None
+
+    def shortcut_start(self) -> None:
+        if not self.training:
+            self.start_training()
+
+    def start_training(self) -> None:
+        ids = self.checked_episode_ids()
+        if not ids:
+            self.banner.show_message("Tick at least one recording to learn from.", "warning")
+            return
+        self.banner.hide()
+        try:
+            job = self.app.training.start(ids)
+        except Exception as exc:  # noqa: BLE001
+            self.banner.show_message(user_message(exc), "error")
+            return
+        self._forget_job()
+        self.job = job
+        self.result = None
+        self._progress = None
+        with self._lock:
+            self._loss_points = []
+        self.loss_plot.clear()
+        self.progress.setValue(0)
+        self.eta_label.setText("Getting ready…")
+        self._set_report_enabled(False)
+        self._job_disconnects = [
+            job.progress.connect(self._on_progress_worker),
+            job.finished.connect(self.bridge.wrap(self._on_finished)),
+        ]
+        self.ui_timer.start()
+        self._update_controls()
+
+    def _forget_job(self) -> None:
+        for d in self._job_disconnects:
+            d()
+        self._job_disconnects = []
+
+    # Training thread: store, never touch widgets.
+    def _on_progress_worker(self, progress: Any) -> None:
+        self._progress = progress
+        if progress.losses:
+            with self._lock:
+                self._loss_points.append((progress.step, dict(progress.losses)))
+
+    def _poll_progress(self) -> None:
+        p = self._progress
+        with self._lock:
+            points, self._loss_points = self._loss_points, []
+        for step, losses in points:
+            self.loss_plot.add_point(step, {LOSS_LABELS.get(k, k): v for k, v in losses.items()})
+        if p is None:
+            return
+        self.progress.setValue(int(p.fraction * 1000))
+        state = getattr(p.state, "value", str(p.state))
+        if state == "evaluating":
+            self.eta_label.setText("Checking privacy: trying your key, no key, random and almost-right keys…")
+        elif state == "preparing":
+            self.eta_label.setText(p.message or "Getting ready…")
+        else:
+            self.eta_label.setText(f"Step {p.step} of {p.total_steps} · {format_eta(p.eta_s)}")
+
+    def cancel_training(self) -> None:
+        if self.job is None:
+            return
+        self.eta_label.setText("Cancelling…")
+        self.cancel_button.setEnabled(False)
+        job = self.job
+        threading.Thread(target=job.cancel, name="cancel-training", daemon=True).start()
+
+    def _on_finished(self, result: Any) -> None:
+        self._poll_progress()
+        self.ui_timer.stop()
+        self.result = result
+        state = getattr(result.state, "value", str(result.state))
+        if state == "cancelled":
+            self.eta_label.setText("Cancelled. Your previous personal skill is unchanged.")
+            self.banner.show_message("Training was cancelled. Your previous personal skill is unchanged.", "info")
+            self.job = None
+        elif not result.ok:
+            self.eta_label.setText("Training did not finish.")
+            show_error(self, "Training failed", result.message)
+            self.job = None
+        else:
+            self.progress.setValue(1000)
+            self.eta_label.setText(f"Done in {result.train_seconds:.0f} s. Your personal skill is saved, locked "
+                                   "with your key.")
+            if result.report is not None:
+                self.show_report(result.report)
+            if result.alpha is not None:
+                self.alpha_slider.blockSignals(True)
+                self.alpha_slider.setValue(int(round(result.alpha * 100)))
+                self.alpha_slider.blockSignals(False)
+            if result.alpha_metrics is not None:
+                self._show_alpha(result.alpha_metrics)
+            self._set_report_enabled(True)
+        self.window_.refresh_profiles()
+        self._update_controls()
+
+    # --- report and merge α ------------------------------------------------------------------------------
+    def show_report(self, report: Any) -> None:
+        self.verdict.setText(report.verdict)
+        self.privacy_plots.show_report(report)
+
+    def _set_report_enabled(self, on: bool) -> None:
+        self.alpha_slider.setEnabled(on)
+        self.apply_alpha_button.setEnabled(on)
+
+    def _alpha_moved(self, value: int) -> None:
+        self._alpha_pending = value / 100.0
+        self.alpha_timer.start()
+
+    def _evaluate_alpha(self) -> None:
+        if self._alpha_busy or self._alpha_pending is None or self.job is None:
+            return
+        alpha, self._alpha_pending = self._alpha_pending, None
+        self._alpha_busy = True
+
+        def done(metrics: Any) -> None:
+            self._alpha_busy = False
+            self._show_alpha(metrics)
+            if self._alpha_pending is not None:
+                self._evaluate_alpha()
+
+        def failed(exc: BaseException) -> None:
+            self._alpha_busy = False
+            self.alpha_metrics.setText(user_message(exc))
+
+        job = self.job
+        run_in_background(self.bridge, lambda: job.evaluate_alpha(alpha), done, failed, name="alpha")
+
+    def _show_alpha(self, m: Any) -> None:
+        self.alpha_metrics.setText(
+            f"At {m.alpha:.2f}: follows your recordings {m.personalization_score * 100:.0f}% "
+            f"(error {m.personalization_error:.3f}) · general skills kept (error {m.retention_error:.3f}) · "
+            f"wrong keys stay general (worst error {m.wrong_key_error:.3f})."
+        )
+
+    def apply_alpha(self) -> None:
+        if self.job is None:
+            return
+        alpha = self.alpha_slider.value() / 100.0
+        job = self.job
+
+        def done(m: Any) -> None:
+            self._show_alpha(m)
+            self.banner.show_message(f"Saved: the arm now follows your recordings at {alpha:.2f}.", "success")
+
+        run_in_background(self.bridge, lambda: job.apply_alpha(alpha), done,
+                          lambda e: show_error(self, "Not saved", e), name="apply-alpha")
+
+    # --- state -------------------------------------------------------------------------------------------
+    def _update_controls(self) -> None:
+        n = len(self.checked_episode_ids())
+        has_profile = self._active() is not None
+        self.selection_label.setText(
+            f"{n} of {self.episode_list.count()} recordings ticked." if has_profile else
+            "Create or pick a profile first (step 2).")
+        self.start_button.setEnabled(has_profile and n > 0 and not self.training)
+        self.cancel_button.setEnabled(self.training)
+        self.episode_list.setEnabled(not self.training)
+
+    def _active(self) -> Any:
+        try:
+            return self.app.profiles.active()
+        except Exception:  # noqa: BLE001
+            return None
+
+    def is_moving(self) -> str | None:
+        return None
+
+    def shutdown(self) -> None:
+        self.ui_timer.stop()
+        if self.training and self.job is not None:
+            self.job.cancel()
+        self._forget_job()
+
+
+__all__ = ["TrainPage", "format_eta"]

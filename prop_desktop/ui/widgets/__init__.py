@@ -1,0 +1,1 @@
+"""Reusable widgets: plots, workspace view, banners, profile cards."""

@@ -1,0 +1,157 @@
+"""Live joint plots (pyqtgraph) fed from ring buffers and redrawn by a ~30 Hz timer, never per sample."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from prop_desktop.ui.ring_buffer import RingBuffer
+
+JOINT_NAMES = ("shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll", "gripper")
+JOINT_LABELS = ("Base turn", "Shoulder", "Elbow", "Wrist bend", "Wrist turn", "Gripper")
+JOINT_COLORS = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2")
+
+pg.setConfigOptions(useOpenGL=False, antialias=True, background="w", foreground="#334155")
+
+
+class JointPlot(QWidget):
+    """One plot with a line per joint; optional second buffer drawn dashed (e.g. commanded vs measured)."""
+
+    def __init__(
+        self,
+        title: str,
+        buffer: RingBuffer,
+        dashed: RingBuffer | None = None,
+        window_s: float = 10.0,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.buffer = buffer
+        self.dashed = dashed
+        self.window_s = window_s
+        self.degrees = True
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.plot = pg.PlotWidget(title=title)
+        self.plot.setMinimumHeight(160)
+        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.plot.setLabel("bottom", "time", units="s")
+        self.plot.addLegend(offset=(-10, 5), labelTextSize="8pt", colCount=3)
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.hideButtons()
+        layout.addWidget(self.plot)
+        self.curves = [
+            self.plot.plot([], [], pen=pg.mkPen(c, width=2), name=n)
+            for c, n in zip(JOINT_COLORS, JOINT_LABELS, strict=True)
+        ]
+        self.dashed_curves = []
+        if dashed is not None:
+            self.dashed_curves = [
+                self.plot.plot([], [], pen=pg.mkPen(c, width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine))
+                for c in JOINT_COLORS
+            ]
+        self._set_units_label()
+        self.timer = QTimer(self)
+        self.timer.setInterval(33)
+        self.timer.timeout.connect(self.redraw)
+        self.timer.start()
+        self.redraws = 0
+
+    def set_degrees(self, degrees: bool) -> None:
+        self.degrees = degrees
+        self._set_units_label()
+        self.redraw()
+
+    def _set_units_label(self) -> None:
+        self.plot.setLabel("left", "angle (degrees)" if self.degrees else "angle (radians)")
+
+    def _draw(self, buffer: RingBuffer, curves: list) -> float | None:
+        t, v = buffer.snapshot()
+        if t.shape[0] == 0:
+            for c in curves:
+                c.setData([], [])
+            return None
+        t_end = float(t[-1])
+        keep = t >= t_end - self.window_s
+        t, v = t[keep], v[keep]
+        if self.degrees:
+            v = np.degrees(v)
+        for j, c in enumerate(curves):
+            col = v[:, j]
+            finite = np.isfinite(col)
+            c.setData(t[finite], col[finite])
+        return t_end
+
+    def redraw(self) -> None:
+        if not self.isVisible():
+            return
+        self.redraws += 1
+        end = self._draw(self.buffer, self.curves)
+        if self.dashed is not None:
+            end2 = self._draw(self.dashed, self.dashed_curves)
+            end = end2 if end is None else (end if end2 is None else max(end, end2))
+        if end is not None:
+            self.plot.setXRange(max(0.0, end - self.window_s), max(self.window_s, end), padding=0)
+
+
+class LossPlot(QWidget):
+    """Training loss curves (one line per loss term), redrawn from a timer."""
+
+    COLORS = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c")
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.plot = pg.PlotWidget(title="How well it is learning (lower is better)")
+        self.plot.setMinimumHeight(180)
+        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.plot.setLabel("bottom", "training step")
+        self.plot.setLogMode(y=True)
+        self.plot.addLegend(offset=(-10, 5), labelTextSize="8pt")
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.hideButtons()
+        layout.addWidget(self.plot)
+        self._series: dict[str, tuple[list[float], list[float]]] = {}
+        self._curves: dict[str, pg.PlotDataItem] = {}
+        self._dirty = False
+        self.timer = QTimer(self)
+        self.timer.setInterval(100)
+        self.timer.timeout.connect(self.redraw)
+        self.timer.start()
+
+    def clear(self) -> None:
+        self._series.clear()
+        for c in self._curves.values():
+            self.plot.removeItem(c)
+        self._curves.clear()
+        self._dirty = True
+
+    def add_point(self, step: float, values: dict[str, float]) -> None:
+        for name, value in values.items():
+            if value is None or not math.isfinite(value) or value <= 0:
+                continue
+            xs, ys = self._series.setdefault(name, ([], []))
+            xs.append(float(step))
+            ys.append(float(value))
+        self._dirty = True
+
+    @property
+    def series_names(self) -> list[str]:
+        return list(self._series)
+
+    def redraw(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        for name, (xs, ys) in self._series.items():
+            curve = self._curves.get(name)
+            if curve is None:
+                color = self.COLORS[len(self._curves) % len(self.COLORS)]
+                curve = self.plot.plot([], [], pen=pg.mkPen(color, width=2), name=name)
+                self._curves[name] = curve
+            curve.setData(np.asarray(xs), np.asarray(ys))

@@ -1,0 +1,66 @@
+"""The privacy report drawn for people: how much each kind of key makes the arm act "your way"."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QHBoxLayout, QWidget
+
+RIGHT = "#7c3aed"
+OTHER = "#0f766e"
+
+
+class PrivacyPlots(QWidget):
+    """Left: a bar per key kind (right key, no key, random keys, other profiles). Right: score vs bits off."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.bars = pg.PlotWidget(title="Does it act your way? (1 = your way, 0 = general way)")
+        self.bars.setMouseEnabled(x=False, y=False)
+        self.bars.hideButtons()
+        self.bars.setYRange(0, 1.05)
+        self.bars.setMinimumHeight(190)
+        layout.addWidget(self.bars, 3)
+        self.near = pg.PlotWidget(title="Keys that are almost right")
+        self.near.setMouseEnabled(x=False, y=False)
+        self.near.hideButtons()
+        self.near.setYRange(0, 1.05)
+        self.near.setLabel("bottom", "bits different from your key")
+        self.near.setMinimumHeight(190)
+        layout.addWidget(self.near, 2)
+        self.labels: list[str] = []
+        self.scores: list[float] = []
+
+    def show_report(self, report: Any) -> None:
+        self.bars.clear()
+        self.near.clear()
+        entries = [(report.right_key, RIGHT), (report.no_key, OTHER), (report.random_keys, OTHER)]
+        entries += [(s, OTHER) for s in report.other_profiles]
+        self.labels = [e.label for e, _ in entries]
+        self.scores = [float(e.score_mean) for e, _ in entries]
+        xs = np.arange(len(entries))
+        self.bars.addItem(pg.BarGraphItem(x=xs, height=self.scores, width=0.6,
+                                          brushes=[pg.mkBrush(c) for _, c in entries]))
+        maxes = [float(e.score_max) for e, _ in entries]
+        self.bars.addItem(pg.ScatterPlotItem(x=xs, y=maxes, symbol="t", size=9, brush=pg.mkBrush("#334155"),
+                                             pen=None))
+        axis = self.bars.getAxis("bottom")
+        axis.setTicks([[(i, _short(lbl)) for i, lbl in enumerate(self.labels)]])
+        self.bars.setXRange(-0.6, len(entries) - 0.4)
+        if report.near_keys:
+            bits = sorted(report.near_keys)
+            mean = [report.near_keys[b].score_mean for b in bits]
+            worst = [report.near_keys[b].score_max for b in bits]
+            self.near.plot(bits, mean, pen=pg.mkPen(OTHER, width=2), symbol="o", symbolBrush=OTHER, name="average")
+            self.near.plot(bits, worst, pen=pg.mkPen("#94a3b8", width=1, style=pg.QtCore.Qt.PenStyle.DashLine),
+                           name="worst")
+            self.near.addLine(y=report.right_key.score_mean, pen=pg.mkPen(RIGHT, width=1.5))
+            self.near.setXRange(0.5, max(bits) + 0.5)
+
+
+def _short(label: str) -> str:
+    return label.replace("other profile: ", "").replace(" keys", "\nkeys").replace(" key", "\nkey")
