@@ -6,11 +6,14 @@ window is shown first and the simulated arm is connected right after, off the GU
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import sys
 import time
 from typing import Any
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
@@ -57,4 +60,17 @@ def run_app() -> int:
     window.show()
     window.pages["Connect"].refresh()
     log.info("window shown %.2f s after start of run_app", time.perf_counter() - t0)
+    if os.environ.get(PROBE_ENV):
+        QTimer.singleShot(0, lambda: _report_startup(window, t0))
     return qt_app.exec()
+
+
+PROBE_ENV = "PROP_DESKTOP_STARTUP_PROBE"
+
+
+def _report_startup(window: Any, t0: float) -> None:
+    """Startup probe (python -m prop_desktop.ui.startup_probe): print when the window is up, then quit."""
+    print(json.dumps({"window_shown_s": time.perf_counter() - t0, "visible": window.isVisible(),
+                      "title": window.windowTitle(), "torch_imported": "torch" in sys.modules}), flush=True)
+    window.close()
+    QApplication.instance().quit()

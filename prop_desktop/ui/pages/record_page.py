@@ -28,7 +28,7 @@ from prop_desktop.ui.messages import ask, show_error, user_message
 from prop_desktop.ui.pages.base import Page
 from prop_desktop.ui.profile_dialogs import TextDialog
 from prop_desktop.ui.ring_buffer import RingBuffer
-from prop_desktop.ui.widgets.joint_plot import JOINT_LABELS, JointPlot
+from prop_desktop.ui.widgets.joint_plot import JOINT_LABELS, JOINT_NAMES, JointPlot
 from prop_desktop.ui.widgets.workspace_view import WorkspaceView
 from prop_desktop.ui.worker import run_in_background
 
@@ -80,7 +80,8 @@ class RecordPage(Page):
         cl = QVBoxLayout(click_tab)
         self.workspace = WorkspaceView()
         self.workspace.setObjectName("workspaceView")
-        self.workspace.target_clicked.connect(self._target_clicked)
+        self.workspace.target_clicked.connect(lambda x, y, z: self._target_clicked(x, y, z, adjust=False))
+        self.workspace.target_adjusted.connect(lambda x, y, z: self._target_clicked(x, y, z, adjust=True))
         cl.addWidget(self.workspace, 1)
         trow = QHBoxLayout()
         self.targets_label = QLabel()
@@ -107,15 +108,15 @@ class RecordPage(Page):
         self.sim_hand_box = QGroupBox("Simulated arm: move it “by hand” with these sliders")
         sl = QVBoxLayout(self.sim_hand_box)
         self.hand_sliders: list[QSlider] = []
-        for label in JOINT_LABELS:
+        for joint_index, label in enumerate(JOINT_LABELS):
             row = QHBoxLayout()
             name = QLabel(label)
             name.setMinimumWidth(90)
             row.addWidget(name)
             slider = QSlider(Qt.Orientation.Horizontal)
-            slider.setRange(-150, 150)  # hundredths of a radian... scaled in _slider_moved
-            slider.setObjectName(f"handSlider{len(self.hand_sliders)}")
-            slider.valueChanged.connect(self._slider_moved)
+            slider.setRange(-200, 200)  # hundredths of a radian
+            slider.setObjectName(f"handSlider{joint_index}")
+            slider.valueChanged.connect(lambda v, j=joint_index: self._slider_moved(j, v))
             row.addWidget(slider, 1)
             sl.addLayout(row)
             self.hand_sliders.append(slider)
@@ -229,7 +230,8 @@ class RecordPage(Page):
         return self.task_combo.currentData()
 
     # --- targets (point and click) -----------------------------------------------------------------------
-    def _target_clicked(self, x: float, y: float, z: float) -> None:
+    def _target_clicked(self, x: float, y: float, z: float, adjust: bool) -> None:
+        """From above: add a target. From the side: change the last target's reach and height."""
         if self.recording or self.replaying:
             return
         target = np.array([x, y, z])
@@ -241,10 +243,13 @@ class RecordPage(Page):
             self.status_label.setText(f"⚠ {problem}")
             self.workspace.set_target(None)
             return
-        if len(self.targets) >= MAX_TARGETS:
+        if adjust and self.targets:
+            self.targets[-1] = target
+        elif len(self.targets) >= MAX_TARGETS:
             self.status_label.setText(f"At most {MAX_TARGETS} targets per recording. Record, or clear targets.")
             return
-        self.targets.append(target)
+        else:
+            self.targets.append(target)
         self.status_label.setText("")
         self.workspace.set_target(None)
         self.workspace.target = target  # side clicks adjust the reach/height around the last target
@@ -388,15 +393,18 @@ class RecordPage(Page):
                 slider.blockSignals(False)
 
     # --- by hand on the simulated arm --------------------------------------------------------------------
-    def _slider_moved(self, _v: int) -> None:
-        q = tuple(s.value() / 100.0 for s in self.hand_sliders)
-        guide = getattr(self.app.arm, "guide_simulated", None)
-        if guide is None:
+    def _slider_moved(self, joint: int, value: int) -> None:
+        """On the simulated arm a slider stands in for a hand moving one joint (torque is off while recording)."""
+        sim = self.app.arm.simulator()
+        if sim is None:
             return
         try:
-            guide(q)
+            moved = sim.move_by_hand(JOINT_NAMES[joint], value / 100.0)
         except Exception as exc:  # noqa: BLE001
-            self.status_label.setText(user_message(exc))
+            self.status_label.setText(f"The simulated arm did not move: {exc}")
+            return
+        if not moved:
+            self.status_label.setText("The motors are holding the arm. Press Record first: then they relax.")
 
     # --- episodes ----------------------------------------------------------------------------------------
     def profile_changed(self, profile: Any) -> None:

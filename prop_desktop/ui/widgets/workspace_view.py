@@ -190,9 +190,12 @@ class _Plane(QGraphicsView):
 
 
 class WorkspaceView(QWidget):
-    """Top-down and side views side by side. Emits `target_clicked(x, y, z)` in metres."""
+    """Top-down and side views side by side, in metres: a click from above emits `target_clicked(x, y, z)`
+    (a new target at the current height), a click from the side `target_adjusted(x, y, z)` (same direction,
+    new reach and height)."""
 
     target_clicked = Signal(float, float, float)
+    target_adjusted = Signal(float, float, float)
     target_dragged = Signal(float, float, float)
 
     def __init__(self, parent: QWidget | None = None, interactive: bool = True) -> None:
@@ -292,6 +295,8 @@ class WorkspaceView(QWidget):
 
     def _top_clicked(self, y: float, x: float, drag: bool = False) -> None:
         t = self._base_target()
+        if not drag:
+            t[2] = self.default_height_m if self.target is None else self.target[2]
         t[0], t[1] = x, y
         self._emit(t, drag)
 
@@ -300,11 +305,12 @@ class WorkspaceView(QWidget):
         # Keep the direction chosen from above; the side view sets reach (along that direction) and height.
         heading = np.arctan2(t[1], t[0]) if np.hypot(t[0], t[1]) > 1e-3 else 0.0
         t[0], t[1], t[2] = x * np.cos(heading), x * np.sin(heading), max(0.0, z)
-        self._emit(t, drag)
+        self._emit(t, drag, adjust=True)
 
-    def _emit(self, t: np.ndarray, drag: bool) -> None:
+    def _emit(self, t: np.ndarray, drag: bool, adjust: bool = False) -> None:
         self.set_target(t)
-        (self.target_dragged if drag else self.target_clicked).emit(float(t[0]), float(t[1]), float(t[2]))
+        signal = self.target_dragged if drag else (self.target_adjusted if adjust else self.target_clicked)
+        signal.emit(float(t[0]), float(t[1]), float(t[2]))
 
     def click_point_top(self, x: float, y: float) -> QPointF:
         """Widget position (in `self.top`) of world point (x, y) — lets tests click like a person."""

@@ -1,0 +1,180 @@
+"""`prop-desktop --self-test`: a smoke test for an installed or frozen app, without a screen or a real arm.
+
+It opens the main window offscreen on a throwaway data folder with an in-memory keyring (the user's real
+keyring and data are never touched), connects the simulated arm through the Connect page, checks its servos,
+creates a profile, drives the simulated arm briefly on the baseline policy, and runs one policy step with
+and without a PRoP key. Prints one line per check; exits 0 only if every check passed.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from keyring.backend import KeyringBackend
+from keyring.errors import PasswordDeleteError
+
+
+class _ThrowawayKeyring(KeyringBackend):
+    """Secrets in a dict for the self-test only: nothing reaches the user's keyring."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.entries.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.entries[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if self.entries.pop((service, username), None) is None:
+            raise PasswordDeleteError("no such password")
+
+
+def _wait(qt_app: Any, condition: Callable[[], bool], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        qt_app.processEvents()
+        if condition():
+            return True
+        time.sleep(0.01)
+    return condition()
+
+
+def _policy_step_with_and_without_key() -> str:
+    import numpy as np
+    import torch
+
+    from prop_desktop.policy.base import load_base_policy
+    from prop_desktop.policy.model import make_obs
+    from prop_desktop.policy.tasks import task_context
+    from prop_desktop.prop import linear_layer_names, new_key, wrap
+
+    torch.set_num_threads(1)
+    base = load_base_policy()
+    keyed = wrap(base, linear_layer_names(base)[:-1])
+    q = torch.zeros(1, 6)
+    ctx = torch.as_tensor(task_context("serve", (0.25, 0.0), (0.2, 0.1)))
+    obs = make_obs(q, ctx)
+    with torch.no_grad():
+        plain = base.next_targets(obs, base(obs))
+        no_key = base.next_targets(obs, keyed(obs))
+        with_key = base.next_targets(obs, keyed(obs, key=new_key(keyed.key_bits)))
+    if not torch.equal(plain, no_key):
+        raise AssertionError("without a key the wrapped policy must act exactly like the base policy")
+    if not bool(torch.isfinite(with_key).all()):
+        raise AssertionError("the keyed policy step produced non-finite joint targets")
+    diff = float(np.abs((with_key - plain).numpy()).max())
+    return f"next joint targets finite; no key == base exactly; with a key differs by {diff:.2e} rad"
+
+
+def run_self_test() -> int:
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    results: list[tuple[str, bool, str]] = []
+
+    def check(name: str, fn: Callable[[], str]) -> bool:
+        try:
+            detail = fn() or ""
+            results.append((name, True, detail))
+            print(f"PASS  {name}: {detail}", flush=True)
+            return True
+        except Exception as exc:  # noqa: BLE001 - every failure is reported, none aborts the run
+            results.append((name, False, str(exc)))
+            print(f"FAIL  {name}: {exc.__class__.__name__}: {exc}", flush=True)
+            if os.environ.get("PROP_DESKTOP_DEBUG"):
+                traceback.print_exc()
+            return False
+
+    with tempfile.TemporaryDirectory(prefix="prop-desktop-self-test-") as tmp:
+        os.environ["PROP_DESKTOP_DATA_DIR"] = tmp
+        from prop_desktop.ui.app import create_qapplication
+
+        qt_app = create_qapplication()
+        state: dict[str, Any] = {}
+
+        def open_window() -> str:
+            from prop_desktop.services import App
+            from prop_desktop.ui.main_window import MainWindow
+            from prop_desktop.ui.settings import UiSettings
+
+            t0 = time.perf_counter()
+            state["app"] = App(data_dir=Path(tmp), keyring_backend=_ThrowawayKeyring())
+            window = MainWindow(state["app"], UiSettings(), save_prefs=False)
+            window.show()
+            qt_app.processEvents()
+            state["window"] = window
+            if window.windowTitle() != "PRoP Desktop":
+                raise AssertionError(f"window title is {window.windowTitle()!r}")
+            return f"main window shown in {time.perf_counter() - t0:.2f} s ({qt_app.platformName()} platform)"
+
+        def connect_sim() -> str:
+            window = state["window"]
+            page = window.pages["Connect"]
+            page.refresh()
+            if not _wait(qt_app, lambda: bool(page.choices), 5):
+                raise AssertionError("no arm choices were listed")
+            sim = next((c for c in page.choices if c.kind == "sim"), None)
+            if sim is None:
+                raise AssertionError("the simulated arm is not offered")
+            page.connect_choice(sim)
+            if not _wait(qt_app, lambda: window.app.arm.state.connected, 10):
+                raise AssertionError(f"not connected: {window.app.arm.state.message} {page.banner.text}")
+            if not _wait(qt_app, lambda: page.preflight_table.rowCount() == 6, 5):
+                raise AssertionError(f"servo check incomplete: {page.preflight_summary.text()}")
+            return f"{window.app.arm.state.message} Servo check: {page.preflight_summary.text()}"
+
+        def create_profile() -> str:
+            created = state["app"].profiles.create("Self-test")
+            state["window"].refresh_profiles()
+            if not created.recovery_code:
+                raise AssertionError("no recovery code was returned")
+            return "profile created with a key in a throwaway keyring"
+
+        def drive_baseline() -> str:
+            app = state["app"]
+            task = app.record.tasks()[0].name
+            samples: list[Any] = []
+            stop = app.drive.sample.connect(samples.append)
+            try:
+                app.drive.start(task, personalized=False)
+                _wait(qt_app, lambda: len(samples) >= 20, 10)
+                app.drive.stop()
+            finally:
+                stop()
+            if len(samples) < 20:
+                raise AssertionError(f"only {len(samples)} control steps in 10 s")
+            return f"{len(samples)} closed-loop steps of “{task}” on the simulated arm"
+
+        ok = check("open the main window", open_window)
+        ok = ok and check("connect the simulated arm", connect_sim)
+        if ok:
+            check("create a profile", create_profile)
+            check("drive the baseline policy", drive_baseline)
+        check("policy step with and without a key", _policy_step_with_and_without_key)
+        window = state.get("window")
+        if window is not None:
+            check("close the window (torque released)", lambda: _close(qt_app, window))
+        elif "app" in state:
+            state["app"].close()
+    failed = [name for name, passed, _ in results if not passed]
+    print(f"self-test: {len(results) - len(failed)} passed, {len(failed)} failed", flush=True)
+    return 0 if not failed else 1
+
+
+def _close(qt_app: Any, window: Any) -> str:
+    window.close()
+    qt_app.processEvents()
+    if window.isVisible():
+        raise AssertionError("the window did not close")
+    if window.app.arm.state.connected:
+        raise AssertionError("the arm is still connected after closing")
+    return "window closed, arm disconnected"

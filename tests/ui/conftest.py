@@ -1,0 +1,51 @@
+"""Fixtures for the UI tests: the real services (simulated arm, in-memory keyring, private data folder) under
+the real main window, plus helpers that drive it like a person: clicks and typing on widgets."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "keys"))
+
+from keyring_fakes import MemoryKeyring  # noqa: E402
+
+
+@pytest.fixture
+def memory_keyring() -> MemoryKeyring:
+    return MemoryKeyring()
+
+
+@pytest.fixture
+def services(tmp_path: Path, memory_keyring: MemoryKeyring) -> Iterator[object]:
+    from prop_desktop.services import App
+
+    app = App(data_dir=tmp_path / "data", keyring_backend=memory_keyring)
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def window(qtbot, services) -> Iterator[object]:
+    from prop_desktop.ui.main_window import MainWindow
+    from prop_desktop.ui.settings import UiSettings
+
+    w = MainWindow(services, UiSettings(), save_prefs=False)
+    qtbot.addWidget(w)
+    w.resize(1280, 820)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    w._closing_confirmed = True  # teardown closes without asking, the arm is stopped by shutdown()
+    w.close()
+
+
+@pytest.fixture
+def artifacts_dir() -> Path:
+    path = Path(os.environ.get("PROP_DESKTOP_TEST_ARTIFACTS", "test-artifacts"))
+    path.mkdir(parents=True, exist_ok=True)
+    return path

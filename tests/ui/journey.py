@@ -1,0 +1,120 @@
+"""Steps of the user's journey, performed through the widgets (mouse clicks and typing), as a person would."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication, QPushButton, QWidget
+
+
+def visible_top_level(object_name: str) -> QWidget | None:
+    for w in QApplication.topLevelWidgets():
+        if w.objectName() == object_name and w.isVisible():
+            return w
+    return None
+
+
+def wait_for_dialog(qtbot, object_name: str, timeout: int = 10_000) -> QWidget:
+    qtbot.waitUntil(lambda: visible_top_level(object_name) is not None, timeout=timeout)
+    dlg = visible_top_level(object_name)
+    assert dlg is not None
+    return dlg
+
+
+def click(qtbot, button: QWidget) -> None:
+    assert button.isEnabled(), f"{button.objectName() or button} is disabled"
+    assert button.isVisible(), f"{button.objectName() or button} is not visible"
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def child(parent: QWidget, object_name: str, cls: type = QWidget) -> QWidget:
+    found = parent.findChild(cls, object_name)
+    assert found is not None, f"no {object_name} in {parent.objectName()}"
+    return found
+
+
+def click_dialog_button(qtbot, dialog: QWidget, text: str) -> None:
+    for b in dialog.findChildren(QPushButton):
+        if b.text().replace("&", "") == text and b.isVisible():
+            click(qtbot, b)
+            return
+    raise AssertionError(f"no button {text!r} in {dialog.objectName()}: "
+                         f"{[b.text() for b in dialog.findChildren(QPushButton)]}")
+
+
+def go_to(qtbot, window, page: str) -> None:
+    """Open a page with its keyboard shortcut (Ctrl+1..5)."""
+    from prop_desktop.ui.main_window import STEPS
+
+    qtbot.keyClick(window, Qt.Key(Qt.Key.Key_1 + STEPS.index(page)), Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: window.current_page() is window.pages[page], timeout=2000)
+
+
+def connect_simulated_arm(qtbot, window) -> None:
+    go_to(qtbot, window, "Connect")
+    page = window.pages["Connect"]
+    qtbot.waitUntil(lambda: page.choice_list.count() > 0, timeout=5000)
+    rows = [i for i, c in enumerate(page.choices) if c.kind == "sim"]
+    assert rows, "the simulated arm is not offered"
+    item = page.choice_list.item(rows[0])
+    rect = page.choice_list.visualItemRect(item)
+    qtbot.mouseClick(page.choice_list.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    click(qtbot, page.connect_button)
+    qtbot.waitUntil(lambda: window.app.arm.state.connected, timeout=15_000)
+    qtbot.waitUntil(lambda: page.preflight_table.rowCount() == 6, timeout=10_000)
+
+
+def create_profile(qtbot, window, name: str, passphrase: str | None = None) -> str:
+    """Create a member through the dialogs; returns the recovery code shown once."""
+    go_to(qtbot, window, "Profiles")
+    page = window.pages["Profiles"]
+    click(qtbot, page.add_button)
+    dlg = wait_for_dialog(qtbot, "newProfileDialog")
+    qtbot.keyClicks(child(dlg, "profileName"), name)
+    if passphrase:
+        click(qtbot, child(dlg, "usePassphrase"))
+        qtbot.keyClicks(child(dlg, "passphrase"), passphrase)
+        qtbot.keyClicks(child(dlg, "passphrase2"), passphrase)
+    click(qtbot, child(dlg, "dialogOk"))
+    codes = wait_for_dialog(qtbot, "recoveryCodeDialog", timeout=20_000)
+    code = child(codes, "recoveryCode").text()
+    assert code
+    continue_button = child(codes, "continueButton")
+    assert not continue_button.isEnabled(), "Continue must wait for 'I have saved it'"
+    click(qtbot, child(codes, "copyRecoveryCode"))
+    assert QGuiApplication.clipboard().text() == code
+    qtbot.mouseClick(child(codes, "savedCheckbox"), Qt.MouseButton.LeftButton, pos=QPoint(6, 6))
+    click(qtbot, continue_button)
+    qtbot.waitUntil(lambda: not codes.isVisible(), timeout=2000)
+    qtbot.waitUntil(lambda: window.profile_combo.currentText() == name, timeout=5000)
+    return code
+
+
+def switch_profile(qtbot, window, name: str) -> None:
+    go_to(qtbot, window, "Profiles")
+    page = window.pages["Profiles"]
+    qtbot.waitUntil(lambda: page.card_for(name) is not None, timeout=3000)
+    click(qtbot, page.card_for(name).use_button)
+    qtbot.waitUntil(lambda: window.profile_combo.currentText() == name, timeout=5000)
+
+
+def record_click_demo(qtbot, window, targets: list[tuple[float, float, float]], timeout: int = 30_000):
+    go_to(qtbot, window, "Record")
+    page = window.pages["Record"]
+    before = page.episode_table.rowCount()
+    page.tabs.setCurrentIndex(0)
+    for x, y, z in targets:
+        n = len(page.targets)
+        ws = page.workspace
+        qtbot.mouseClick(ws.top.viewport(), Qt.MouseButton.LeftButton, pos=ws.click_point_top(x, y).toPoint())
+        qtbot.waitUntil(lambda n=n: len(page.targets) == n + 1, timeout=2000)
+        qtbot.mouseClick(ws.side.viewport(), Qt.MouseButton.LeftButton,
+                         pos=ws.click_point_side(float(np.hypot(x, y)), z).toPoint())
+        qtbot.waitUntil(lambda z=z: abs(page.targets[-1][2] - z) < 0.01, timeout=2000)
+        assert len(page.targets) == n + 1
+    click(qtbot, page.record_button)
+    qtbot.waitUntil(lambda: page.recording, timeout=5000)
+    qtbot.waitUntil(lambda: not page.recording, timeout=timeout)
+    qtbot.waitUntil(lambda: page.episode_table.rowCount() == before + 1, timeout=5000)
+    return page.last_result

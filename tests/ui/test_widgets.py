@@ -1,0 +1,123 @@
+"""The UI's building blocks on their own: ring buffer, thread bridge, stall monitor, plots, workspace clicks."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from prop_desktop.policy.kinematics import forward_kinematics
+from prop_desktop.ui.bridge import ThreadBridge
+from prop_desktop.ui.ring_buffer import RingBuffer
+from prop_desktop.ui.stall_monitor import StallMonitor
+from prop_desktop.ui.widgets.joint_plot import JointPlot
+from prop_desktop.ui.widgets.workspace_view import WorkspaceView
+
+
+def test_ring_buffer_keeps_the_newest_samples_in_order_and_measures_rate():
+    rb = RingBuffer(capacity=5, width=6)
+    for i in range(12):
+        rb.append(i * 0.02, [i] * 6)
+    t, v = rb.snapshot()
+    assert list(v[:, 0]) == [7, 8, 9, 10, 11]
+    assert np.all(np.diff(t) > 0)
+    assert rb.total == 12
+    assert rb.rate_hz() == pytest.approx(50.0)
+    rb.clear()
+    assert rb.snapshot()[0].shape == (0,)
+
+
+def test_ring_buffer_is_safe_to_fill_from_a_worker_while_reading(qtbot):
+    rb = RingBuffer(capacity=100, width=6)
+
+    def fill():
+        for i in range(5000):
+            rb.append(i * 0.001, np.full(6, i))
+
+    th = threading.Thread(target=fill)
+    th.start()
+    while th.is_alive():
+        t, v = rb.snapshot()
+        if t.shape[0] > 1:  # every snapshot is internally consistent: values follow times
+            assert np.all(np.diff(v[:, 0]) == 1)
+    th.join()
+    assert rb.total == 5000
+
+
+def test_bridge_runs_callbacks_on_the_gui_thread(qtbot):
+    bridge = ThreadBridge()
+    seen: list[bool] = []
+    main = threading.current_thread()
+    relay = bridge.wrap(lambda x: seen.append(threading.current_thread() is main and x == 7))
+    th = threading.Thread(target=relay, args=(7,))
+    th.start()
+    th.join()
+    qtbot.waitUntil(lambda: seen == [True], timeout=2000)
+
+
+def test_stall_monitor_sees_a_blocked_event_loop_and_not_an_idle_one(qtbot):
+    monitor = StallMonitor(interval_ms=5)
+    monitor.start()
+    qtbot.wait(300)
+    idle = monitor.max_stall_ms
+    assert monitor.ticks > 20
+    time.sleep(0.15)  # block the GUI thread on purpose
+    qtbot.wait(50)
+    monitor.stop()
+    assert idle < 50, monitor.summary()
+    assert monitor.max_stall_ms >= 120, monitor.summary()
+
+
+def test_joint_plot_redraws_from_its_timer_not_per_sample(qtbot):
+    rb = RingBuffer(1000, 6)
+    plot = JointPlot("test", rb)
+    qtbot.addWidget(plot)
+    plot.show()
+    redraws_before = plot.redraws
+    for i in range(500):  # 500 samples arrive within ~0.1 s
+        rb.append(i / 5000, np.sin(np.arange(6) + i / 50))
+    qtbot.wait(200)
+    drawn = plot.redraws - redraws_before
+    assert 2 <= drawn <= 12  # ~30 Hz over 0.2 s, not 500
+    xs, ys = plot.curves[0].getData()
+    assert len(xs) == 500
+    assert ys[-1] == pytest.approx(np.degrees(np.sin(499 / 50)), rel=1e-6)
+
+
+def test_clicking_the_workspace_from_above_and_the_side_gives_the_world_target(qtbot):
+    view = WorkspaceView()
+    qtbot.addWidget(view)
+    view.resize(900, 420)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_arm(forward_kinematics(np.zeros(6)))
+    with qtbot.waitSignal(view.target_clicked) as blocker:
+        qtbot.mouseClick(view.top.viewport(), Qt.MouseButton.LeftButton,
+                         pos=view.click_point_top(0.22, 0.10).toPoint())
+    x, y, _z = blocker.args
+    assert x == pytest.approx(0.22, abs=0.005) and y == pytest.approx(0.10, abs=0.005)
+    with qtbot.waitSignal(view.target_adjusted) as blocker:
+        qtbot.mouseClick(view.side.viewport(), Qt.MouseButton.LeftButton,
+                         pos=view.click_point_side(0.20, 0.12).toPoint())
+    x2, y2, z2 = blocker.args
+    # The side view sets reach and height, keeping the direction chosen from above.
+    assert np.hypot(x2, y2) == pytest.approx(0.20, abs=0.005)
+    assert np.arctan2(y2, x2) == pytest.approx(np.arctan2(0.10, 0.22), abs=0.02)
+    assert z2 == pytest.approx(0.12, abs=0.005)
+
+
+def test_the_drawn_arm_follows_forward_kinematics(qtbot):
+    view = WorkspaceView()
+    qtbot.addWidget(view)
+    view.resize(900, 420)
+    view.show()
+    q = np.array([0.5, -0.3, 0.4, 0.2, 0.0, 0.0])
+    points = forward_kinematics(q)
+    view.set_arm(points)
+    tip_scene = view.top.joints[len(points) - 1].pos()
+    assert tip_scene.x() == pytest.approx(-points[-1][1] * 1000, abs=0.5)  # left is drawn to the left
+    assert tip_scene.y() == pytest.approx(-points[-1][0] * 1000, abs=0.5)  # forward is drawn up
+    assert view.top.viewport().rect().contains(view.click_point_top(*points[-1][:2]).toPoint() + QPoint(0, 0))
