@@ -208,6 +208,9 @@ class ServoBus(ABC):
         self.on_alarm = on_alarm
         self.stats = BusStats()
         self.alarms: dict[int, list[str]] = {}
+        self._alarm_raw: dict[int, int] = {}
+        self._new_alarms: dict[int, tuple[list[str], int, str]] = {}
+        self._settling = False
         self._lock = threading.RLock()
         self._link = SerialLink(port, self.baudrate)
 
@@ -237,7 +240,9 @@ class ServoBus(ABC):
         self.stats = BusStats()
 
     def clear_alarms(self) -> None:
+        """Forget latched alarms (e.g. after a reboot); they are noted again if the servo still reports them."""
         self.alarms.clear()
+        self._alarm_raw.clear()
 
     # ----------------------------------------------------------------- raw access
     def ping(self, servo_id: int) -> int:
@@ -358,8 +363,13 @@ class ServoBus(ABC):
         """Words for the bits of the `hardware_error` register (e.g. ["overheating"])."""
 
     def read_alarm_words(self, servo_id: int) -> list[str]:
-        """Read and decode one servo's hardware_error register."""
-        return self.decode_hardware_error(self.read_register(servo_id, "hardware_error"))
+        """Read and decode one servo's hardware_error register (never raises for the alarm it reads)."""
+        with self._lock:
+            settling, self._settling = self._settling, True
+            try:
+                return self.decode_hardware_error(self.read_register(servo_id, "hardware_error"))
+            finally:
+                self._settling = settling
 
     # ----------------------------------------------------------------- protocol hooks
     @abstractmethod
@@ -408,22 +418,30 @@ class ServoBus(ABC):
                 self.stats.retries += 1
                 self._link.drain()
             try:
-                return attempt(pending)
+                result = attempt(pending)
             except NoAnswer as exc:
                 self.stats.timeouts += 1
                 last = exc
             except Garbled as exc:
                 self.stats.corrupt_packets += 1
                 last = exc
+            except ServoError:
+                self._link.drain()  # answers of other servos may still be on their way
+                self._new_alarms.clear()
+                raise
+            else:
+                self._settle_alarms()
+                return result
             if partial is not None:
                 pending = [i for i in ids if i not in partial] or pending
+        self._new_alarms.clear()
         if isinstance(last, Garbled):
             raise CorruptPacket(last.detail, last.servo_id, attempts, self.port) from None
         silent = last.servo_ids if isinstance(last, NoAnswer) and last.servo_ids else pending
         raise ServoTimeout(silent, what, attempts, self.port) from None
 
     def _check_status(self, status: StatusPacket, what: str) -> None:
-        """Raise ServoError for instruction errors; latch (and maybe raise) hardware alarms."""
+        """Raise ServoError for instruction errors; note hardware alarms (settled after the transaction)."""
         if not status.error:
             return
         words, alarm = self._decode_status_error(status)
@@ -431,11 +449,34 @@ class ServoBus(ABC):
             self.stats.servo_errors += 1
             raise ServoError(status.servo_id, words, False, status.error, what)
         self.stats.alarms += 1
-        self.alarms[status.servo_id] = words
-        if self.on_alarm is not None:
-            self.on_alarm(status.servo_id, words)
-        if self.raise_on_alarm:
-            raise ServoError(status.servo_id, words, True, status.error, what)
+        self._new_alarms.setdefault(status.servo_id, (words, status.error, what))
+
+    def _settle_alarms(self) -> None:
+        """After a complete transaction: decode new alarms (maybe one more read), latch, report, maybe raise."""
+        if not self._new_alarms or self._settling:
+            self._new_alarms.clear()
+            return
+        noted, self._new_alarms = self._new_alarms, {}
+        self._settling = True
+        try:
+            first: ServoError | None = None
+            for servo_id, (words, raw, what) in noted.items():
+                if self._alarm_raw.get(servo_id) != raw or servo_id not in self.alarms:
+                    words = self._describe_alarm(servo_id, words)
+                    self.alarms[servo_id] = words
+                    self._alarm_raw[servo_id] = raw
+                    if self.on_alarm is not None:
+                        self.on_alarm(servo_id, words)
+                if first is None:
+                    first = ServoError(servo_id, self.alarms[servo_id], True, raw, what)
+        finally:
+            self._settling = False
+        if self.raise_on_alarm and first is not None:
+            raise first
+
+    def _describe_alarm(self, servo_id: int, words: list[str]) -> list[str]:
+        """Words for a new alarm; protocols whose status byte only says "alert" read the error register."""
+        return words
 
     @abstractmethod
     def _decode_status_error(self, status: StatusPacket) -> tuple[list[str], bool]:

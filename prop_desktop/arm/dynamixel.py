@@ -21,6 +21,7 @@ from prop_desktop.arm.control_table import (
     MODEL_NAMES,
     decode_bits,
 )
+from prop_desktop.arm.errors import BusError
 from prop_desktop.arm.packet_io import ByteSource, Garbled, NoAnswer
 
 HEADER = b"\xff\xff\xfd\x00"
@@ -182,20 +183,33 @@ class DynamixelBus(ServoBus):
         self._send(build_packet(BROADCAST_ID, SYNC_READ, _u16(address) + _u16(length) + bytes(ids)))
         deadline = self._deadline(len(ids) * (11 + length))
         pending = list(ids)
-        while pending:
+        garbled: Garbled | None = None
+        answers = 0  # good or garbled: once every servo had its turn, stop waiting
+        while pending and answers < len(ids):
+            answers += 1
             try:
                 status = read_status(self._link, deadline, pending)
+            except NoAnswer:
+                break
             except Garbled as exc:
-                exc.servo_id = exc.servo_id if exc.servo_id is not None else pending[0]
-                raise
+                # Keep listening: the servos after a garbled answer still answer in turn.
+                garbled = exc
+                garbled.servo_id = exc.servo_id if exc.servo_id is not None else pending[0]
+                continue
             self.stats.bytes_received += 11 + len(status.params)
             if status.servo_id not in pending:
-                raise Garbled(f"unexpected answer from servo {status.servo_id} in a sync read", pending[0])
+                garbled = Garbled(f"unexpected answer from servo {status.servo_id} in a sync read", pending[0])
+                continue
             self._check_status(status, f"sync-reading address {address}")
             if len(status.params) != length:
-                raise Garbled(f"answer has {len(status.params)} data byte(s), expected {length}", status.servo_id)
+                garbled = Garbled(f"answer has {len(status.params)} data byte(s), expected {length}", status.servo_id)
+                continue
             result[status.servo_id] = status.params
             pending.remove(status.servo_id)
+        if pending:
+            if garbled is not None and garbled.servo_id in pending:
+                raise garbled
+            raise NoAnswer(pending)
         return result
 
     def _sync_write_packet(self, address: int, length: int, data: Mapping[int, bytes]) -> bytes:
@@ -236,6 +250,14 @@ class DynamixelBus(ServoBus):
 
     def _decode_status_error(self, status: StatusPacket) -> tuple[list[str], bool]:
         return decode_error_byte(status.error)
+
+    def _describe_alarm(self, servo_id: int, words: list[str]) -> list[str]:
+        # The status byte only says "hardware alert"; the hardware_error register says what.
+        try:
+            detail = self.decode_hardware_error(self.read_register(servo_id, "hardware_error"))
+        except BusError:
+            return words
+        return detail or words
 
 
 def _u16(value: int) -> bytes:

@@ -139,22 +139,35 @@ class FeetechBus(ServoBus):
         self._send(build_packet(BROADCAST_ID, SYNC_READ, bytes((address, length)) + bytes(ids)))
         deadline = self._deadline(len(ids) * (6 + length))
         pending = list(ids)
-        while pending:
+        garbled: Garbled | None = None
+        answers = 0  # good or garbled: once every servo had its turn, stop waiting
+        while pending and answers < len(ids):
+            answers += 1
             try:
                 status = read_packet(self._link, deadline, pending)
+            except NoAnswer:
+                break
             except Garbled as exc:
-                exc.servo_id = exc.servo_id if exc.servo_id is not None else pending[0]
-                raise
+                # Keep listening: the servos after a garbled answer still answer in turn.
+                garbled = exc
+                garbled.servo_id = exc.servo_id if exc.servo_id is not None else pending[0]
+                continue
             self.stats.bytes_received += 6 + len(status.params)
             if status.servo_id not in pending:
-                raise Garbled(f"unexpected answer from servo {status.servo_id} in a sync read", pending[0])
+                garbled = Garbled(f"unexpected answer from servo {status.servo_id} in a sync read", pending[0])
+                continue
             if len(status.params) != length:
-                raise Garbled(
+                garbled = Garbled(
                     f"answer has {len(status.params)} data byte(s), expected {length}", status.servo_id
                 )
+                continue
             self._check_status(status, f"sync-reading address {address}")
             result[status.servo_id] = status.params
             pending.remove(status.servo_id)
+        if pending:
+            if garbled is not None and garbled.servo_id in pending:
+                raise garbled
+            raise NoAnswer(pending)
         return result
 
     def _sync_write_packet(self, address: int, length: int, data: Mapping[int, bytes]) -> bytes:
