@@ -12,6 +12,7 @@ from contextlib import closing
 from typing import Any
 
 from keyring.backend import KeyringBackend
+from keyring.backends.chainer import ChainerBackend
 
 from .errors import InsecureKeyring, KeyringUnavailable
 
@@ -46,7 +47,7 @@ def _insecure_reason(backend: KeyringBackend) -> str | None:
 
 
 def _is_chainer(backend: KeyringBackend) -> bool:
-    return type(backend).__module__ == "keyring.backends.chainer"
+    return isinstance(backend, ChainerBackend)
 
 
 def select_secure_backend(backend: KeyringBackend) -> KeyringBackend:

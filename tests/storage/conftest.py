@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -9,6 +10,9 @@ import pytest
 
 from prop_desktop.keys import KeySet, ProfileKey
 from prop_desktop.storage import AdapterStore, EpisodeStore, Sealer
+
+# The keyring test doubles live with the keys tests.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "keys"))
 
 PROFILE_A = "0b5e4a9e-3c1d-4d55-9b7a-1f2e3d4c5b6a"
 PROFILE_B = "9f8e7d6c-5b4a-4392-8170-6f5e4d3c2b1a"

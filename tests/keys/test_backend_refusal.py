@@ -1,0 +1,89 @@
+"""Insecure or missing keyring backends are refused with a clear message; nothing falls back to plaintext."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from keyring.backends import chainer, fail, null
+from keyring_fakes import ForgetfulKeyring, MemoryKeyring, PlaintextKeyring
+
+from prop_desktop.keys import InsecureKeyring, KeyringStore, KeyringUnavailable, KeySet, ProfileKey
+from prop_desktop.keys.backend_check import select_secure_backend
+from prop_desktop.storage import Household
+
+
+class _Chainer(chainer.ChainerBackend):
+    """A chainer whose members are given (instead of discovered on this machine)."""
+
+    members: list = []
+
+    @property
+    def backends(self):  # type: ignore[override]
+        return self.members
+
+
+def _chainer(*members: object) -> chainer.ChainerBackend:
+    backend = _Chainer()
+    backend.members = list(members)
+    return backend
+
+
+@pytest.mark.parametrize(
+    ("backend", "words"),
+    [
+        (fail.Keyring(), "no system keyring"),
+        (null.Keyring(), "forgets"),
+        (PlaintextKeyring(), "unprotected"),
+        (_chainer(PlaintextKeyring(), null.Keyring()), "no secure keyring"),
+        (_chainer(), "no secure keyring"),
+    ],
+)
+def test_insecure_backends_are_refused(tmp_path: Path, backend: object, words: str) -> None:
+    with pytest.raises(InsecureKeyring) as info:
+        select_secure_backend(backend)  # type: ignore[arg-type]
+    message = str(info.value)
+    assert words in message and "recovery code" in message and "Refusing" in message
+    hh = Household(tmp_path, keyring_backend=backend)  # type: ignore[arg-type]
+    with pytest.raises(InsecureKeyring):
+        hh.create_profile("Ana")
+    # Nothing was written anywhere: no registry entry, no key file, no profile folder.
+    assert hh.list_profiles() == []
+    assert [p.name for p in tmp_path.rglob("*") if not p.name.startswith(".")] == []
+
+
+def test_chainer_uses_its_secure_member_directly() -> None:
+    secure = MemoryKeyring()
+    picked = select_secure_backend(_chainer(PlaintextKeyring(), secure, null.Keyring()))
+    assert picked is secure
+
+
+def test_keyrings_alt_is_refused_by_module() -> None:
+    fake = type("EncryptedKeyring", (MemoryKeyring,), {"__module__": "keyrings.alt.file"})()
+    with pytest.raises(InsecureKeyring, match="keyrings.alt"):
+        select_secure_backend(fake)
+
+
+def test_a_backend_that_drops_secrets_is_caught() -> None:
+    store = KeyringStore(ForgetfulKeyring())
+    with pytest.raises(KeyringUnavailable, match="did not keep the key"):
+        store.save("some-profile", KeySet(ProfileKey.generate()))
+
+
+def test_a_failing_backend_becomes_a_plain_error() -> None:
+    class Broken(MemoryKeyring):
+        def get_password(self, service: str, username: str) -> str | None:
+            raise RuntimeError("D-Bus said no")
+
+    with pytest.raises(KeyringUnavailable, match="D-Bus said no"):
+        KeyringStore(Broken()).has("x")
+
+
+def test_default_backend_without_secret_service_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With keyring's own fail backend configured (what a machine without a keyring gets), we refuse."""
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    import keyring.core
+
+    monkeypatch.setattr(keyring.core, "_keyring_backend", None)
+    with pytest.raises(InsecureKeyring, match="no system keyring"):
+        KeyringStore().backend
