@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -47,6 +47,8 @@ class MainWindow(QMainWindow):
 
     profile_changed = Signal(object)  # ProfileInfo | None, on the GUI thread
     connection_changed = Signal(object)  # ConnectionState, on the GUI thread
+    profiles_loaded = Signal(object, object, object)  # list[ProfileInfo], active, KeyringStatus | Exception
+    episodes_loaded = Signal(object, object)  # list[EpisodeInfo], Exception | None
 
     def __init__(self, app: Any, settings: UiSettings | None = None, save_prefs: bool = True) -> None:
         super().__init__()
@@ -58,6 +60,14 @@ class MainWindow(QMainWindow):
         app.profiles.passphrase_provider = self.passphrase_prompter
         self._closing_confirmed = False
         self._disconnects: list[Any] = []
+        self._profiles_loading = False
+        self._profiles_dirty = False
+        self.profiles: list[Any] = []
+        self.active_profile: Any = None
+        self.keyring_status: Any = None
+        self.episodes: list[Any] = []
+        self._episodes_loading = False
+        self._episodes_dirty = False
         self.setWindowTitle("PRoP Desktop")
         self.setObjectName("mainWindow")
         self.resize(1280, 820)
@@ -65,7 +75,7 @@ class MainWindow(QMainWindow):
         self._wire_services()
         self._add_shortcuts()
         self.go_to("Connect")
-        QTimer.singleShot(0, self.refresh_profiles)
+        self.refresh_profiles()
 
     # --- layout ------------------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -169,6 +179,9 @@ class MainWindow(QMainWindow):
         self._disconnects.append(
             self.app.profiles.profiles_changed.connect(self.bridge.wrap(lambda _p: self.refresh_profiles()))
         )
+        self._disconnects.append(
+            self.app.record.episodes_changed.connect(self.bridge.wrap(lambda _e: self.refresh_episodes()))
+        )
 
     def _add_shortcuts(self) -> None:
         self.shortcuts: dict[str, QShortcut] = {}
@@ -231,12 +244,38 @@ class MainWindow(QMainWindow):
         self.connection_changed.emit(state)
 
     def refresh_profiles(self) -> None:
-        try:
-            profiles = self.app.profiles.list()
-            active = self.app.profiles.active()
-        except Exception as exc:  # noqa: BLE001 - a broken registry must not stop the window
+        """Reload the household off the GUI thread (the keyring may be slow); `profiles_loaded` follows."""
+        if self._profiles_loading:
+            self._profiles_dirty = True
+            return
+        self._profiles_loading = True
+        self._profiles_dirty = False
+        profiles_service = self.app.profiles
+
+        def load() -> tuple[list[Any], Any, Any]:
+            try:
+                status = profiles_service.keyring_status()
+            except Exception as exc:  # noqa: BLE001 - shown as a banner by the Profiles page
+                status = exc
+            return list(profiles_service.list()), profiles_service.active(), status
+
+        def failed(exc: BaseException) -> None:
             log.warning("cannot list profiles: %s", exc)
-            profiles, active = [], None
+            self._profiles_loading = False
+            self._apply_profiles(([], None, exc))
+
+        def done(result: tuple[list[Any], Any, Any]) -> None:
+            self._profiles_loading = False
+            self._apply_profiles(result)
+
+        run_in_background(self.bridge, load, done, failed, name="profiles")
+
+    def _apply_profiles(self, result: tuple[list[Any], Any, Any]) -> None:
+        profiles, active, keyring_status = result
+        if self._profiles_dirty:
+            self.refresh_profiles()
+        self.profiles = profiles
+        self.keyring_status = keyring_status
         self.profile_combo.blockSignals(True)
         self.profile_combo.clear()
         if not profiles:
@@ -247,6 +286,36 @@ class MainWindow(QMainWindow):
             self.profile_combo.setCurrentIndex(max(0, self.profile_combo.findData(active.id)))
         self.profile_combo.blockSignals(False)
         self._show_active(active)
+        self.profiles_loaded.emit(profiles, active, keyring_status)
+
+    def refresh_episodes(self) -> None:
+        """Reload the active profile's recordings off the GUI thread (unsealing needs the key); then
+        `episodes_loaded` is emitted."""
+        if self._episodes_loading:
+            self._episodes_dirty = True
+            return
+        self._episodes_loading = True
+        self._episodes_dirty = False
+        record = self.app.record
+        active = self.active_profile
+
+        def done(result: tuple[list[Any], BaseException | None]) -> None:
+            self._episodes_loading = False
+            if self._episodes_dirty:
+                self.refresh_episodes()
+                return
+            self.episodes = result[0]
+            self.episodes_loaded.emit(result[0], result[1])
+
+        def load() -> tuple[list[Any], BaseException | None]:
+            if active is None:
+                return [], None
+            try:
+                return list(record.episodes()), None
+            except Exception as exc:  # noqa: BLE001 - shown by the pages
+                return [], exc
+
+        run_in_background(self.bridge, load, done, name="episodes")
 
     def _profile_picked(self, index: int) -> None:
         profile_id = self.profile_combo.itemData(index)
@@ -263,24 +332,25 @@ class MainWindow(QMainWindow):
 
             show_info(self, "Please stop first", f"The arm is {moving}. Stop it before switching to someone else.")
             return
-        try:
-            self.app.profiles.switch(profile_id)
-        except Exception as exc:  # noqa: BLE001
-            from prop_desktop.ui.messages import show_error
+        from prop_desktop.ui.messages import show_error
 
-            show_error(self, "Cannot switch profile", exc)
-        self.refresh_profiles()
+        run_in_background(self.bridge, lambda: self.app.profiles.switch(profile_id),
+                          lambda _p: self.refresh_profiles(),
+                          lambda e: (show_error(self, "Cannot switch profile", e), self.refresh_profiles()),
+                          name="switch-profile")
 
     def _active_changed(self, _profile: Any) -> None:
         self.refresh_profiles()
 
     def _show_active(self, active: Any) -> None:
+        self.active_profile = active
         self.status_profile.setText(f"Active profile: {active.name}" if active else "No profile selected")
         if getattr(self, "_last_active", object()) != (active.id if active else None, active.name if active else None):
             self._last_active = (active.id if active else None, active.name if active else None)
             for page in self.pages.values():
                 page.profile_changed(active)
             self.profile_changed.emit(active)
+            self.refresh_episodes()
 
     # --- actions -----------------------------------------------------------------------------------------
     def moving_activity(self) -> str | None:

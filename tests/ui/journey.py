@@ -23,8 +23,9 @@ def wait_for_dialog(qtbot, object_name: str, timeout: int = 10_000) -> QWidget:
 
 
 def click(qtbot, button: QWidget) -> None:
+    """Click like a person: only a visible, enabled widget (new widgets are shown by the next event loop turn)."""
+    qtbot.waitUntil(button.isVisible, timeout=2000)
     assert button.isEnabled(), f"{button.objectName() or button} is disabled"
-    assert button.isVisible(), f"{button.objectName() or button} is not visible"
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
 
 

@@ -179,10 +179,7 @@ class DrivePage(Page):
             self.mode_label.setText("Baseline: the arm does the general way, the same for everyone.")
 
     def _active_name(self) -> str:
-        try:
-            p = self.app.profiles.active()
-        except Exception:  # noqa: BLE001
-            p = None
+        p = self.window_.active_profile
         return p.name if p is not None else "your"
 
     # --- start / stop ------------------------------------------------------------------------------------

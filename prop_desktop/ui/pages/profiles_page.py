@@ -125,22 +125,18 @@ class ProfilesPage(Page):
         self.outer.addWidget(self.empty_hint)
         self.card_widgets: list[ProfileCard] = []
         self.dialog: Any = None
-        window.profile_changed.connect(lambda _p: self.refresh())
         self._keyring_ok = True
-        self.refresh()
+        window.profiles_loaded.connect(self._profiles_loaded)
 
     # --- showing -----------------------------------------------------------------------------------------
     def page_shown(self) -> None:
         self.refresh()
 
     def refresh(self) -> None:
-        self._check_keyring()
-        try:
-            profiles = self.app.profiles.list()
-            active = self.app.profiles.active()
-        except Exception as exc:  # noqa: BLE001
-            self.banner.show_message(f"Cannot read the profiles: {user_message(exc)}", "error")
-            profiles, active = [], None
+        self.window_.refresh_profiles()
+
+    def _profiles_loaded(self, profiles: list[Any], active: Any, keyring_status: Any) -> None:
+        self._show_keyring(keyring_status)
         for card in self.card_widgets:
             card.setParent(None)
             card.deleteLater()
@@ -151,21 +147,20 @@ class ProfilesPage(Page):
             self.card_widgets.append(card)
         self.empty_hint.setVisible(not profiles)
 
-    def _check_keyring(self) -> None:
-        try:
-            status = self.app.profiles.keyring_status()
-        except Exception as exc:  # noqa: BLE001
-            self.keyring_banner.show_message(f"The keyring cannot be reached: {user_message(exc)}", "error")
+    def _show_keyring(self, status: Any) -> None:
+        if isinstance(status, BaseException) or status is None:
+            text = user_message(status) if isinstance(status, BaseException) else "unknown"
+            self.keyring_banner.show_message(f"The keyring cannot be reached: {text}", "error")
             self._keyring_ok = False
-            return
-        self._keyring_ok = status.ok
-        if status.ok:
+        elif status.ok:
+            self._keyring_ok = True
             self.keyring_banner.hide()
         else:
+            self._keyring_ok = False
             text = status.message or ("This computer's keyring cannot keep keys safely "
                                       f"({status.backend}). Profiles cannot be created now.")
             self.keyring_banner.show_message(text, "error")
-        self.add_button.setEnabled(status.ok)
+        self.add_button.setEnabled(self._keyring_ok)
 
     def card_for(self, name: str) -> ProfileCard | None:
         return next((c for c in self.card_widgets if c.profile.name == name), None)
@@ -179,8 +174,10 @@ class ProfilesPage(Page):
     def _create(self, name: str, passphrase: str | None, dlg: NewProfileDialog) -> None:
         def done(created: Any) -> None:
             dlg.accept()
+            # Whoever adds a member is usually that person, about to record: make them the one using the arm.
+            if not self.window_.moving_activity():
+                self.window_.switch_profile(created.profile.id)
             self.window_.refresh_profiles()
-            self.refresh()
             self.dialog = RecoveryCodeDialog(created.profile.name, created.recovery_code, self)
             self.dialog.open()
 
@@ -201,7 +198,6 @@ class ProfilesPage(Page):
         def done(profile: Any) -> None:
             dlg.accept()
             self.window_.refresh_profiles()
-            self.refresh()
             self.banner.show_message(f"{profile.name}'s key is back. Their recordings and personal skill can be "
                                      "used again.", "success")
 
@@ -213,10 +209,8 @@ class ProfilesPage(Page):
         def submit(new_name: str, dlg: TextDialog) -> None:
             def done(_p: Any) -> None:
                 dlg.accept()
-                self.window_.refresh_profiles()
                 self.window_._last_active = None  # a rename of the active member shows on every page
                 self.window_.refresh_profiles()
-                self.refresh()
 
             run_in_background(self.bridge, lambda: self.app.profiles.rename(profile.id, new_name), done,
                               lambda e: dlg.show_error(user_message(e)), name="rename")
@@ -246,10 +240,11 @@ class ProfilesPage(Page):
             return
 
         def confirmed() -> None:
-            def done(_r: Any) -> None:
+            def done(warnings: Any) -> None:
                 self.window_.refresh_profiles()
-                self.refresh()
-                self.banner.show_message(f"{profile.name} was deleted. Their data can no longer be read.", "info")
+                extra = (" Note: " + " ".join(warnings)) if warnings else ""
+                self.banner.show_message(f"{profile.name} was deleted. Their data can no longer be read.{extra}",
+                                         "warning" if warnings else "info")
 
             run_in_background(self.bridge, lambda: self.app.profiles.delete(profile.id), done,
                               lambda e: show_error(self, "Could not delete", e), name="delete-profile")
@@ -265,8 +260,5 @@ class ProfilesPage(Page):
         )
 
     def _is_active(self, profile: Any) -> bool:
-        try:
-            active = self.app.profiles.active()
-        except Exception:  # noqa: BLE001
-            return False
+        active = self.window_.active_profile
         return active is not None and active.id == profile.id

@@ -192,9 +192,9 @@ class RecordPage(Page):
             self.app.record.sample.connect(self._on_sample_worker),
             self.app.record.status_changed.connect(self.bridge.wrap(self._on_status)),
             self.app.record.finished.connect(self.bridge.wrap(self._on_finished)),
-            self.app.record.episodes_changed.connect(self.bridge.wrap(lambda _e: self.refresh_episodes())),
         ]
         window.connection_changed.connect(lambda _s: self._update_controls())
+        window.episodes_loaded.connect(self._episodes_loaded)
         self.draw_timer = QTimer(self)
         self.draw_timer.setInterval(33)
         self.draw_timer.timeout.connect(self._draw_arm)
@@ -410,7 +410,8 @@ class RecordPage(Page):
     def profile_changed(self, profile: Any) -> None:
         self.clear_targets()
         self._reset_live()
-        self.refresh_episodes()
+        self.episode_table.setRowCount(0)
+        self.episodes = []
         self._update_controls()
 
     def page_shown(self) -> None:
@@ -421,13 +422,13 @@ class RecordPage(Page):
         self.plot.set_degrees(self.window_.settings.degrees)
 
     def refresh_episodes(self) -> None:
-        try:
-            self.episodes = list(self.app.record.episodes())
-        except Exception as exc:  # noqa: BLE001
-            self.episodes = []
-            if self.app.profiles.active() is not None:
-                self.banner.show_message(f"Your recordings cannot be read: {user_message(exc)}", "error")
-        selected = self.selected_episode()
+        self.window_.refresh_episodes()
+
+    def _episodes_loaded(self, episodes: list[Any], error: BaseException | None) -> None:
+        self.episodes = list(episodes)
+        if error is not None:
+            self.banner.show_message(f"Your recordings cannot be read: {user_message(error)}", "error")
+        selected = self.selected_episode_id
         self.episode_table.setRowCount(len(self.episodes))
         for r, ep in enumerate(self.episodes):
             task = self._tasks.get(ep.task).title if hasattr(self, "_tasks") and ep.task in self._tasks else ep.task
@@ -438,9 +439,14 @@ class RecordPage(Page):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, ep.id)
                 self.episode_table.setItem(r, c, item)
-            if selected is not None and ep.id == selected.id:
+            if selected is not None and ep.id == selected:
                 self.episode_table.selectRow(r)
         self._update_controls()
+
+    @property
+    def selected_episode_id(self) -> str | None:
+        ep = self.selected_episode()
+        return None if ep is None else ep.id
 
     def selected_episode(self) -> Any:
         rows = self.episode_table.selectionModel().selectedRows() if self.episode_table.selectionModel() else []
@@ -485,11 +491,9 @@ class RecordPage(Page):
             return
 
         def confirmed() -> None:
-            try:
-                self.app.record.delete_episode(ep.id)
-            except Exception as exc:  # noqa: BLE001
-                show_error(self, "Could not delete", exc)
-            self.refresh_episodes()
+            run_in_background(self.bridge, lambda: self.app.record.delete_episode(ep.id),
+                              lambda _r: self.refresh_episodes(),
+                              lambda e: show_error(self, "Could not delete", e), name="delete-episode")
 
         self.dialog = ask(self, "Delete this recording?", f"Delete “{ep.name}”? This cannot be undone.",
                           "Delete", confirmed, destructive=True)
@@ -498,7 +502,7 @@ class RecordPage(Page):
     def _update_controls(self) -> None:
         state = self.app.arm.state
         connected = state.connected
-        has_profile = self.app.profiles.active() is not None if self._safe_active() else False
+        has_profile = self.window_.active_profile is not None
         busy = self.recording or self.replaying
         hand = self.tabs.currentIndex() == 1
         can_start = connected and has_profile and not self.replaying and (hand or bool(self.targets))
@@ -520,13 +524,6 @@ class RecordPage(Page):
             self.status_label.setText("Connect an arm first (step 1).") if not busy else None
         elif not has_profile:
             self.status_label.setText("Create or pick a profile first (step 2): recordings belong to a person.")
-
-    def _safe_active(self) -> bool:
-        try:
-            self.app.profiles.active()
-            return True
-        except Exception:  # noqa: BLE001
-            return False
 
     def is_moving(self) -> str | None:
         if self.recording:

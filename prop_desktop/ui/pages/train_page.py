@@ -135,6 +135,7 @@ class TrainPage(Page):
         self.alpha_timer.setInterval(60)
         self.alpha_timer.timeout.connect(self._evaluate_alpha)
         self._set_report_enabled(False)
+        window.episodes_loaded.connect(self._episodes_loaded)
         self._update_controls()
 
     # --- recordings --------------------------------------------------------------------------------------
@@ -151,16 +152,16 @@ class TrainPage(Page):
             self.privacy_plots.near.clear()
             self.alpha_metrics.setText("")
             self._set_report_enabled(False)
-        self.refresh_episodes()
+        self.episode_list.clear()
+        self._update_controls()
 
     def page_shown(self) -> None:
         self.refresh_episodes()
 
     def refresh_episodes(self) -> None:
-        try:
-            episodes = list(self.app.record.episodes())
-        except Exception:  # noqa: BLE001 - no profile, or unreadable: the list stays empty and says why
-            episodes = []
+        self.window_.refresh_episodes()
+
+    def _episodes_loaded(self, episodes: list[Any], _error: BaseException | None) -> None:
         checked = {self.episode_list.item(i).data(Qt.ItemDataRole.UserRole)
                    for i in range(self.episode_list.count())
                    if self.episode_list.item(i).checkState() == Qt.CheckState.Checked}
@@ -349,10 +350,7 @@ class TrainPage(Page):
         self.episode_list.setEnabled(not self.training)
 
     def _active(self) -> Any:
-        try:
-            return self.app.profiles.active()
-        except Exception:  # noqa: BLE001
-            return None
+        return self.window_.active_profile
 
     def is_moving(self) -> str | None:
         return None
