@@ -170,10 +170,12 @@ def test_missing_bundle_says_how_to_build_it(tmp_path: Path) -> None:
     assert "missing or not executable" in result.stderr
 
 
-@pytest.mark.parametrize("script", ["install.sh", "uninstall.sh", "build.sh", "ci-bundle.sh"])
+@pytest.mark.parametrize(
+    "script", ["linux/install.sh", "linux/uninstall.sh", "linux/build.sh", "linux/ci-bundle.sh", "macos/build_app.sh"]
+)
 def test_shell_scripts_pass_shellcheck(script: str) -> None:
     shellcheck = shutil.which("shellcheck")
     if shellcheck is None:
         pytest.skip("shellcheck not installed (Debian: shellcheck)")
-    result = subprocess.run([shellcheck, str(LINUX / script)], capture_output=True, text=True)
+    result = subprocess.run([shellcheck, str(REPO / "installer" / script)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout

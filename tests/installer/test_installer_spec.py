@@ -187,6 +187,9 @@ def test_macos_build_makes_an_app_bundle_with_icns_and_version(monkeypatch: pyte
 
     assert record.bundle["info_plist"]["CFBundleShortVersionString"] == prop_desktop.__version__
     assert all(exe["strip"] is False for exe in record.exes)  # stripping breaks code signatures
+    assert [exe["console"] for exe in record.exes] == [False]
+    assert Path(record.exes[0]["entitlements_file"]).is_file()
+    assert record.exes[0]["codesign_identity"] is None  # ad hoc unless PROP_DESKTOP_CODESIGN_IDENTITY is set
 
 
 def test_frozen_resources_dir_is_inside_pyinstaller_6_internal_folder(
