@@ -12,7 +12,8 @@ want_tests=0
 app_apt=(python3-venv libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libxcb-icccm4 libxcb-keysyms1
          libxcb-cursor0 libxcb-shape0 libxcb-randr0 libxcb-render-util0 libxcb-image0 libxcb-xinerama0
          libxcb-xkb1 libfontconfig1 libdbus-1-3)
-test_apt=(xvfb xauth gnome-keyring dbus dbus-x11 desktop-file-utils)
+test_apt=(xvfb xauth gnome-keyring dbus dbus-x11 desktop-file-utils
+          udev umockdev shellcheck)  # installer tests: real udevadm on a mocked adapter, script lint
 
 packages=("${app_apt[@]}")
 [ "$want_tests" = 1 ] && packages+=("${test_apt[@]}")
