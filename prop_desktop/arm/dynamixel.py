@@ -153,11 +153,13 @@ class DynamixelBus(ServoBus):
         "goal_current": (0.001, "A"),
     }
 
-    def _request(self, servo_id: int, instruction: int, params: bytes, answer_params: int, what: str) -> bytes:
+    def _request(
+        self, servo_id: int, instruction: int, params: bytes, answer_params: int, what: str, new_id: int = -1
+    ) -> bytes:
         self._send(build_packet(servo_id, instruction, params))
         status = read_status(self._link, self._deadline(11 + answer_params), [servo_id])
         self.stats.bytes_received += 11 + len(status.params)
-        if status.servo_id != servo_id:
+        if status.servo_id not in (servo_id, new_id):  # an id change is acknowledged under the new id
             raise Garbled(f"answer came from servo {status.servo_id}, expected servo {servo_id}", servo_id)
         self._check_status(status, what)  # a rejected instruction carries no data: check before the length
         if len(status.params) != answer_params:
@@ -174,7 +176,9 @@ class DynamixelBus(ServoBus):
 
     def _write_once(self, servo_id: int, address: int, data: bytes) -> None:
         _check_span(address, len(data))
-        self._request(servo_id, WRITE, _u16(address) + data, 0, f"writing address {address}")
+        id_at = self.registers["id"].address - address
+        new_id = data[id_at] if 0 <= id_at < len(data) else -1
+        self._request(servo_id, WRITE, _u16(address) + data, 0, f"writing address {address}", new_id)
 
     def _sync_read_once(
         self, address: int, length: int, ids: list[int], result: dict[int, bytes]

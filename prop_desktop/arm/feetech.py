@@ -108,11 +108,13 @@ class FeetechBus(ServoBus):
     }
 
     # ----------------------------------------------------------------- one attempt each
-    def _request(self, servo_id: int, instruction: int, params: bytes, answer_params: int, what: str) -> bytes:
+    def _request(
+        self, servo_id: int, instruction: int, params: bytes, answer_params: int, what: str, new_id: int = -1
+    ) -> bytes:
         self._send(build_packet(servo_id, instruction, params))
         status = read_packet(self._link, self._deadline(6 + answer_params), [servo_id])
         self.stats.bytes_received += 6 + len(status.params)
-        if status.servo_id != servo_id:
+        if status.servo_id not in (servo_id, new_id):  # an id change is acknowledged under the new id
             raise Garbled(f"answer came from servo {status.servo_id}, expected servo {servo_id}", servo_id)
         if len(status.params) != answer_params:
             raise Garbled(f"answer has {len(status.params)} data byte(s), expected {answer_params}", servo_id)
@@ -130,7 +132,9 @@ class FeetechBus(ServoBus):
 
     def _write_once(self, servo_id: int, address: int, data: bytes) -> None:
         _check_span(address, len(data))
-        self._request(servo_id, WRITE, bytes((address,)) + data, 0, f"writing address {address}")
+        id_at = self.registers["id"].address - address
+        new_id = data[id_at] if 0 <= id_at < len(data) else -1
+        self._request(servo_id, WRITE, bytes((address,)) + data, 0, f"writing address {address}", new_id)
 
     def _sync_read_once(
         self, address: int, length: int, ids: list[int], result: dict[int, bytes]

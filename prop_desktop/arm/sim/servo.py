@@ -59,6 +59,7 @@ class SimServo:
         self.push_until = 0.0
         self.push_sign = 0.0
         self.stall_time = 0.0
+        self.relieved_time = 0.0
         self.alarms: set[str] = set()  # latched alarms that forced torque off (cleared per vendor rules)
         self.silent = False
         self.set("goal_position", self.present_from_actual(self.pos))
@@ -314,7 +315,8 @@ class FeetechServo(SimServo):
         # The STS recovers by itself once it cooled down / was relieved.
         if OVERHEAT in self.alarms and self.temperature < self.get("max_temperature") - 5:
             self.alarms.discard(OVERHEAT)
-        if OVERLOAD in self.alarms and not self.torque_on and self.stall_time == 0.0:
+        self.relieved_time = 0.0 if self.torque_on else self.relieved_time + dt
+        if OVERLOAD in self.alarms and self.relieved_time >= 1.0:  # relieved for a second: recovered
             self.alarms.discard(OVERLOAD)
 
     def _refresh_extra(self, load_raw: int) -> None:
