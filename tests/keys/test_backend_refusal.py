@@ -86,4 +86,4 @@ def test_default_backend_without_secret_service_is_refused(monkeypatch: pytest.M
 
     monkeypatch.setattr(keyring.core, "_keyring_backend", None)
     with pytest.raises(InsecureKeyring, match="no system keyring"):
-        KeyringStore().backend
+        _ = KeyringStore().backend

@@ -7,7 +7,6 @@ import base64
 import os
 import subprocess
 import sys
-from contextlib import closing
 from pathlib import Path
 
 import numpy as np
