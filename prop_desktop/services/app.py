@@ -1,12 +1,12 @@
 """The application object the UI constructs: one of each service, wired together.
 
-    app = App()                                 # the real thing
-    app = App(data_dir=tmp, keyring_backend=InMemoryKeyring())   # tests
-    app.arm.connect()                            # simulated arm unless a real one is plugged in
-    created = app.profiles.create("Alex")        # created.recovery_code shown once
-    app.record.start_click_episode("serve", [(0.25, 0.05, 0.10), (0.20, -0.10, 0.05)])
+    app = App()                                                  # the real thing
+    app = App(data_dir=tmp, keyring_backend=MemoryKeyring())     # tests
+    app.arm.connect()                     # the simulated arm unless a real one is plugged in
+    created = app.profiles.create("Ana")  # created.recovery_code: show it once
+    app.record.start_click_episode("point", [(0.20, 0.10, 0.25, 0.0)]); app.record.wait()
     job = app.training.start(); job.wait()
-    app.drive.start("serve", personalized=True)
+    app.drive.start("point", personalized=True)
     app.close()
 """
 
@@ -17,6 +17,7 @@ from typing import Any
 
 from prop_desktop.services.arm_service import ArmService
 from prop_desktop.services.drive_session import DriveSession
+from prop_desktop.services.policy_provider import PolicyProvider
 from prop_desktop.services.profile_service import PassphraseProvider, ProfileService
 from prop_desktop.services.record_service import RecordService
 from prop_desktop.services.training_job import TrainingService
@@ -25,17 +26,32 @@ from prop_desktop.services.training_job import TrainingService
 class App:
     def __init__(self, data_dir: Path | str | None = None, arm_choice: str | None = None,
                  keyring_backend: Any = None, passphrase_provider: PassphraseProvider | None = None,
-                 control_rate_hz: float = 50.0) -> None:
-        raise NotImplementedError
-        self.arm: ArmService
-        self.profiles: ProfileService
-        self.record: RecordService
-        self.training: TrainingService
-        self.drive: DriveSession
+                 control_rate_hz: float = 50.0, policy_dir: Path | str | None = None) -> None:
+        """`data_dir`: app data (default prop_desktop.paths.data_dir()); `arm_choice`: connect at once ("sim",
+        a port path) — None leaves it to the Connect page; `keyring_backend`: a keyring backend object
+        (tests); `policy_dir`: base policy folder (default: the shipped resources)."""
+        from prop_desktop.paths import data_dir as default_data_dir
+
+        self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.policy = PolicyProvider(policy_dir)
+        self.arm = ArmService(control_rate_hz)
+        self.profiles = ProfileService(self.data_dir, keyring_backend)
+        self.profiles.passphrase_provider = passphrase_provider
+        self.record = RecordService(self.arm, self.profiles, control_rate_hz)
+        self.training = TrainingService(self.profiles, self.record, self.policy)
+        self.drive = DriveSession(self.arm, self.profiles, self.policy, scene_for=self.record.scene)
+        if arm_choice is not None:
+            self.arm.connect(arm_choice)
 
     def close(self) -> None:
-        """Stop everything (e-stop driving, cancel training, stop recording), release torque, disconnect."""
-        raise NotImplementedError
+        """Stop everything (driving, recording, training), release torque, disconnect. Safe to call twice."""
+        self.drive.stop()
+        self.record.stop()
+        self.training.cancel()
+        self.arm.disconnect()
+        self.training.wait(timeout=2.0)
+        self.profiles.lock()
 
     def __enter__(self) -> App:
         return self

@@ -1,52 +1,145 @@
 """A step-by-step driver for calibrating a real arm, for the Connect page's wizard.
 
-Steps: 1. "Middle pose" — torque off, the user puts every joint in the middle of its range, `advance()`
-records it; 2. "Range sweep" — the user moves each joint through its full range while `progress` reports
-the min/max seen per joint (sampled on a worker thread); `advance()` ends the sweep; 3. "Done" — the
-calibration is saved for this arm (by serial number where available) and reused on the next connect.
+Steps: 0 "Middle pose" — torque off, the user puts every joint in the middle of its range; `advance()`
+records it. 1 "Range sweep" — the user moves each joint through its full range while a worker samples at
+25 Hz and `progress` reports the range seen per joint (radians); `advance()` finishes (CalibrationError names
+the joints not yet swept). 2 "Done" — saved for this arm and reused on every connect. `cancel()` restores
+the previous calibration. The arm is claimed ("calibrating") for the whole wizard.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import threading
+from typing import TYPE_CHECKING
 
+from prop_desktop.services.errors import CalibrationError
 from prop_desktop.services.events import Signal
-from prop_desktop.services.models import CalibrationProgress, CalibrationStep
+from prop_desktop.services.models import (
+    CalibrationProgress,
+    CalibrationStep,
+    ConnectionState,
+    ConnectionStatus,
+)
+
+if TYPE_CHECKING:
+    from prop_desktop.services.arm_service import ArmService
 
 STEPS: tuple[CalibrationStep, ...] = (
     CalibrationStep(
         0,
         "Middle pose",
-        "Torque is off. Move every joint to the middle of its range (the arm upright, gripper half open), "
-        "then press Next.",
+        "Torque is off. Move every joint to the middle of its range (upper arm and forearm at right angles, "
+        "wrist straight, gripper half open), hold it still, then press Next.",
     ),
     CalibrationStep(
         1,
         "Range sweep",
-        "Move each joint slowly through its whole range, from one end to the other, then press Next.",
+        "Move each joint slowly through its whole range, end to end, one after the other. The ranges fill in "
+        "as you go. Press Next when every joint has reached both ends.",
     ),
-    CalibrationStep(2, "Done", "Calibration saved. It will be reused whenever this arm is connected.", False),
+    CalibrationStep(2, "Done", "Calibration saved. It is reused whenever this arm is connected.", False),
 )
+SWEEP_PERIOD_S = 0.04
 
 
 class CalibrationWizard:
-    """Drive with `start()`, `advance()` (Next), `cancel()`; listen to `progress`."""
+    """Drive with `start()`, `advance()` (Next), `cancel()`; listen to `progress` (from a worker thread)."""
 
-    def __init__(self, arm: Any, arm_key: str) -> None:
+    def __init__(self, service: ArmService) -> None:
         self.progress: Signal[CalibrationProgress] = Signal("calibration.progress")
-        self._arm = arm
-        self._arm_key = arm_key
+        self._service = service
+        self._arm = service.arm()
+        self._cal = None
         self._index = 0
+        self._sweeper: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._closed = False
 
     @property
     def step(self) -> CalibrationStep:
         return STEPS[self._index]
 
     def start(self) -> CalibrationStep:
-        raise NotImplementedError
+        """Release torque and begin at "Middle pose"."""
+        self._cal = self._arm.calibrate()
+        self._index = 0
+        self.progress.emit(CalibrationProgress(self.step, {}, self.step.instructions))
+        return self.step
 
     def advance(self) -> CalibrationStep:
-        raise NotImplementedError
+        """Next: record the middle pose, or finish the sweep. CalibrationError says what to redo."""
+        from prop_desktop.arm.calibration import CalibrationError as ArmCalibrationError
+
+        if self._cal is None:
+            self.start()
+        try:
+            if self._index == 0:
+                self._cal.record_middle()
+                self._index = 1
+                self._start_sweep()
+            elif self._index == 1:
+                self._stop_sweep()
+                try:
+                    self._cal.finish(save=True)
+                except ArmCalibrationError:
+                    self._start_sweep()  # keep sampling so the user can complete the sweep
+                    raise
+                self._index = 2
+                self._close(calibrated=True)
+        except ArmCalibrationError as exc:
+            raise CalibrationError(_sentence(str(exc))) from exc
+        self.progress.emit(CalibrationProgress(self.step, self._ranges(), self.step.instructions))
+        return self.step
 
     def cancel(self) -> None:
-        raise NotImplementedError
+        """Abandon; the previous calibration stays in force."""
+        self._stop_sweep()
+        if self._cal is not None and self._index < 2:
+            try:
+                self._cal.cancel()
+            except Exception:  # noqa: BLE001 - best effort: the port may be gone
+                pass
+        self._close(calibrated=False)
+
+    def _ranges(self) -> dict[str, tuple[float, float]]:
+        try:
+            return self._cal.ranges_rad() if self._cal is not None and self._index >= 1 else {}
+        except Exception:  # noqa: BLE001
+            return {}
+
+    def _start_sweep(self) -> None:
+        self._stop = threading.Event()
+        self._sweeper = threading.Thread(target=self._sweep, args=(self._stop,), name="calibration-sweep", daemon=True)
+        self._sweeper.start()
+
+    def _stop_sweep(self) -> None:
+        self._stop.set()
+        if self._sweeper is not None:
+            self._sweeper.join(timeout=1.0)
+        self._sweeper = None
+
+    def _sweep(self, stop: threading.Event) -> None:
+        while not stop.wait(SWEEP_PERIOD_S):
+            try:
+                self._cal.sample()
+            except Exception as exc:  # noqa: BLE001 - unplugged mid-sweep
+                self._service.report_fault(str(exc))
+                return
+            missing = self._cal.joints_not_swept()
+            message = "Still to sweep: " + ", ".join(missing) if missing else "Every joint swept. Press Next."
+            self.progress.emit(CalibrationProgress(self.step, self._ranges(), message))
+
+    def _close(self, calibrated: bool) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._service.release("calibrating")
+        state = self._service.state
+        if calibrated and state.status is ConnectionStatus.NEEDS_CALIBRATION:
+            label = state.choice.label if state.choice else "arm"
+            self._service._set_state(ConnectionState(ConnectionStatus.CONNECTED, state.choice, f"Connected: {label}."))
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return (text[:1].upper() + text[1:]).rstrip(".") + "."

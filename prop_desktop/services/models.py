@@ -140,6 +140,33 @@ class TaskInfo:
 
 
 @dataclass(frozen=True)
+class Waypoint:
+    """A click target: tip position (m, base frame) and the gripper opening (rad, + = more open) there."""
+
+    x: float
+    y: float
+    z: float
+    gripper: float = 0.0
+
+    @property
+    def xyz(self) -> tuple[float, float, float]:
+        return (self.x, self.y, self.z)
+
+
+@dataclass(frozen=True)
+class Scene:
+    """One instance of a task: where the object and the target lie on the table (m). The policy sees it as
+    the task context; the workspace view draws the two markers; `base_waypoints` is how the general (base)
+    behaviour would do it — a starting point the user can drag to their liking."""
+
+    task: str
+    obj: tuple[float, float]
+    target: tuple[float, float]
+    context: tuple[float, ...]
+    base_waypoints: tuple[Waypoint, ...] = ()
+
+
+@dataclass(frozen=True)
 class Workspace:
     """What the workspace view draws and where clicks are accepted (metres, base frame)."""
 

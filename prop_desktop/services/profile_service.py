@@ -1,9 +1,9 @@
 """Household members: list, create (recovery code shown once), rename, delete, switch, passphrase, restore.
 
-Keys stay in the OS keyring; an unlocked key is held in memory only for this session (never on disk).
-When a key is needed and the profile has a passphrase that has not been given this session, the service
-calls `passphrase_provider(profile, retry_reason)` (from the calling thread; return None to cancel) — or the
-UI may call `unlock()` beforehand.
+Keys stay in the OS keyring; an unlocked key is held in memory only for this session (never on disk), and
+only for the active profile: switching forgets the others. When a key is needed and the profile has a
+passphrase not yet given this session, the service calls `passphrase_provider(profile, retry_reason)` from
+the calling thread (return None to cancel); the UI may instead call `unlock()` first.
 """
 
 from __future__ import annotations
@@ -13,65 +13,258 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from prop_desktop.services.error_mapping import translate, user_errors
+from prop_desktop.services.errors import (
+    NoActiveProfileError,
+    PassphraseRequiredError,
+    ProfileError,
+    ServiceError,
+    WrongPassphraseError,
+)
 from prop_desktop.services.events import Signal
-from prop_desktop.services.models import CreatedProfile, KeyringStatus, ProfileInfo
+from prop_desktop.services.models import CreatedProfile, KeyringState, KeyringStatus, ProfileInfo
 
 # (profile, why we ask again or None) -> passphrase, or None when the user cancels.
 PassphraseProvider = Callable[[ProfileInfo, str | None], str | None]
+MAX_PASSPHRASE_TRIES = 3
 
 
 class ProfileService:
     def __init__(self, data_dir: Path, keyring_backend: Any = None) -> None:
+        from prop_desktop.storage import Household
+
         self.profiles_changed: Signal[list[ProfileInfo]] = Signal("profiles.changed")
         self.active_changed: Signal[ProfileInfo | None] = Signal("profiles.active_changed")
         self.passphrase_provider: PassphraseProvider | None = None
-        self._data_dir = data_dir
-        self._keyring_backend = keyring_backend
+        self._household = Household(Path(data_dir), keyring_backend=keyring_backend)
         self._lock = threading.RLock()
+        self._unlocked: dict[str, Any] = {}  # profile id -> storage UnlockedProfile (key in memory only)
 
+    @property
+    def household(self) -> Any:
+        """The storage layer's Household (for the other services)."""
+        return self._household
+
+    # --- status ------------------------------------------------------------------------------------------
     def keyring_status(self) -> KeyringStatus:
         """Whether keys can be stored: AVAILABLE, or INSECURE/LOCKED/UNAVAILABLE with a banner message."""
-        raise NotImplementedError
+        from prop_desktop.keys import InsecureKeyring, KeyringError
 
+        store = self._household.keystore
+        try:
+            backend = store.backend
+        except InsecureKeyring as exc:
+            return KeyringStatus(KeyringState.INSECURE, _requested_name(store), str(exc))
+        except KeyringError as exc:
+            text = str(exc)
+            state = KeyringState.LOCKED if "locked" in text.lower() else KeyringState.UNAVAILABLE
+            return KeyringStatus(state, _requested_name(store), text)
+        from prop_desktop.keys.backend_check import backend_name
+
+        return KeyringStatus(KeyringState.AVAILABLE, backend_name(backend))
+
+    # --- listing -----------------------------------------------------------------------------------------
     def list(self) -> list[ProfileInfo]:
-        raise NotImplementedError
+        with user_errors():
+            profiles = self._household.list_profiles()
+        return [self._info(p) for p in profiles]
 
     def active(self) -> ProfileInfo | None:
-        raise NotImplementedError
+        with user_errors():
+            profile = self._household.active()
+        return None if profile is None else self._info(profile)
 
+    def active_id(self) -> str:
+        """The active profile's id; NoActiveProfileError when nobody is selected."""
+        active = self._household.active()
+        if active is None:
+            raise NoActiveProfileError()
+        return active.id
+
+    def info(self, profile_id: str) -> ProfileInfo:
+        with user_errors():
+            return self._info(self._household.profile(profile_id))
+
+    def _info(self, profile: Any) -> ProfileInfo:
+        from prop_desktop.storage.household import ADAPTERS_DIR, EPISODES_DIR
+
+        folder = self._household.profile_dir(profile)
+        # Counting sealed files needs no key: names are random ids, contents stay sealed.
+        episodes = [p for p in (folder / EPISODES_DIR).glob("*.sealed") if not p.name.startswith(".")]
+        adapters = [p for p in (folder / ADAPTERS_DIR).glob("*.sealed") if not p.name.startswith(".")]
+        try:
+            key_present = not self._household.missing_key(profile)
+        except Exception:  # noqa: BLE001 - an unavailable keyring is reported by keyring_status()
+            key_present = False
+        return ProfileInfo(
+            id=profile.id,
+            name=profile.name,
+            has_passphrase=bool(profile.protected),
+            key_present=key_present,
+            unlocked=profile.id in self._unlocked,
+            episode_count=len(episodes),
+            has_adapter=bool(adapters),
+            created=profile.created,
+        )
+
+    # --- changes -----------------------------------------------------------------------------------------
     def create(self, name: str, passphrase: str | None = None) -> CreatedProfile:
         """Create a member and enrol a key; returns the recovery code ONCE. Becomes active if none was."""
-        raise NotImplementedError
+        had_active = self._household.active() is not None
+        with user_errors():
+            profile, code = self._household.create_profile(name, passphrase or None)
+        info = self._info(profile)
+        self._announce(active_changed=not had_active)
+        return CreatedProfile(info, code)
 
     def rename(self, profile_id: str, new_name: str) -> ProfileInfo:
-        raise NotImplementedError
+        with user_errors():
+            profile = self._household.rename(profile_id, new_name)
+        active = self._household.active()
+        self._announce(active_changed=active is not None and active.id == profile.id)
+        return self._info(profile)
 
-    def delete(self, profile_id: str) -> None:
-        """Delete the member, their keyring entry and sealed files: their data becomes unreadable."""
-        raise NotImplementedError
+    def delete(self, profile_id: str) -> list[str]:
+        """Delete the member, their keyring entry and sealed files: their data becomes unreadable.
+
+        Returns warnings (e.g. the keyring entry could not be removed); an empty list when all went well.
+        """
+        with user_errors():
+            profile = self._household.profile(profile_id)
+            was_active = self._household.active()
+            self._unlocked.pop(profile.id, None)
+            warnings = self._household.delete(profile.id)
+        self._announce(active_changed=was_active is not None and was_active.id == profile.id)
+        return warnings
 
     def switch(self, profile_id: str | None) -> ProfileInfo | None:
-        """Make `profile_id` active (None = nobody); announces `active_changed`."""
-        raise NotImplementedError
-
-    def unlock(self, profile_id: str, passphrase: str | None = None) -> ProfileInfo:
-        """Check the key is reachable (and the passphrase right) and hold it in memory for this session."""
-        raise NotImplementedError
-
-    def lock(self, profile_id: str | None = None) -> None:
-        """Forget in-memory keys (all, or one profile's)."""
-        raise NotImplementedError
+        """Make `profile_id` active (None = nobody). Other profiles' keys are forgotten from memory."""
+        with user_errors():
+            profile = self._household.set_active(profile_id)
+        with self._lock:
+            for other in [i for i in self._unlocked if profile is None or i != profile.id]:
+                del self._unlocked[other]
+        self._announce(active_changed=True)
+        return None if profile is None else self._info(profile)
 
     def set_passphrase(self, profile_id: str, new_passphrase: str | None, old_passphrase: str | None = None) -> None:
         """Add, change or (None) remove the passphrase protecting the key in the keyring."""
-        raise NotImplementedError
+        with user_errors():
+            self._household.change_passphrase(profile_id, old_passphrase or None, new_passphrase or None)
+        self._announce()
 
     def restore(self, recovery_code: str, profile_id: str | None = None, name: str | None = None,
                 passphrase: str | None = None) -> ProfileInfo:
-        """Put a key back from its recovery code: for an existing profile whose keyring entry is lost, or to
-        re-create a profile (by name) whose data folder was copied from another machine."""
-        raise NotImplementedError
+        """Put a key back from its recovery code: for an existing profile (its keyring entry lost), or a new
+        profile called `name` (a data folder copied from another computer, or a fresh start)."""
+        ref = profile_id or name
+        if not ref:
+            raise ProfileError("Say which profile to restore.", "Pick the profile, or type a name for a new one.")
+        had_active = self._household.active() is not None
+        with user_errors():
+            profile = self._household.restore(ref, recovery_code, passphrase or None)
+        self._unlocked.pop(profile.id, None)
+        self._announce(active_changed=not had_active)
+        return self._info(profile)
 
-    def rotate_key(self, profile_id: str) -> str:
+    def rotate_key(self, profile_id: str, passphrase: str | None = None) -> str:
         """Re-seal every file under a new key; returns the new recovery code (the old one stops working)."""
-        raise NotImplementedError
+        if passphrase is None and self._household.is_protected(profile_id):
+            passphrase = self._ask(self.info(profile_id), None)
+        with user_errors():
+            code = self._household.rotate(profile_id, passphrase)
+        self._unlocked.pop(profile_id, None)
+        self._announce()
+        return code
+
+    # --- keys in memory ----------------------------------------------------------------------------------
+    def unlock(self, profile_id: str | None = None, passphrase: str | None = None) -> ProfileInfo:
+        """Check the key is reachable (and the passphrase right) and hold it in memory for this session."""
+        pid = profile_id or self.active_id()
+        with self._lock:
+            self._unlocked.pop(pid, None)
+            with user_errors():
+                self._unlocked[pid] = self._household.unlock(pid, passphrase or None)
+        self._announce()
+        return self.info(pid)
+
+    def lock(self, profile_id: str | None = None) -> None:
+        """Forget in-memory keys (all, or one profile's)."""
+        with self._lock:
+            if profile_id is None:
+                self._unlocked.clear()
+            else:
+                self._unlocked.pop(profile_id, None)
+        self._announce()
+
+    def session(self, profile_id: str | None = None) -> Any:
+        """The storage UnlockedProfile (network key + sealed stores) of `profile_id` or the active profile.
+
+        Asks `passphrase_provider` when needed (up to 3 tries). Raises NoActiveProfileError,
+        PassphraseRequiredError (cancelled), WrongPassphraseError, KeyUnavailableError, KeyringUnavailableError.
+        """
+        from prop_desktop.keys import PassphraseRequired, WrongPassphrase
+
+        pid = profile_id or self.active_id()
+        with self._lock:
+            cached = self._unlocked.get(pid)
+            if cached is not None:
+                return cached
+        reason: str | None = None
+        passphrase: str | None = None
+        for _attempt in range(MAX_PASSPHRASE_TRIES + 1):
+            try:
+                unlocked = self._household.unlock(pid, passphrase)
+            except PassphraseRequired:
+                passphrase = self._ask(self.info(pid), reason)
+                continue
+            except WrongPassphrase:
+                reason = "That passphrase is not right; try again."
+                passphrase = self._ask(self.info(pid), reason)
+                continue
+            except Exception as exc:
+                mapped = translate(exc)
+                if mapped is None:
+                    raise
+                raise mapped from exc
+            with self._lock:
+                self._unlocked[pid] = unlocked
+            return unlocked
+        raise WrongPassphraseError(
+            "The passphrase was wrong three times.", "Try again, or restore from the recovery code."
+        )
+
+    def network_key(self, profile_id: str | None = None) -> bytes:
+        """The 16-byte key the PRoP engine takes (in memory only)."""
+        return bytes(self.session(profile_id).network_key)
+
+    def _ask(self, info: ProfileInfo, reason: str | None) -> str:
+        provider = self.passphrase_provider
+        answer = provider(info, reason) if provider is not None else None
+        if not answer:
+            raise PassphraseRequiredError(
+                f"{info.name}'s key is protected by a passphrase.", "Enter the passphrase to use it."
+            )
+        return answer
+
+    def _announce(self, active_changed: bool = False) -> None:
+        try:
+            profiles = self.list()
+        except ServiceError:
+            return
+        self.profiles_changed.emit(profiles)
+        if active_changed:
+            self.active_changed.emit(self.active())
+
+
+def _requested_name(store: Any) -> str:
+    requested = getattr(store, "_requested", None)
+    if requested is None:
+        try:
+            import keyring
+
+            requested = keyring.get_keyring()
+        except Exception:  # noqa: BLE001
+            return "unknown"
+    cls = type(requested)
+    return f"{cls.__module__}.{cls.__qualname__}"
