@@ -60,6 +60,7 @@ class Arm:
         self.joint_names = self.model.joint_names
         self.n_joints = len(self.ids)
         self.warnings: list[str] = []
+        self.sim = None  # the in-process SimulatedArm when connect() started one (hand guiding, fault injection)
         self.fault: str | None = None  # the last reason torque was released by a rail or an error
         self._on_close = on_close
         self._cmd_lock = threading.RLock()
@@ -176,6 +177,15 @@ class Arm:
             self._bus_call(self.bus.sync_write_register, "goal_position", self._clip_counts(counts))
             self._limit_gripper_torque()
             self._bus_call(self.bus.sync_write_register, "torque_enable", {i: 1 for i in self.ids})
+            # Read back: proves the (unanswered) sync write was executed, and a protecting servo refuses torque.
+            state = self._bus_call(self.bus.sync_read_register, "torque_enable", self.ids)
+            refused = [n for n, i in zip(self.joint_names, self.ids, strict=True) if not state[i]]
+            if refused:
+                self.release_torque()
+                raise SafetyStop(
+                    f"{', '.join(refused)} refused to enable torque (the servo is protecting itself: too hot, "
+                    "overloaded or under-powered). Let it cool, free the joint, check the power supply, then retry."
+                )
             self._torque = True
             self.fault = None
             q = self.calibration.counts_to_radians(counts)
@@ -200,7 +210,10 @@ class Arm:
             self._bus_call(self.bus.sync_write_register, "torque_enable", {i: 0 for i in self.ids})
 
     def release_torque(self, reason: str | None = None) -> bool:
-        """Best-effort torque off that never raises (for errors, exit, e-stop). True if it was sent."""
+        """Best-effort torque off that never raises (for errors, exit, e-stop). True if it was sent.
+
+        The sync write is confirmed by reading torque_enable back, so when this returns the servos are limp.
+        """
         self._torque = False
         self._filter = None
         if reason:
@@ -209,15 +222,17 @@ class Arm:
             return False
         try:
             self.bus.sync_write_register("torque_enable", {i: 0 for i in self.ids})
-            return True
         except Exception:  # noqa: BLE001 - the bus may be gone; nothing more we can do
             return False
+        self._confirm_torque_off()
+        return True
 
     def estop(self, reason: str = "emergency stop") -> float:
         """Emergency stop, callable from any thread: refuse further goals and release torque now.
 
-        Returns the seconds from the call until the torque-off packet was on the wire (it waits at most
-        for the bus transaction in progress, so it takes effect within one loop tick).
+        Returns the seconds from the call until the servos confirmed torque off (read back; a servo that does
+        not confirm gets a direct write). It waits at most for the bus transaction in progress, so it takes
+        effect within one loop tick; `last_estop_latency_s` keeps the figure.
         """
         t0 = time.monotonic()
         self._estop.set()
@@ -226,6 +241,16 @@ class Arm:
         latency = time.monotonic() - t0
         self.last_estop_latency_s = latency
         return latency
+
+    def _confirm_torque_off(self) -> None:
+        # A sync write is never answered; reading torque_enable back proves the servos executed it.
+        try:
+            state = self.bus.sync_read_register("torque_enable", self.ids)
+            for servo_id, value in state.items():
+                if value:
+                    self.bus.write_register(servo_id, "torque_enable", 0)
+        except Exception:  # noqa: BLE001 - best effort: the sync write already went out
+            pass
 
     def reset_estop(self) -> None:
         """Allow goals again after an emergency stop (torque stays off until torque_on())."""

@@ -77,8 +77,10 @@ def test_permission_denied_is_explained_for_a_user_outside_the_group(tmp_path):
         # Run the diagnosis as 'nobody', who may not open a root-owned 0600 device: the real EACCES path.
         root = str(Path(__file__).resolve().parents[2])
         code = (
-            f"import sys; sys.path.insert(0, {root!r})\n"
-            "from prop_desktop.arm.discovery import diagnose_port, explain_open_error\n"
+            "import importlib.util as u, sys\n"  # load discovery.py alone: 'nobody' has no numpy/pyserial
+            f"spec = u.spec_from_file_location('discovery', {root + '/prop_desktop/arm/discovery.py'!r})\n"
+            "m = sys.modules['discovery'] = u.module_from_spec(spec); spec.loader.exec_module(m)\n"
+            "diagnose_port, explain_open_error = m.diagnose_port, m.explain_open_error\n"
             f"print(diagnose_port({path!r})[0].code)\n"
             f"try:\n    open({path!r}, 'r+b')\nexcept OSError as exc:\n"
             f"    p = explain_open_error({path!r}, exc)\n    print(p.code)\n    print(p.fix)\n"

@@ -1,0 +1,273 @@
+"""The high-level Arm against the simulated arm on a real pty: no jump at torque on, ramp, clamps, velocity
+limit, gripper torque limit, watchdog, e-stop latency, torque released on exceptions and at process exit."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from prop_desktop.arm import connect
+from prop_desktop.arm.arm import EmergencyStopped
+from prop_desktop.arm.errors import PortError
+from prop_desktop.arm.loop import DriveLoop
+from prop_desktop.arm.safety import SafetyConfig, SafetyStop
+
+
+@pytest.fixture
+def arm():
+    arm = connect(sim=True)
+    yield arm
+    arm.close()
+
+
+def _all_torque(arm) -> list[bool]:
+    return [arm.sim.torque_enabled(j) for j in arm.joint_names]
+
+
+@pytest.mark.timeout(30)
+def test_joints_read_in_radians_follow_moves_by_hand(arm):
+    arm.sim.move_by_hand("elbow_flex", 0.7)
+    arm.sim.move_by_hand("shoulder_pan", -1.2)
+    q = arm.read_joints()
+    assert q[2] == pytest.approx(0.7, abs=0.003) and q[0] == pytest.approx(-1.2, abs=0.003)
+
+
+@pytest.mark.timeout(30)
+def test_torque_on_holds_the_present_pose_without_a_jump(arm):
+    for name, value in zip(arm.joint_names, [0.4, -0.3, 0.9, -0.6, 1.0, 0.2], strict=True):
+        arm.sim.move_by_hand(name, value)
+    before = np.array([arm.sim.actual_radians(j) for j in arm.joint_names])
+    arm.torque_on()
+    for j in arm.joint_names:  # the servo's goal equals its present position before torque came on
+        assert arm.sim.register(j, "goal_position") == arm.sim.present_position(j)
+    time.sleep(0.3)
+    after = np.array([arm.sim.actual_radians(j) for j in arm.joint_names])
+    np.testing.assert_allclose(after, before, atol=0.01)
+    assert all(_all_torque(arm))
+
+
+@pytest.mark.timeout(30)
+def test_first_target_is_approached_with_ramped_limited_velocity(arm):
+    q0 = arm.torque_on()
+    target = q0 + 1.0
+    sent = []
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 0.5:
+        sent.append((time.monotonic() - t0, arm.command(target)))
+        time.sleep(0.02)
+    steps = np.abs(np.diff([g for _, g in sent], axis=0)).max(axis=1)
+    cfg = arm.safety
+    # Never more than one tick's worth at full speed (dt capped), and slower at the start (ramp).
+    assert steps.max() <= cfg.gripper_max_velocity * cfg.max_dt + 1e-9
+    assert steps[0] < steps[-1]
+    moved = np.abs(sent[-1][1] - q0)
+    assert np.all(moved < 1.0)  # half a second is not enough to get there at the limited speed
+    assert np.all(moved[:5] <= cfg.max_velocity * 0.6)
+
+
+@pytest.mark.timeout(30)
+def test_every_goal_is_clamped_to_the_calibrated_range(arm):
+    arm.safety.ramp_s = 0.0
+    arm.torque_on()
+    for _ in range(150):
+        goal = arm.command(np.full(6, 9.0))
+        time.sleep(0.01)
+    np.testing.assert_allclose(goal, arm.upper)
+    time.sleep(0.6)
+    q = arm.read_joints()
+    assert np.all(q <= arm.upper + 0.02)
+    with pytest.raises(ValueError, match="NaN"):
+        arm.command(np.full(6, np.nan))
+
+
+@pytest.mark.timeout(30)
+def test_gripper_torque_is_limited(arm):
+    arm.torque_on()
+    assert arm.sim.register("gripper", "torque_limit") == round(arm.safety.gripper_torque_limit * 1000)
+    assert arm.sim.register("elbow_flex", "torque_limit") == 1000
+
+
+@pytest.mark.timeout(30)
+def test_watchdog_releases_torque_on_overheat_and_says_why(arm):
+    arm.safety.watchdog_period_s = 0.05
+    q = arm.torque_on()
+    arm.command(q)
+    arm.sim.overheat("elbow_flex", 80.0)
+    with pytest.raises(SafetyStop, match=r"elbow_flex \(servo 3\) is too hot: 80 °C"):
+        for _ in range(50):
+            arm.command(q)
+            time.sleep(0.01)
+    assert not any(_all_torque(arm)) and not arm.torque_enabled
+    assert "too hot" in arm.fault
+    with pytest.raises(SafetyStop, match="torque is off"):
+        arm.command(q)
+
+
+@pytest.mark.timeout(30)
+def test_watchdog_releases_torque_on_a_stall(arm):
+    arm.safety.watchdog_period_s = 0.05
+    arm.safety.load_hold_s = 0.3
+    arm.safety.max_load = 0.5
+    arm.safety.ramp_s = 0.0
+    q = arm.torque_on()
+    arm.sim.set_obstacle("elbow_flex", float(q[2]) + 0.1)
+    target = q.copy()
+    target[2] += 0.8
+    with pytest.raises(SafetyStop, match="elbow_flex.*stalled"):
+        for _ in range(300):
+            arm.command(target)
+            time.sleep(0.01)
+    assert not any(_all_torque(arm))
+
+
+@pytest.mark.timeout(30)
+def test_estop_from_another_thread_takes_effect_within_one_tick(arm):
+    rate = 50.0
+    q0 = arm.read_joints()
+    drive = DriveLoop(arm, lambda q: q0 + 0.5, rate_hz=rate)
+    drive.start()
+    time.sleep(0.4)
+    assert all(_all_torque(arm))
+    latencies = []
+    stopper = threading.Thread(target=lambda: latencies.append(arm.estop()))
+    stopper.start()
+    stopper.join(2)
+    assert not any(_all_torque(arm))  # confirmed off by the time estop() returned
+    stats = drive.join(timeout=2)
+    assert latencies[0] <= 1.0 / rate, f"e-stop took {latencies[0] * 1e3:.2f} ms"
+    assert stats.stopped_by == "error" and drive.fault == "emergency stop engaged: reset it before moving the arm again"
+    with pytest.raises(EmergencyStopped):
+        arm.torque_on()
+    arm.reset_estop()
+    arm.torque_on()
+    assert all(_all_torque(arm))
+
+
+@pytest.mark.timeout(30)
+def test_policy_exception_stops_the_drive_and_releases_torque(arm):
+    calls = []
+
+    def policy(q):
+        calls.append(1)
+        if len(calls) == 10:
+            raise RuntimeError("policy produced garbage")
+        return q
+
+    drive = DriveLoop(arm, policy, rate_hz=100)
+    stats = drive.run(seconds=5)
+    assert stats.stopped_by == "error" and stats.ticks == 10
+    assert drive.fault == "policy produced garbage" and arm.fault == "policy produced garbage"
+    assert not any(_all_torque(arm))
+
+
+@pytest.mark.timeout(30)
+def test_exception_inside_with_block_releases_torque():
+    with pytest.raises(ZeroDivisionError):
+        with connect(sim=True) as arm:
+            sim = arm.sim
+            arm.torque_on()
+            sim_torque = [sim.torque_enabled(j) for j in arm.joint_names]
+            raise ZeroDivisionError("a bug in the user's script")
+    assert all(sim_torque)
+    assert not any(sim.torque_enabled(j) for j in sim.joint_names)
+
+
+@pytest.mark.timeout(30)
+def test_unplug_while_commanding_raises_a_clear_error(arm):
+    q = arm.torque_on()
+    arm.sim.unplug()
+    with pytest.raises(PortError, match="went away"):
+        for _ in range(5):
+            arm.command(q)
+    assert not arm.torque_enabled and "went away" in arm.fault
+
+
+CHILD = r"""
+import os, signal, sys, time
+from prop_desktop.arm.bus import make_bus
+from prop_desktop.arm.arm import Arm
+mode, port = sys.argv[1], sys.argv[2]
+bus = make_bus("feetech", port)
+bus.open()
+arm = Arm(bus, "so101")
+arm.torque_on()
+print("torque on", flush=True)
+sys.stdin.readline()  # the parent checks torque first, then lets us end (or signals us while we wait)
+if mode == "exit":
+    sys.exit(0)
+if mode == "exception":
+    raise RuntimeError("crash in the user's script")
+"""
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("mode", ["exit", "exception", "sigint", "sigterm"])
+def test_torque_released_when_the_process_ends(mode, make_sim):
+    sim = make_sim("feetech")
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, mode, sim.port],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout.readline().strip() == "torque on", child.stderr.read()
+        assert all(sim.torque_enabled(j) for j in sim.joint_names)
+        if mode == "sigint":
+            child.send_signal(signal.SIGINT)
+        elif mode == "sigterm":
+            child.send_signal(signal.SIGTERM)
+        else:
+            child.stdin.write("go\n")
+            child.stdin.flush()
+        child.wait(timeout=20)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    deadline = time.monotonic() + 2
+    while any(sim.torque_enabled(j) for j in sim.joint_names) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not any(sim.torque_enabled(j) for j in sim.joint_names)
+    if mode == "sigterm":
+        assert child.returncode == -signal.SIGTERM  # the default action still happened after the release
+    if mode == "sigint":
+        assert "KeyboardInterrupt" in child.stderr.read()  # Python's own handler still ran
+
+
+@pytest.mark.timeout(30)
+def test_host_application_signal_handler_is_chained(make_sim):
+    sim = make_sim("feetech")
+    code = r"""
+import signal, sys, time
+seen = []
+signal.signal(signal.SIGTERM, lambda s, f: (seen.append(s), print("host handler ran", flush=True), sys.exit(3)))
+from prop_desktop.arm.bus import make_bus
+from prop_desktop.arm.arm import Arm
+arm = Arm(make_bus("feetech", sys.argv[1]).open(), "so101")
+arm.torque_on()
+print("torque on", flush=True)
+time.sleep(30)
+"""
+    child = subprocess.Popen([sys.executable, "-c", code, sim.port], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "torque on"
+        os.kill(child.pid, signal.SIGTERM)
+        assert child.wait(timeout=20) == 3
+        assert child.stdout.readline().strip() == "host handler ran"
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert not any(sim.torque_enabled(j) for j in sim.joint_names)
+
+
+def test_safety_config_defaults_are_sane():
+    cfg = SafetyConfig()
+    assert 0 < cfg.gripper_torque_limit < 1 and cfg.ramp_start < 1 and cfg.max_velocity > 0
