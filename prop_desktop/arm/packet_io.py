@@ -16,6 +16,8 @@ import serial
 
 from prop_desktop.arm.errors import PortError
 
+WRITE_TIMEOUT_S = 1.0
+
 
 class NoAnswer(Exception):
     """Internal: no answer (nothing at all) from these servos within the deadline."""
@@ -135,14 +137,31 @@ class SerialLink:
         ser = self._require_open()
         try:
             if self._fd is not None:
-                view = memoryview(data)
-                while view:
-                    written = os.write(self._fd, view)
-                    view = view[written:]
+                self._write_fd(self._fd, memoryview(data))
             else:
                 ser.write(data)
         except (OSError, serial.SerialException) as exc:
             raise self._gone(exc) from None
+
+    def _write_fd(self, fd: int, view: memoryview) -> None:
+        # pyserial opens the port non-blocking: when the driver's buffer is full, wait until it drains.
+        deadline = time.monotonic() + WRITE_TIMEOUT_S
+        writable = select.poll()
+        writable.register(fd, select.POLLOUT)
+        while view:
+            try:
+                view = view[os.write(fd, view) :]
+                continue
+            except BlockingIOError:
+                pass
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise PortError(
+                    f"could not send to {self.port} for {WRITE_TIMEOUT_S:g} s: the adapter is not taking data. "
+                    "Unplug and replug it; if it is the simulator, it may have stopped.",
+                    self.port,
+                )
+            writable.poll(remaining * 1000.0)
 
     def _fill(self, timeout_s: float) -> bool:
         """Wait up to timeout_s for input and append it to the buffer; True if bytes arrived."""
@@ -152,7 +171,10 @@ class SerialLink:
                 events = self._poll.poll(max(0.0, timeout_s) * 1000.0)
                 if not events:
                     return False
-                chunk = os.read(self._fd, 4096)
+                try:
+                    chunk = os.read(self._fd, 4096)
+                except BlockingIOError:
+                    return False
                 if not chunk:
                     raise self._gone("end of file")
             else:

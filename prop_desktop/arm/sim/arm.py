@@ -243,8 +243,6 @@ class SimulatedArm:
             for servo in self._all:
                 servo.step(dt, t)
         self._last = now
-        for servo in self._all:
-            servo.refresh()
 
     def _apply_hand_script(self, t: float) -> None:
         assert self._hand_script is not None

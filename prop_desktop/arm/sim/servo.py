@@ -45,8 +45,11 @@ class SimServo:
         self.joint = joint
         self.kind = joint.kind
         self.overload_seconds = overload_seconds
+        self._cache: dict[str, int] = {}  # decoded values; the table bytes stay the truth
+        self._stale = True  # present-state registers need a refresh before they are read
         self.table = bytearray(self.table_size)
         self._set_defaults()
+        self._cache.clear()
         self.persisted = bytes(self.table[: self.eeprom_end])  # what survives a power cycle
         self.pos = float(joint.rest)  # actual encoder counts (physical)
         self.vel = 0.0  # counts/s
@@ -67,12 +70,34 @@ class SimServo:
 
     # ----------------------------------------------------------------- table access
     def get(self, name: str) -> int:
+        try:
+            return self._cache[name]
+        except KeyError:
+            pass
         reg = self.spec[name]
-        return reg.decode(bytes(self.table[reg.address : reg.address + reg.size]))
+        value = reg.decode(bytes(self.table[reg.address : reg.address + reg.size]))
+        self._cache[name] = value
+        return value
 
     def set(self, name: str, value: int) -> None:
         reg = self.spec[name]
+        if self._cache.get(name) == value:
+            return
         self.table[reg.address : reg.address + reg.size] = reg.encode(value)
+        for alias in _ALIASES[id(self.spec)].get(name, ()):
+            self._cache.pop(alias, None)
+        self._cache[name] = value
+
+    def _raw_changed(self, address: int = 0, end: int | None = None) -> None:
+        """Bytes [address, end) were written directly into the table: forget their decoded values."""
+        if end is None:
+            self._cache.clear()
+        else:
+            names_at = _NAMES_AT[id(self.spec)]
+            for at in range(address, end):
+                for name in names_at[at]:
+                    self._cache.pop(name, None)
+        self._stale = True
 
     @property
     def servo_id(self) -> int:
@@ -86,15 +111,17 @@ class SimServo:
         """Bytes of the control table, or None if the span is outside it."""
         if address < 0 or length < 1 or address + length > self.table_size:
             return None
-        self.refresh()
+        self.fresh()
         return bytes(self.table[address : address + length])
 
     def power_cycle(self) -> None:
         """Power off and on: EEPROM from what was persisted, RAM to defaults, goal = present, torque off."""
         saved = self.persisted
         self.table = bytearray(self.table_size)
+        self._cache.clear()
         self._set_defaults()
         self.table[: self.eeprom_end] = saved
+        self._raw_changed()
         self.alarms.clear()
         self.stall_time = 0.0
         self.vel = 0.0
@@ -150,6 +177,10 @@ class SimServo:
         return self.actual_from_present(self.get("goal_position"))
 
     def step(self, dt: float, now: float) -> None:
+        self._stale = True
+        if not self.torque_on and self.hand_target is None and self.forced_temperature is None:
+            self._idle(dt)
+            return
         low, high = self.joint.hard_stops
         if self.obstacle is not None:
             # The obstacle blocks the side of the joint it is on, as seen from where the joint is now.
@@ -193,6 +224,18 @@ class SimServo:
         self._thermal(dt)
         self._protect(dt, limit)
 
+    def _idle(self, dt: float) -> None:
+        """Torque off and nobody touching it: nothing moves, the motor cools (closed form)."""
+        self.vel = 0.0
+        self.load = 0.0
+        self.temperature = AMBIENT_C + (self.temperature - AMBIENT_C) * math.exp(-dt / COOL_TAU_S)
+        self.stall_time = 0.0
+        self._after_idle(dt)
+
+    def _after_idle(self, dt: float) -> None:
+        if self.temperature >= self.get("max_temperature"):
+            self.alarms.add(OVERHEAT)
+
     def _thermal(self, dt: float) -> None:
         if self.forced_temperature is not None:
             self.temperature = self.forced_temperature
@@ -212,8 +255,14 @@ class SimServo:
             self.load = 0.0
             self.vel = 0.0
 
+    def fresh(self) -> None:
+        """Refresh the present-state registers if the physics moved on since the last refresh."""
+        if self._stale:
+            self.refresh()
+
     def refresh(self) -> None:
         """Write the present-state registers from the physics state."""
+        self._stale = False
         present = self.present_from_actual(self.pos)
         self.set("present_position", present)
         self.set("present_velocity", self.velocity_raw())
@@ -239,6 +288,7 @@ class FeetechServo(SimServo):
     def _set_defaults(self) -> None:
         kind, table = self.kind, self.table
         table[0], table[1] = kind.firmware
+        self._raw_changed()
         for name, value in (
             ("model_number", kind.model_number), ("id", self.joint.servo_id), ("baud_rate", 0), ("return_delay", 0),
             ("response_status_level", 1), ("min_position_limit", 0), ("max_position_limit", 4095),
@@ -276,12 +326,11 @@ class FeetechServo(SimServo):
         end = address + len(data)
         if address < 0 or end > self.table_size:
             return 0  # the STS ignores writes past its table
-        self.refresh()
+        writable = _WRITABLE[id(self.spec)]
         for offset, byte in enumerate(data):
-            reg = _register_at(self.spec, address + offset)
-            if reg is not None and not reg.writable:
-                continue  # read-only bytes are left alone
-            self.table[address + offset] = byte
+            if writable[address + offset]:  # read-only bytes are left alone
+                self.table[address + offset] = byte
+        self._raw_changed(address, end)
         if address <= self.spec["torque_enable"].address < end:
             value = self.table[self.spec["torque_enable"].address]
             if value == 128:  # "make the current position 2048": homing offset = actual - 2048, stored at once
@@ -313,6 +362,13 @@ class FeetechServo(SimServo):
     def step(self, dt: float, now: float) -> None:
         super().step(dt, now)
         # The STS recovers by itself once it cooled down / was relieved.
+        self._recover(dt)
+
+    def _after_idle(self, dt: float) -> None:
+        super()._after_idle(dt)
+        self._recover(dt)
+
+    def _recover(self, dt: float) -> None:
         if OVERHEAT in self.alarms and self.temperature < self.get("max_temperature") - 5:
             self.alarms.discard(OVERHEAT)
         self.relieved_time = 0.0 if self.torque_on else self.relieved_time + dt
@@ -391,13 +447,14 @@ class DynamixelServo(SimServo):
         enabling = address <= torque < end and data[torque - address] == 1
         if enabling and self.get("hardware_error") & SHUTDOWN_BITS:
             return 0x80  # a servo in shutdown keeps torque off until rebooted (alert bit set below)
-        self.refresh()
         self.table[address:end] = data
+        self._raw_changed(address, end)
         if address < self.eeprom_end:
             self.persisted = bytes(self.table[: self.eeprom_end])
         return 0
 
     def status_error(self) -> int:
+        self.fresh()
         return 0x80 if self.get("hardware_error") else 0
 
     def reboot(self) -> None:
@@ -420,8 +477,31 @@ class DynamixelServo(SimServo):
         self.set("present_current", max(-32767, min(32767, current)))
 
 
-def _register_at(spec: Mapping[str, Register], address: int) -> Register | None:
+def _writable_mask(spec: Mapping[str, Register], size: int) -> bytes:
+    mask = bytearray(b"\x01" * size)
     for reg in spec.values():
-        if reg.address <= address < reg.address + reg.size:
-            return reg
-    return None
+        if not reg.writable:
+            mask[reg.address : reg.address + reg.size] = b"\x00" * reg.size
+    return bytes(mask)
+
+
+def _aliases(spec: Mapping[str, Register]) -> dict[str, tuple[str, ...]]:
+    """Names whose bytes overlap another name's (e.g. Dynamixel present_current / present_load)."""
+    out = {}
+    for name, reg in spec.items():
+        out[name] = tuple(
+            other for other, r in spec.items()
+            if other != name and r.address < reg.address + reg.size and reg.address < r.address + r.size
+        )
+    return out
+
+
+def _names_at(spec: Mapping[str, Register], size: int) -> list[tuple[str, ...]]:
+    return [tuple(n for n, r in spec.items() if r.address <= at < r.address + r.size) for at in range(size)]
+
+
+_NAMES_AT = {id(FEETECH_STS): _names_at(FEETECH_STS, FEETECH_TABLE_SIZE),
+             id(DYNAMIXEL_X): _names_at(DYNAMIXEL_X, DYNAMIXEL_TABLE_SIZE)}
+_WRITABLE = {id(FEETECH_STS): _writable_mask(FEETECH_STS, FEETECH_TABLE_SIZE),
+             id(DYNAMIXEL_X): _writable_mask(DYNAMIXEL_X, DYNAMIXEL_TABLE_SIZE)}
+_ALIASES = {id(FEETECH_STS): _aliases(FEETECH_STS), id(DYNAMIXEL_X): _aliases(DYNAMIXEL_X)}
