@@ -80,6 +80,7 @@ def open_simulated_arm(
     model: ArmModel | str = "so101",
     *,
     process: bool = False,
+    realtime: bool = False,
     calibration: ArmCalibration | None = None,
     safety_config: SafetyConfig | None = None,
     timeout_s: float = 0.05,
@@ -89,7 +90,7 @@ def open_simulated_arm(
     fault injection); with process=True it runs in a child process (as separate as a real bus; no `arm.sim`)."""
     model = arm_model(model)
     if process:
-        child, port = _start_sim_process(model.key)
+        child, port = _start_sim_process(model.key, realtime)
 
         def stop_child() -> None:
             if child.poll() is None:
@@ -135,9 +136,12 @@ def _reuse_calibration(arm: Arm) -> None:
         arm.warnings.append(f"could not check the stored calibration against the servos: {exc}")
 
 
-def _start_sim_process(model_key: str) -> tuple[subprocess.Popen, str]:
+def _start_sim_process(model_key: str, realtime: bool = False) -> tuple[subprocess.Popen, str]:
+    # Real-time priority is inherited by the simulator's serving thread (Linux threads inherit the policy).
+    prio = "from prop_desktop.arm.loop import request_realtime; request_realtime(30)\n" if realtime else ""
     code = (
         "import sys\n"
+        f"{prio}"
         "from prop_desktop.arm.sim import SimulatedArm\n"
         f"sim = SimulatedArm(model={model_key!r}).start()\n"
         "print(sim.port, flush=True)\n"

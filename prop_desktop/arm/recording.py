@@ -252,7 +252,7 @@ class Recorder:
         return self._plan[-1][3]
 
     def _tick(self, tick: LoopTick) -> bool:
-        if self._stop.is_set():
+        if self._stop.is_set() or (self._end_t is not None and tick.t >= self._end_t):
             return False
         if self.mode == "hand":
             q = self.arm.read_joints()
@@ -264,7 +264,7 @@ class Recorder:
         progress = float("nan") if self._end_t is None else min(1.0, tick.t / self._end_t)
         if self.on_sample is not None:
             self.on_sample(Sample(self._buffer.n - 1, tick.t, q, goal, progress))
-        return self._end_t is None or tick.t < self._end_t
+        return True
 
 
 def record_hand(arm, *, seconds: float | None = None, rate_hz: float = 50.0, **options) -> Episode:

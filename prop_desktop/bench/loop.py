@@ -22,6 +22,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--spin-ms", type=float, default=0.3, help="busy-wait this long before each deadline (default 0.3 ms)"
     )
     parser.add_argument(
+        "--realtime",
+        action="store_true",
+        help="ask for real-time (SCHED_FIFO) priority for the loop thread and the simulator (Linux; needs root "
+        "or an rtprio limit); cuts jitter when other programs load the CPU",
+    )
+    parser.add_argument(
         "--sim-in-process",
         action="store_true",
         help="run the simulated arm as a thread of this process (default: its own process, like a real bus)",
@@ -63,19 +69,27 @@ def _policy_step():
 
 
 def run(args: argparse.Namespace) -> int:
-    from prop_desktop.arm.connect import connect
+    from prop_desktop.arm.connect import connect, open_simulated_arm
     from prop_desktop.arm.loop import DriveLoop
 
     step, label = _policy_step()
     model = "koch" if args.protocol == "dynamixel" else "so101"
-    arm = connect(sim=True, model=model, sim_process=not args.sim_in_process)
+    if args.sim_in_process:
+        arm = connect(sim=True, model=model)
+    else:
+        arm = open_simulated_arm(model, process=True, realtime=args.realtime)
     try:
         step(arm.read_joints())  # warm up the policy (first call allocates)
-        drive = DriveLoop(arm, step, rate_hz=args.rate, spin_s=args.spin_ms / 1000.0, torque_off_at_end=True)
+        drive = DriveLoop(
+            arm, step, rate_hz=args.rate, spin_s=args.spin_ms / 1000.0, torque_off_at_end=True, realtime=args.realtime
+        )
         stats = drive.run(seconds=args.seconds)
+        realtime_note = drive.loop.realtime_note
         bus_stats = arm.bus.stats.as_dict()
     finally:
         arm.close()
+    if args.realtime and realtime_note:
+        print(f"note: {realtime_note}", file=sys.stderr)
     if drive.fault:
         print(f"the loop stopped early: {drive.fault}", file=sys.stderr)
     result = {
@@ -90,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
         "protocol": args.protocol,
         "sim": "in-process thread" if args.sim_in_process else "separate process",
         "policy": label,
+        "realtime": bool(args.realtime and realtime_note is None),
         "bus_retries": bus_stats.get("retries", 0),
         "cpus": os.cpu_count(),
     }
