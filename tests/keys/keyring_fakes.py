@@ -14,7 +14,7 @@ from keyring.errors import PasswordDeleteError
 class MemoryKeyring(KeyringBackend):
     """Keeps secrets in a dict: unit tests without a Secret Service."""
 
-    priority = 1  # type: ignore[assignment]
+    priority = -1  # type: ignore[assignment]  # never picked by keyring's own discovery in this process
 
     def __init__(self) -> None:
         super().__init__()
@@ -35,7 +35,7 @@ class SharedFileKeyring(KeyringBackend):
     """Test-only: secrets in a JSON file so a child process killed with -9 and its parent share them.
     (Writes are atomic renames, like a real keyring's item replacement.)"""
 
-    priority = 1  # type: ignore[assignment]
+    priority = -1  # type: ignore[assignment]  # never picked by keyring's own discovery in this process
 
     def __init__(self, path: str | Path) -> None:
         super().__init__()

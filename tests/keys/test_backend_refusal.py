@@ -17,6 +17,7 @@ class _Chainer(chainer.ChainerBackend):
     """A chainer whose members are given (instead of discovered on this machine)."""
 
     members: list = []
+    priority = -1  # type: ignore[assignment]  # keyring registers every subclass: keep this one out of discovery
 
     @property
     def backends(self):  # type: ignore[override]

@@ -59,6 +59,7 @@ def test_profile_life_cycle_in_the_real_keyring(secret_service, tmp_path: Path) 
     assert _items(ana.id) == []
 
 
+@pytest.mark.slow
 def test_passphrase_entry_in_the_real_keyring(secret_service, tmp_path: Path) -> None:
     hh = Household(tmp_path, keyring_backend=secret_service)
     bo, code = hh.create_profile("Bo", passphrase="long enough")
