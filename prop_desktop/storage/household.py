@@ -291,12 +291,9 @@ class Household:
         folder = self.profile_dir(found)
         expected = {folder / EPISODES_DIR, folder / ADAPTERS_DIR}
         for path in sorted(folder.rglob("*")) if folder.exists() else []:
-            if path in expected or is_temp_file(path) or path.parent not in expected:
-                if path not in expected and path.parent == folder:
-                    problems.append(f"unexpected item {path.name} in the profile's folder")
+            if path in expected or is_temp_file(path) or (path.parent in expected and path.suffix == ".sealed"):
                 continue
-            if path.suffix != ".sealed":
-                problems.append(f"unexpected file {path.relative_to(folder)} (not a sealed file)")
+            problems.append(f"unexpected item {path.relative_to(folder)} in the profile's folder (not a sealed file)")
         return problems
 
     def missing_key(self, profile: ProfileRef) -> bool:
