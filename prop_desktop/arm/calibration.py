@@ -156,9 +156,7 @@ def arm_id_for(model: ArmModel | str, *, serial_number: str | None = None, port:
 
 
 def calibration_dir() -> Path:
-    path = data_dir() / "calibration"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return data_dir() / "calibration"
 
 
 def calibration_path(arm_id: str) -> Path:
@@ -168,6 +166,7 @@ def calibration_path(arm_id: str) -> Path:
 def save_calibration(cal: ArmCalibration) -> Path:
     """Write atomically (temp file + rename) so a crash never leaves half a calibration."""
     path = calibration_path(cal.arm_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".cal-", suffix=".json")
     try:
         with os.fdopen(fd, "w") as fh:

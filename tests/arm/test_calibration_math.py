@@ -136,6 +136,7 @@ def test_broken_or_foreign_calibration_files_are_refused_with_a_fix():
     with pytest.raises(CalibrationError, match="calibrate the arm again"):
         ArmCalibration.from_json(data)
     path = calibration_path("so101-garbage")
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("{not json")
     with pytest.raises(CalibrationError, match="calibrate the arm again"):
         load_calibration("so101-garbage")

@@ -1,0 +1,184 @@
+"""`prop-desktop arm ...`: the arm without the window. Pre-flight, calibration, reading joints, recording.
+
+Recordings are summarised on the terminal and never written to disk (demonstrations are stored only sealed,
+by the app's storage).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import threading
+import time
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    arm = subparsers.add_parser("arm", help="use the arm headless: preflight, calibrate, joints, record")
+    sub = arm.add_subparsers(dest="arm_command", metavar="<action>", required=True)
+
+    p = sub.add_parser("preflight", help="ping every servo; check models, firmware, voltage, temperature")
+    _target_args(p)
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.set_defaults(handler=_guard(cmd_preflight))
+
+    p = sub.add_parser("calibrate", help="guided calibration (middle pose, then range sweep); stored and reused")
+    _target_args(p)
+    p.add_argument("--sweep-seconds", type=float, default=None, help="end the sweep after this long (default: Enter)")
+    p.set_defaults(handler=_guard(cmd_calibrate))
+
+    p = sub.add_parser("joints", help="print the joint angles (radians) a few times a second")
+    _target_args(p)
+    p.add_argument("--seconds", type=float, default=0.0, help="keep printing this long (default: once)")
+    p.set_defaults(handler=_guard(cmd_joints))
+
+    p = sub.add_parser("record", help="record a demonstration and print a summary (nothing is written to disk)")
+    _target_args(p)
+    p.add_argument("--mode", choices=("hand", "click"), default="hand", help="hand-guided or point-and-click")
+    p.add_argument("--seconds", type=float, default=5.0, help="hand mode: how long to record (default 5)")
+    p.add_argument("--rate", type=float, default=50.0, help="sample rate in Hz (default 50)")
+    p.add_argument("--task", default="demo", help="task name stored with the episode")
+    p.add_argument(
+        "--target",
+        action="append",
+        metavar="Q1,..,Q6",
+        help="click mode: a target pose as six joint angles in radians (repeat for several; default: a demo tour)",
+    )
+    p.set_defaults(handler=_guard(cmd_record))
+
+
+def _target_args(p: argparse.ArgumentParser) -> None:
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--port", help="serial port of the arm, e.g. /dev/ttyACM0 (see `prop-desktop ports`)")
+    where.add_argument("--sim", action="store_true", help="use the built-in simulated arm")
+    p.add_argument("--model", choices=("so101", "so100", "koch"), default=None, help="arm model (default so101)")
+
+
+def _guard(fn):
+    """Arm trouble becomes a plain message and exit code 2, never a traceback."""
+
+    def run(args: argparse.Namespace) -> int:
+        from prop_desktop.arm.errors import ArmError
+
+        try:
+            return fn(args)
+        except (ArmError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("stopped (torque released)", file=sys.stderr)
+            return 130
+
+    return run
+
+
+def _open(args: argparse.Namespace):
+    from prop_desktop.arm.connect import connect
+
+    arm = connect(args.port, args.model, sim=True if args.sim else None)
+    print(f"connected: {arm.model.display_name} on {arm.port_label}"
+          f"{' (calibrated)' if arm.is_calibrated else ' (not calibrated: default ranges)'}")
+    for warning in arm.warnings:
+        print(f"warning: {warning}")
+    return arm
+
+
+def cmd_preflight(args: argparse.Namespace) -> int:
+    with _open(args) as arm:
+        report = arm.preflight()
+    print(json.dumps(report.as_dict(), indent=2) if args.json else report.summary())
+    return 0 if report.ok else 1
+
+
+def cmd_joints(args: argparse.Namespace) -> int:
+    with _open(args) as arm:
+        end = time.monotonic() + args.seconds
+        while True:
+            q = arm.read_joints()
+            print("  ".join(f"{n}={v:+.3f}" for n, v in zip(arm.joint_names, q, strict=True)))
+            if time.monotonic() >= end:
+                return 0
+            time.sleep(0.25)
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    with _open(args) as arm:
+        cal = arm.calibrate()
+        demo = arm.sim is not None
+        print("Torque is off: the arm is limp, support it.")
+        print(f"Step 1: {cal.instructions}")
+        if demo:
+            print("(simulated arm: it puts itself in the middle pose)")
+            for joint in arm.sim.joint_names:
+                arm.sim.move_by_hand(joint, 0.0)
+        else:
+            input("Press Enter when the arm is in its middle pose... ")
+        offsets = cal.record_middle()
+        print(f"homing offsets written: {', '.join(str(int(o)) for o in offsets)}")
+        print(f"Step 2: {cal.instructions}")
+        seconds = args.sweep_seconds
+        if demo:
+            seconds = seconds or 2.0
+            print("(simulated arm: its joints sweep by themselves)")
+            arm.sim.play_hand_trajectory(
+                lambda t: {j: 1.5 * math.sin(2 * math.pi * t / seconds) for j in arm.sim.joint_names}, seconds
+            )
+        done = threading.Event()
+        if seconds is None:
+            print("Press Enter when every joint has been end to end.")
+            threading.Thread(target=lambda: (sys.stdin.readline(), done.set()), daemon=True).start()
+        end = math.inf if seconds is None else time.monotonic() + seconds
+        while not done.is_set() and time.monotonic() < end:
+            cal.sample()
+            time.sleep(0.02)
+        cal.sample()
+        result = cal.finish()
+        for joint in result.joints:
+            lo, hi = joint.range_rad
+            print(f"  {joint.name:13} {math.degrees(lo):+7.1f}° .. {math.degrees(hi):+7.1f}°  sign {joint.sign:+d}")
+        print(f"Calibration stored for {arm.arm_id}; it is reused whenever this arm is connected.")
+    return 0
+
+
+def _demo_targets(arm) -> list:
+    import numpy as np
+
+    lo, hi = arm.lower, arm.upper
+    mid = np.zeros(arm.n_joints)
+    return [np.clip(mid + f * (hi - lo) / 2, lo, hi) for f in (0.3, -0.25, 0.0)]
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from prop_desktop.arm.recording import Recorder
+
+    with _open(args) as arm:
+        targets = None
+        if args.mode == "click":
+            if args.target:
+                targets = [np.array([float(x) for x in t.split(",")]) for t in args.target]
+            else:
+                targets = _demo_targets(arm)
+        elif arm.sim is not None:
+            print("(simulated arm: a hand moves the elbow and wrist while we record)")
+            arm.sim.play_hand_trajectory(
+                lambda t: {"elbow_flex": 0.6 * math.sin(t * 2.0), "wrist_flex": 0.4 * math.sin(t * 3.0)},
+                args.seconds + 1.0,
+            )
+        else:
+            print("Torque is off: move the arm by hand now.")
+        rec = Recorder(arm, args.mode, targets=targets, seconds=args.seconds if args.mode == "hand" else None,
+                       rate_hz=args.rate, task=args.task)
+        episode = rec.run()
+    print(episode.summary())
+    if len(episode):
+        span = episode.q.max(axis=0) - episode.q.min(axis=0)
+        print("joint travel (rad): " + "  ".join(
+            f"{n}={v:.3f}" for n, v in zip(episode.meta["joint_names"], span, strict=True)))
+    if episode.stats is not None:
+        s = episode.stats
+        print(f"loop: {s.achieved_hz:.1f} Hz, p99 jitter {s.jitter_p99_ms:.2f} ms, {s.missed} missed deadlines")
+    print("(kept in memory only; the app stores demonstrations sealed)")
+    return 1 if episode.interrupted else 0
