@@ -19,6 +19,10 @@ from .errors import DamagedKeyEntry, WrongPassphrase
 
 WRAP_KEY_BYTES = 32
 MIN_PASSPHRASE_CHARS = 4
+# RFC 9106's second recommended setting. Tests lower ARGON2_PARAMS for speed; the parameters travel with
+# each wrapped blob, so unwrapping never depends on this table.
+RECOMMENDED_ARGON2 = {"iterations": 3, "lanes": 4, "memory_kib": 64 * 1024}
+ARGON2_PARAMS = dict(RECOMMENDED_ARGON2)
 
 try:
     from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
@@ -41,7 +45,7 @@ def default_kdf_params() -> dict[str, Any]:
     """Fresh parameters (with a new random salt) for wrapping."""
     salt = _b64(os.urandom(16))
     if Argon2id is not None:
-        return {"name": "argon2id", "salt": salt, "iterations": 3, "lanes": 4, "memory_kib": 64 * 1024}
+        return {"name": "argon2id", "salt": salt, **ARGON2_PARAMS}
     return {"name": "scrypt", "salt": salt, "n": 2**17, "r": 8, "p": 1}
 
 

@@ -18,6 +18,15 @@ from prop_desktop.storage import Household  # noqa: E402
 SERVICE = "prop-desktop"
 
 
+@pytest.fixture(autouse=True)
+def _fast_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cheap Argon2id in-process (2 cores shared by many tests); the recommended cost is tested on its own and
+    used by every real subprocess (CLI, example script)."""
+    from prop_desktop.keys import passphrase
+
+    monkeypatch.setattr(passphrase, "ARGON2_PARAMS", {"iterations": 1, "lanes": 1, "memory_kib": 1024})
+
+
 @pytest.fixture
 def memory_keyring() -> MemoryKeyring:
     return MemoryKeyring()

@@ -123,7 +123,6 @@ def test_restore_on_a_new_computer_creates_the_profile(tmp_path: Path) -> None:
     assert new.unlock(restored).network_key == first.unlock(ana).network_key  # the adapter still works
 
 
-@pytest.mark.slow
 def test_passphrase(household: Household, memory_keyring: MemoryKeyring) -> None:
     ana, code = household.create_profile("Ana", passphrase="blue sky 42")
     assert household.is_protected(ana)
@@ -149,7 +148,6 @@ def test_passphrase(household: Household, memory_keyring: MemoryKeyring) -> None
         household.create_profile("Bo", passphrase="abc")
 
 
-@pytest.mark.slow
 def test_rotate(household: Household) -> None:
     ana, old_code = household.create_profile("Ana", passphrase="pass word")
     me = household.unlock(ana, "pass word")

@@ -12,6 +12,7 @@ from prop_desktop.keys import (
     PassphraseRequired,
     ProfileKey,
     WrongPassphrase,
+    passphrase,
 )
 from prop_desktop.keys.keyring_store import decode_entry, encode_entry, entry_is_protected
 from prop_desktop.keys.passphrase import unwrap, wrap
@@ -19,11 +20,13 @@ from prop_desktop.keys.passphrase import unwrap, wrap
 PID = "5d0e5c2c-1111-4222-8333-944455556666"
 
 
-def test_wrap_records_parameters_and_unwraps() -> None:
+def test_wrap_records_parameters_and_unwraps(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(passphrase, "ARGON2_PARAMS", passphrase.RECOMMENDED_ARGON2)  # the app's real cost
     blob = wrap(b"sixteen byte key", "correct horse", b"ad")
     assert blob["kdf"]["name"] in ("argon2id", "scrypt")
     if blob["kdf"]["name"] == "argon2id":
-        assert blob["kdf"]["memory_kib"] >= 19 * 1024 and blob["kdf"]["iterations"] >= 2
+        assert blob["kdf"]["memory_kib"] == 64 * 1024 and blob["kdf"]["iterations"] == 3
+        assert blob["kdf"]["lanes"] == 4
     assert len(blob["kdf"]["salt"]) > 16
     assert unwrap(json.loads(json.dumps(blob)), "correct horse", b"ad") == b"sixteen byte key"
 
@@ -34,6 +37,16 @@ def test_wrong_passphrase_and_wrong_binding() -> None:
         unwrap(blob, "correct hors", b"ad")
     with pytest.raises(WrongPassphrase):
         unwrap(blob, "correct horse", b"another profile")
+
+
+def test_parameters_travel_with_the_blob(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A blob wrapped with other parameters (an older or newer app) still opens: they are read from it."""
+    blob = wrap(b"sixteen byte key", "correct horse", b"ad")
+    monkeypatch.setattr(passphrase, "ARGON2_PARAMS", {"iterations": 2, "lanes": 2, "memory_kib": 2048})
+    assert unwrap(blob, "correct horse", b"ad") == b"sixteen byte key"
+    blob["kdf"]["iterations"] += 1  # tampered parameters derive another key
+    with pytest.raises(WrongPassphrase):
+        unwrap(blob, "correct horse", b"ad")
 
 
 def test_too_short_passphrase() -> None:
@@ -62,8 +75,8 @@ def test_keyring_entry_plain_and_protected() -> None:
 
 def test_rotation_entry_holds_both_keys() -> None:
     keys = KeySet(ProfileKey.generate(), ProfileKey.generate())
-    for passphrase in (None, "open sesame"):
-        back = decode_entry(encode_entry(keys, PID, passphrase), PID, passphrase)
+    for secret in (None, "open sesame"):
+        back = decode_entry(encode_entry(keys, PID, secret), PID, secret)
         assert back == keys and set(back.by_id()) == {keys.current.key_id, keys.pending.key_id}
 
 
