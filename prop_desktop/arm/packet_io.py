@@ -110,6 +110,10 @@ class SerialLink:
             raise PortError(_open_error_message(self.port, exc), self.port) from None
         self._serial = ser
         self._buf.clear()
+        try:
+            ser.reset_input_buffer()  # bytes left over from a previous program are not answers to us
+        except (OSError, serial.SerialException):
+            pass
         fd = getattr(ser, "fd", None)
         if os.name == "posix" and isinstance(fd, int) and hasattr(select, "poll"):
             self._fd = fd

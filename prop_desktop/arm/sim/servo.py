@@ -192,6 +192,9 @@ class SimServo:
         gravity = self.joint.gravity_load
         if self.torque_on:
             target = self.goal_actual()
+            if self.vel == 0.0 and self.pos == target and now >= self.push_until and low <= target <= high:
+                self._hold(dt, limit)  # holding still at the goal: the common case, kept cheap
+                return
             vmax, amax = self.speed_limit(), self.acceleration_limit()
             err = target - self.pos
             v_des = math.copysign(min(vmax, math.sqrt(2.0 * amax * abs(err))), err) if err else 0.0
@@ -221,6 +224,11 @@ class SimServo:
                 self.hand_target = None
             else:
                 self.vel = 0.0
+        self._thermal(dt)
+        self._protect(dt, limit)
+
+    def _hold(self, dt: float, limit: float) -> None:
+        self.load = max(-limit, min(limit, self.joint.gravity_load))
         self._thermal(dt)
         self._protect(dt, limit)
 
@@ -362,10 +370,6 @@ class FeetechServo(SimServo):
     def step(self, dt: float, now: float) -> None:
         super().step(dt, now)
         # The STS recovers by itself once it cooled down / was relieved.
-        self._recover(dt)
-
-    def _after_idle(self, dt: float) -> None:
-        super()._after_idle(dt)
         self._recover(dt)
 
     def _recover(self, dt: float) -> None:
