@@ -4,6 +4,7 @@ excludes and prunes on each platform. (Building for real takes minutes: installe
 from __future__ import annotations
 
 import ast
+import shutil
 import sys
 import types
 from pathlib import Path
@@ -33,6 +34,7 @@ SAMPLE_ENTRIES = [
     "PySide6/Qt/plugins/platforms/libqoffscreen.so",
     "PySide6/Qt/translations/qtbase_de.qm",
     "numpy/__init__.pyi",
+    "numpy.libs/libscipy_openblas64_-32a4b2a6.so",
 ]
 MUST_KEEP = {entry for entry in SAMPLE_ENTRIES if not entry.startswith(("torch/test", "torch/include", "torch/share"))}
 MUST_KEEP -= {
@@ -54,14 +56,16 @@ class Recorder:
         self.submodules_of: list[str] = []
 
 
-def run_spec(platform: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Recorder, dict]:
+def run_spec(platform: str, monkeypatch: pytest.MonkeyPatch, workpath: Path) -> tuple[Recorder, dict]:
+    """Execute the spec as PyInstaller would, with sample inputs under `workpath` (a temporary folder)."""
     record = Recorder()
+    fake_sources(workpath)
 
     class Analysis:
         def __init__(self, scripts: list[str], **options) -> None:
             record.analysis = {"scripts": scripts, **options}
-            self.datas = [(dest, "/src/" + dest, "DATA") for dest in SAMPLE_ENTRIES]
-            self.binaries = [(dest, "/src/" + dest, "BINARY") for dest in SAMPLE_ENTRIES]
+            self.datas = [(dest, f"{workpath}/src/{dest}", "DATA") for dest in SAMPLE_ENTRIES]
+            self.binaries = [(dest, f"{workpath}/src/{dest}", "BINARY") for dest in SAMPLE_ENTRIES]
             self.pure, self.scripts = [], []
 
     def exe(*_args, **options):
@@ -87,6 +91,7 @@ def run_spec(platform: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Recorder, 
     monkeypatch.setattr(sys, "platform", platform)
     namespace = {
         "SPECPATH": str(SPEC.parent),
+        "workpath": str(workpath),
         "Analysis": Analysis,
         "PYZ": lambda pure: "pyz",
         "EXE": exe,
@@ -98,8 +103,8 @@ def run_spec(platform: str, monkeypatch: pytest.MonkeyPatch) -> tuple[Recorder, 
     return record, namespace
 
 
-def test_bundles_resources_and_every_app_module(monkeypatch: pytest.MonkeyPatch) -> None:
-    record, _ = run_spec("linux", monkeypatch)
+def test_bundles_resources_and_every_app_module(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    record, _ = run_spec("linux", monkeypatch, tmp_path)
     assert (str(REPO / "resources"), "resources") in record.analysis["datas"]
     assert record.analysis["scripts"] == [str(REPO / "installer" / "entry.py")]
     assert (REPO / "installer" / "entry.py").is_file()
@@ -109,8 +114,10 @@ def test_bundles_resources_and_every_app_module(monkeypatch: pytest.MonkeyPatch)
     assert record.analysis["optimize"] == 0
 
 
-def test_excludes_other_qt_bindings_and_heavy_unused_qt_modules(monkeypatch: pytest.MonkeyPatch) -> None:
-    record, _ = run_spec("linux", monkeypatch)
+def test_excludes_other_qt_bindings_and_heavy_unused_qt_modules(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    record, _ = run_spec("linux", monkeypatch, tmp_path)
     excludes = set(record.analysis["excludes"])
     for name in ["PyQt5", "PyQt6", "PySide2", "tkinter", "PySide6.QtWebEngineCore", "PySide6.Qt3DCore",
                  "PySide6.QtQuick", "PySide6.QtQml", "PySide6.QtMultimedia", "pyqtgraph.opengl"]:  # fmt: skip
@@ -119,11 +126,11 @@ def test_excludes_other_qt_bindings_and_heavy_unused_qt_modules(monkeypatch: pyt
         assert essential not in excludes
 
 
-def test_excluded_qt_module_names_exist(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_excluded_qt_module_names_exist(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     # A misspelt exclude silently excludes nothing; PySide6 ships a .pyi stub for every module it knows.
     pyside = pytest.importorskip("PySide6")
     known = {path.stem for path in Path(pyside.__file__).parent.glob("Qt*.pyi")}
-    record, _ = run_spec("linux", monkeypatch)
+    record, _ = run_spec("linux", monkeypatch, tmp_path)
     for name in record.analysis["excludes"]:
         if name.startswith("PySide6."):
             assert name.removeprefix("PySide6.") in known, f"{name} is not a PySide6 module"
@@ -145,8 +152,8 @@ def imported_modules(source_root: Path) -> dict[str, str]:
     return found
 
 
-def test_the_app_imports_nothing_the_bundle_excludes(monkeypatch: pytest.MonkeyPatch) -> None:
-    record, _ = run_spec("linux", monkeypatch)
+def test_the_app_imports_nothing_the_bundle_excludes(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    record, _ = run_spec("linux", monkeypatch, tmp_path)
     excludes = record.analysis["excludes"]
     for module, where in imported_modules(REPO / "prop_desktop").items():
         for excluded in excludes:
@@ -155,30 +162,58 @@ def test_the_app_imports_nothing_the_bundle_excludes(monkeypatch: pytest.MonkeyP
             )
 
 
-def test_prunes_torch_test_binaries_and_headers_but_keeps_what_runs(monkeypatch: pytest.MonkeyPatch) -> None:
-    record, namespace = run_spec("linux", monkeypatch)
+def fake_sources(workpath: Path) -> None:
+    """Every sample entry as a file; the shared libraries are copies of a small real, unstripped ELF library."""
+    elf = pytest.importorskip("torch").__file__.replace("__init__.py", "lib/libshm.so")
+    for dest in SAMPLE_ENTRIES:
+        source = workpath / "src" / dest
+        source.parent.mkdir(parents=True, exist_ok=True)
+        source.write_bytes(Path(elf).read_bytes() if ".so" in dest else b"data")
+
+
+def test_prunes_torch_test_binaries_and_headers_but_keeps_what_runs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    record, namespace = run_spec("linux", monkeypatch, tmp_path)
     kept = {dest for dest, _, _ in record.collect["args"][2]}  # COLLECT(exe, binaries, datas, ...)
     assert MUST_KEEP <= kept, f"pruned something the app needs: {MUST_KEEP - kept}"
     assert not kept & (set(SAMPLE_ENTRIES) - MUST_KEEP), "kept test binaries or headers"
 
 
-def test_linux_build_is_one_stripped_console_executable(monkeypatch: pytest.MonkeyPatch) -> None:
-    record, _ = run_spec("linux", monkeypatch)
+def test_linux_build_is_one_console_executable(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    record, _ = run_spec("linux", monkeypatch, tmp_path)
     assert [exe["name"] for exe in record.exes] == ["prop-desktop"]
-    assert record.exes[0]["console"] is True and record.exes[0]["strip"] is True
+    assert record.exes[0]["console"] is True
     assert record.collect["name"] == "prop-desktop" and record.bundle is None
 
 
-def test_windows_build_has_a_windowed_app_and_a_console_twin_with_the_ico(monkeypatch: pytest.MonkeyPatch) -> None:
-    record, _ = run_spec("win32", monkeypatch)
+@pytest.mark.skipif(not shutil.which("strip"), reason="binutils' strip not installed")
+def test_linux_strips_only_torch_libraries_never_patched_wheel_libraries(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # PyInstaller's global strip=True corrupts auditwheel-patched libraries (numpy's OpenBLAS no longer loads).
+    record, _ = run_spec("linux", monkeypatch, tmp_path)
+    assert all(exe["strip"] is False for exe in record.exes) and record.collect["strip"] is False
+    sources = {dest: Path(source) for dest, source, _ in record.collect["args"][1]}
+    for dest in ["torch/lib/libtorch_cpu.so", "torch/lib/libtorch_python.so"]:
+        assert sources[dest].is_relative_to(tmp_path / "stripped")
+        assert sources[dest].stat().st_size < (tmp_path / "src" / dest).stat().st_size
+    for dest in ["numpy.libs/libscipy_openblas64_-32a4b2a6.so", "torch/lib/libgomp.so.1"]:
+        assert sources[dest] == tmp_path / "src" / dest
+
+
+def test_windows_build_has_a_windowed_app_and_a_console_twin_with_the_ico(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    record, _ = run_spec("win32", monkeypatch, tmp_path)
     consoles = {exe["name"]: exe["console"] for exe in record.exes}
     assert consoles == {"prop-desktop": False, "prop-desktop-cli": True}
     assert all(exe["icon"].endswith("prop-desktop.ico") and Path(exe["icon"]).is_file() for exe in record.exes)
     assert all(exe["strip"] is False for exe in record.exes)
 
 
-def test_macos_build_makes_an_app_bundle_with_icns_and_version(monkeypatch: pytest.MonkeyPatch) -> None:
-    record, namespace = run_spec("darwin", monkeypatch)
+def test_macos_build_makes_an_app_bundle_with_icns_and_version(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    record, namespace = run_spec("darwin", monkeypatch, tmp_path)
     assert record.bundle is not None
     assert record.bundle["name"] == "PRoP Desktop.app"
     assert Path(record.bundle["icon"]).is_file() and record.bundle["icon"].endswith(".icns")
