@@ -149,3 +149,16 @@ def test_protocol_and_model_must_agree() -> None:
         SimulatedArm("feetech", "koch")
     with pytest.raises(ValueError, match="unknown arm model"):
         SimulatedArm(model="ur5")
+
+
+@pytest.mark.timeout(30)
+def test_reconnecting_after_a_program_left_bytes_behind(feetech_sim: SimulatedArm) -> None:
+    import serial
+
+    with serial.Serial(feetech_sim.port, 1_000_000) as raw:
+        raw.write(bytes.fromhex("FF FF FE 02 01 FE"))  # broadcast ping; the answers are never read
+        time.sleep(0.05)
+    with make_bus("feetech", feetech_sim.port, retries=0) as bus:
+        assert bus.ping(2) == 777
+        assert bus.stats.retries == 0
+    assert feetech_sim.stats.internal_errors == 0

@@ -48,6 +48,7 @@ class SimStats:
     bad_checksum: int = 0
     corrupted: int = 0
     dropped_replies: int = 0
+    internal_errors: int = 0  # exceptions inside the simulator (a bug): the bus keeps serving
 
 
 class SimulatedArm:
@@ -85,6 +86,7 @@ class SimulatedArm:
         self._thread: threading.Thread | None = None
         self._unplugged = False
         self.stats = SimStats()
+        self.last_internal_error = ""
         self.port = ""
 
     # ----------------------------------------------------------------- lifecycle
@@ -161,8 +163,14 @@ class SimulatedArm:
                 continue
             with self._lock:
                 now = time.monotonic()
-                self._advance(now)
-                replies = self._responder.feed(data, now)
+                try:
+                    self._advance(now)
+                    replies = self._responder.feed(data, now)
+                except Exception as exc:  # noqa: BLE001 - a simulator bug must not silently kill the bus
+                    self.stats.internal_errors += 1
+                    self.last_internal_error = repr(exc)
+                    self._responder.buf.clear()
+                    continue
                 self._reindex_if_needed()
                 stats = self._responder.stats
                 self.stats.packets, self.stats.bad_checksum = stats.packets, stats.bad_checksum
