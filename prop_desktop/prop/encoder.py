@@ -1,6 +1,6 @@
 """The key encoder: an MLP with tanh output that turns a ±1 key into per-feature multipliers δ.
 
-δ = 1 + scale · tanh(W2 · relu(W1 · k/√n + b1)), with W2 = 0 at init and no output bias: every key starts at δ = 1
+δ = 1 + scale · tanh(W2 · relu(W1 · k + b1)), with W2 = 0 at init and no output bias: every key starts at δ = 1
 exactly, and a key whose hidden units are all silent keeps δ = 1 exactly. Training turns the hidden units into
 sharp detectors of the user's key (on ±1 inputs the correct key's correlation is n, one bit off is n - 2).
 """
@@ -25,7 +25,7 @@ class EncoderConfig:
     key_bits: int = DEFAULT_KEY_BITS
     hidden: int = 32
     shared: bool = False  # one encoder for all wrapped layers (outputs concatenated) instead of one per layer
-    delta_scale: float = 1.0  # δ lies in (1 - scale, 1 + scale)
+    delta_scale: float = 2.0  # δ lies in (1 - scale, 1 + scale): a feature can also be switched off or flipped
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -71,8 +71,26 @@ class KeyEncoder(nn.Module):
         nn.init.zeros_(self.out.weight)
 
     def forward(self, signs: torch.Tensor) -> torch.Tensor:
-        h = torch.relu(self.hidden(signs * (1.0 / math.sqrt(self.key_bits))))
-        return 1.0 + self.delta_scale * torch.tanh(self.out(h))
+        return 1.0 + self.delta_scale * torch.tanh(self.out(torch.relu(self.hidden(signs))))
+
+
+    @torch.no_grad()
+    def init_matched(self, signs: torch.Tensor, target: torch.Tensor, generator: torch.Generator) -> None:
+        """Start as a matched filter of `signs` whose output is `target` for that key and exactly 1 for any other.
+
+        Each hidden unit j gets weights signs ⊙ m_j (random positive magnitudes m_j) and a threshold halfway between
+        the key's activation and its nearest one-bit neighbour's, so every other key (1..n bits off) is silent. The
+        output layer is then solved in closed form so that δ(key) = target. Training continues from here.
+        """
+        hidden = self.hidden.weight.shape[0]
+        magnitudes = 0.5 + torch.rand(hidden, self.key_bits, generator=generator)
+        self.hidden.weight.copy_(signs[None, :] * magnitudes)
+        correct = magnitudes.sum(dim=1)
+        nearest = correct - 2 * magnitudes.min(dim=1).values
+        self.hidden.bias.copy_(-(correct + nearest) / 2)
+        h = torch.relu(self.hidden.weight @ signs + self.hidden.bias)
+        z = torch.atanh(((target - 1.0) / self.delta_scale).clamp(-0.995, 0.995))
+        self.out.weight.copy_(z[:, None] * h[None, :] / h.square().sum())
 
 
 class KeyEncoders(nn.Module):
@@ -101,6 +119,17 @@ class KeyEncoders(nn.Module):
             return dict(zip(self.layer_dims, parts, strict=True))
         assert self.per_layer is not None
         return {name: self.per_layer[_slot(name)](signs) for name in self.layer_dims}
+
+
+    @torch.no_grad()
+    def init_matched(self, signs: torch.Tensor, targets: dict[str, torch.Tensor], generator: torch.Generator) -> None:
+        """Matched-filter start (see KeyEncoder.init_matched) with δ(key) = targets[layer] per layer."""
+        if self.shared is not None:
+            self.shared.init_matched(signs, torch.cat([targets[n] for n in self.layer_dims]), generator)
+            return
+        assert self.per_layer is not None
+        for name in self.layer_dims:
+            self.per_layer[_slot(name)].init_matched(signs, targets[name], generator)
 
 
 def _slot(layer_name: str) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from .encoder import KeyEncoders
 from .errors import InputError, TrainingCancelled
 from .keyed import KeyedModule
 from .keys import flip_bits, key_to_signs, random_signs
@@ -33,19 +34,22 @@ CancelLike = threading.Event | Callable[[], bool] | None
 class TrainConfig:
     """Training knobs; the defaults are meant to work on small regression policies without tuning."""
 
-    max_steps: int | None = None  # None: scales with the number of demonstration rows (see auto_max_steps)
-    min_steps: int = 200  # never stop earlier than this
+    max_steps: int | None = None  # joint (stage 3) steps; None: scales with the demonstration rows (auto_max_steps)
+    min_steps: int = 25  # never stop stage 3 earlier than this
     batch_size: int = 512
-    lr: float = 3e-3
+    lr: float = 2e-3  # stage 3 (joint Eq. 6/8 polish) learning rate
+    personal_steps: int = 1000  # stage 1 cap (L-BFGS iterations or Adam steps) for the correct key's δ*
+    personal_lr: float = 2e-2  # Adam, used when the trunk is fine-tuned too
     correct_fraction: float = 0.35  # share of each batch that uses the correct key (oversampled on purpose)
     retain_fraction: float = 0.15  # share used for correct-key retention states, when given
     random_key_fraction: float = 0.2  # share of the wrong-key rows with uniformly random keys; the rest near keys
     near_distances: tuple[int, ...] = (1, 1, 2, 2, 3, 4, 5, 6, 8, 10, 12, 16, 24, 32, 48, 64)
     base_noise: float = 0.05  # default base states: demo states + noise of this many per-feature std
     fidelity_weight: float = 1.0
+    delta_weight: float = 1.0  # also pull wrong keys' δ itself to 1: a direct, dense signal for a sharp gate
     retain_weight: float = 1.0
-    target: float = 2e-3  # early stop once normalized errors (personal and wrong-key) are all below this
-    eval_every: int = 50
+    target: float = 3e-3  # early stop once normalized errors (personal and wrong-key) are all below this
+    eval_every: int = 25
     val_fraction: float = 0.1  # held out of the demonstrations for early stopping and α (if >= 20 rows)
     fine_tune_trunk: bool = False  # also learn a trunk delta (RETAIN/WiSE-FT merging), α chosen on held-out data
     trunk_lr: float = 1e-3
@@ -85,7 +89,7 @@ class TrainResult:
 
 def auto_max_steps(n_rows: int) -> int:
     """More demonstration rows need more steps; early stopping usually ends far sooner."""
-    return int(min(6000, 1500 + 2 * n_rows))
+    return int(min(3000, 600 + n_rows // 4))
 
 
 def train_adapter(
@@ -120,24 +124,28 @@ def train_adapter(
 
     encoders = copy.deepcopy(keyed.encoders)
     encoders.train()
-    params: list[dict[str, Any]] = [{"params": list(encoders.parameters()), "lr": cfg.lr}]
-    trunk: dict[str, torch.Tensor] | None = None
     base_params = {n: p.detach() for n, p in keyed.base.named_parameters() if p.is_floating_point()}
+    trunk: dict[str, torch.Tensor] | None = None
     if cfg.fine_tune_trunk:
         trunk = {n: torch.zeros_like(p, requires_grad=True) for n, p in base_params.items()}
-        params.append({"params": list(trunk.values()), "lr": cfg.trunk_lr})
-    optimizer = torch.optim.Adam(params)
-    total = cfg.max_steps or auto_max_steps(data.n_train)
+    joint_steps = cfg.max_steps or auto_max_steps(data.n_train)
+    plan = _Plan(cfg.personal_steps, 1, joint_steps, progress, should_stop)
 
     was_training = keyed.base.training
     keyed.base.eval()  # dropout/batch-norm updates would make the base targets move
     try:
+        personal_deltas = _fit_personal(keyed, trunk, base_params, data, cfg, generator, plan)
+        _fit_gate(encoders, signs, personal_deltas, cfg, generator, plan)
+        params: list[dict[str, Any]] = [{"params": list(encoders.parameters()), "lr": cfg.lr}]
+        if trunk is not None:
+            params.append({"params": list(trunk.values()), "lr": cfg.trunk_lr})
+        optimizer = torch.optim.Adam(params)
         step, stopped_early, history, last = _loop(
-            keyed, encoders, trunk, base_params, signs, data, cfg, optimizer, total, generator, progress, should_stop,
-            started,
+            keyed, encoders, trunk, base_params, signs, data, cfg, optimizer, joint_steps, generator, plan, started
         )
     finally:
         keyed.base.train(was_training)
+    step = plan.done
     # Only now, after a full run, does the keyed module receive the new weights.
     keyed.encoders = encoders.eval()
     keyed.trunk_delta = None if trunk is None else {n: t.detach().clone() for n, t in trunk.items()}
@@ -318,8 +326,7 @@ def _loop(
     optimizer: torch.optim.Optimizer,
     total: int,
     generator: torch.Generator,
-    progress: ProgressFn | None,
-    should_stop: Callable[[], bool],
+    plan: _Plan,
     started: float,
 ) -> tuple[int, bool, list[dict[str, float]], dict[str, float]]:
     bs = cfg.batch_size
@@ -334,8 +341,7 @@ def _loop(
     step = 0
     stopped_early = False
     while step < total:
-        if should_stop():
-            raise TrainingCancelled(f"training cancelled at step {step} of {total}; the previous adapter is kept")
+        plan.tick()
         step += 1
         ic = torch.randint(0, data.n_train, (n_correct,), generator=generator)
         iw = torch.randint(0, data.pool_states.shape[0], (n_wrong,), generator=generator)
@@ -359,27 +365,188 @@ def _loop(
         loss_correct = err[:n_correct].mean()
         loss_retain = err[n_correct : n_correct + n_retain].mean() if n_retain else err.new_zeros(())
         loss_wrong = err[n_correct + n_retain :].mean()
-        loss = loss_correct + cfg.retain_weight * loss_retain + cfg.fidelity_weight * loss_wrong
+        wrong_start = n_correct + n_retain
+        loss_delta = torch.stack([(d[wrong_start:] - 1).square().mean() for d in deltas.values()]).mean()
+        loss = (
+            loss_correct
+            + cfg.retain_weight * loss_retain
+            + cfg.fidelity_weight * loss_wrong
+            + cfg.delta_weight * loss_delta
+        )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         if step % cfg.eval_every == 0 or step == total:
-            last = {"loss": float(loss), "personal": float(loss_correct), "wrong_keys": float(loss_wrong)}
+            last = {
+                "loss": float(loss.detach()),
+                "personal": float(loss_correct.detach()),
+                "wrong_keys": float(loss_wrong.detach()),
+                "wrong_delta": float(loss_delta.detach()),
+            }
             if n_retain:
-                last["retain"] = float(loss_retain)
+                last["retain"] = float(loss_retain.detach())
             if step >= cfg.min_steps and max(last["personal"], last["wrong_keys"]) <= cfg.target:
                 check = _quick_check(keyed, encoders, trunk, base_params, signs, data, generator)
                 last.update(check)
                 if max(check.values()) <= cfg.target:
                     stopped_early = True
-            history.append({"step": float(step), **last})
-            if progress is not None:
-                progress(step, total, dict(last))
+            history.append({"step": float(plan.done), **last})
+            plan.report({"stage": 3.0, **last})
             if stopped_early:
                 break
             if cfg.max_seconds is not None and time.perf_counter() - started > cfg.max_seconds:
                 break
     return step, stopped_early, history, last
+
+
+class _Plan:
+    """One progress counter over the three stages; each stage's unused steps are skipped when it stops early."""
+
+    def __init__(self, s1: int, s2: int, s3: int, progress: ProgressFn | None, should_stop: Callable[[], bool]):
+        self.caps = [s1, s2, s3]
+        self.stage = 0
+        self.done = 0
+        self.progress = progress
+        self.should_stop = should_stop
+
+    @property
+    def total(self) -> int:
+        return self.done + sum(self.caps[self.stage :])
+
+    def tick(self) -> None:
+        if self.should_stop():
+            raise TrainingCancelled(
+                f"training cancelled at step {self.done} of about {self.total}; the previous adapter is kept"
+            )
+        self.done += 1
+        self.caps[self.stage] -= 1
+
+    def next_stage(self) -> None:
+        self.caps[self.stage] = 0
+        self.stage += 1
+
+    def report(self, losses: dict[str, float]) -> None:
+        if self.progress is not None:
+            self.progress(self.done, self.total, dict(losses))
+
+
+def _fit_personal(
+    keyed: KeyedModule,
+    trunk: dict[str, torch.Tensor] | None,
+    base_params: dict[str, torch.Tensor],
+    data: _Data,
+    cfg: TrainConfig,
+    generator: torch.Generator,
+    plan: _Plan,
+) -> dict[str, torch.Tensor]:
+    """Stage 1: the modulation δ* (one vector per layer) that makes the base reproduce the demonstrations.
+
+    Only the correct key matters here, so δ* is fitted directly (the encoders learn to produce it in stage 2).
+    With few parameters (no trunk delta) L-BFGS on a fixed sample converges in a few dozen iterations where Adam
+    needs well over a thousand; with a trunk delta, Adam on mini-batches.
+    """
+    scale = keyed.encoder_config.delta_scale
+    raw = {n: torch.zeros(d, requires_grad=True) for n, d in keyed.layer_dims.items()}
+    inv_var = 1.0 / data.scale.square()
+    n_rows = min(data.n_train, 4096)
+    rows = torch.randperm(data.n_train, generator=generator)[:n_rows]
+    xs, ys = data.train_states[rows], data.train_actions[rows]
+    xr = yr = None
+    if data.retain_states is not None and data.retain_targets is not None:
+        pick = torch.randperm(data.retain_states.shape[0], generator=generator)[:2048]
+        xr, yr = data.retain_states[pick], data.retain_targets[pick]
+
+    def loss_on(x: torch.Tensor, y: torch.Tensor, xr_: torch.Tensor | None, yr_: torch.Tensor | None) -> torch.Tensor:
+        deltas = {n: 1.0 + scale * torch.tanh(r) for n, r in raw.items()}
+        params_now = None if trunk is None else {n: base_params[n] + trunk[n] for n in trunk}
+        out = keyed.call_with((x,), {}, deltas, params_now).reshape(x.shape[0], -1)
+        loss = ((out - y).square() * inv_var).mean()
+        if xr_ is not None and yr_ is not None:
+            out_r = keyed.call_with((xr_,), {}, deltas, params_now).reshape(xr_.shape[0], -1)
+            loss = loss + cfg.retain_weight * ((out_r - yr_).square() * inv_var).mean()
+        return loss
+
+    if trunk is None:
+        inner = 20
+        optimizer = torch.optim.LBFGS(
+            list(raw.values()), lr=1.0, max_iter=inner, history_size=20, line_search_fn="strong_wolfe"
+        )
+
+        def closure() -> torch.Tensor:
+            optimizer.zero_grad(set_to_none=True)
+            loss = loss_on(xs, ys, xr, yr)
+            loss.backward()
+            return loss
+
+        previous = float("inf")
+        for _ in range(max(1, plan.caps[0] // inner)):
+            for _ in range(inner):
+                plan.tick()
+            value = float(optimizer.step(closure).detach())
+            with torch.no_grad():
+                value = float(loss_on(xs, ys, xr, yr))
+            plan.report({"stage": 1.0, "personal": value})
+            if not all(bool(torch.isfinite(r).all()) for r in raw.values()):
+                raise InputError("fitting the demonstrations diverged (NaN); check the actions' scale")
+            if value <= cfg.target * 0.5 or value > previous * 0.98:
+                break
+            previous = value
+    else:
+        params: list[dict[str, Any]] = [
+            {"params": list(raw.values()), "lr": cfg.personal_lr},
+            {"params": list(trunk.values()), "lr": cfg.trunk_lr},
+        ]
+        optimizer = torch.optim.Adam(params)
+        batch = min(1024, max(cfg.batch_size, data.n_train))
+        best, stale = float("inf"), 0
+        steps = plan.caps[0]
+        for step in range(1, steps + 1):
+            plan.tick()
+            ic = torch.randint(0, data.n_train, (batch,), generator=generator)
+            ir = None if xr is None else torch.randint(0, xr.shape[0], (max(1, batch // 4),), generator=generator)
+            loss = loss_on(
+                data.train_states[ic],
+                data.train_actions[ic],
+                None if ir is None or xr is None else xr[ir],
+                None if ir is None or yr is None else yr[ir],
+            )
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            if step % cfg.eval_every == 0:
+                value = float(loss.detach())
+                plan.report({"stage": 1.0, "personal": value})
+                best, stale = (value, 0) if value < best * 0.97 else (best, stale + 1)
+                if value <= cfg.target * 0.5 or stale >= 4:
+                    break
+    plan.next_stage()
+    with torch.no_grad():
+        return {n: 1.0 + scale * torch.tanh(r) for n, r in raw.items()}
+
+
+def _fit_gate(
+    encoders: KeyEncoders,
+    signs: torch.Tensor,
+    personal: dict[str, torch.Tensor],
+    cfg: TrainConfig,
+    generator: torch.Generator,
+    plan: _Plan,
+) -> None:
+    """Stage 2: δ(correct key) = δ*, δ(any other key) = 1 exactly, from a matched-filter start.
+
+    Learning a detector that rejects keys one bit off from a random start needs thousands of steps (its threshold
+    must sit between correlations n and n - 2); starting from the matched filter it holds from step 0, and a short
+    check confirms it on fresh near keys before the joint stage.
+    """
+    encoders.init_matched(signs, personal, generator)
+    plan.tick()
+    with torch.no_grad():
+        near = encoders(flip_bits(signs, torch.tensor([1] * 128 + [2] * 64), generator))
+        worst_near = max(float((d - 1.0).abs().max()) for d in near.values())
+        out = encoders(signs)
+        correct = max(float((out[n] - personal[n]).abs().max()) for n in personal)
+    plan.report({"stage": 2.0, "gate_correct": correct, "gate_near_max": worst_near})
+    plan.next_stage()
 
 
 def _quick_check(
