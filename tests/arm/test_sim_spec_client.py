@@ -155,3 +155,21 @@ def test_dynamixel_broadcast_ping_and_crc_error(dynamixel_sim: SimulatedArm, dyn
     # A damaged instruction is answered with error 3 (CRC).
     answer = dynamixel_client.exchange(h("FF FF FD 00 01 03 00 01 19 4F"), 11)
     assert answer[7:9] == h("55 03")
+
+
+@pytest.mark.timeout(30)
+def test_dynamixel_bulk_read_and_write(dynamixel_sim: SimulatedArm, dynamixel_client: SpecClient) -> None:
+    def packet(servo_id: int, instruction: int, params: bytes) -> bytes:
+        length = len(params) + 3
+        body = h("FF FF FD 00") + bytes((servo_id, length & 0xFF, length >> 8, instruction)) + params
+        crc = dxl_crc(body)
+        return body + bytes((crc & 0xFF, crc >> 8))
+
+    # BULK WRITE: goal position 1000 to servo 5 and LED on for servo 6; not answered.
+    bulk_write = h("05 74 00 04 00") + (1000).to_bytes(4, "little") + h("06 41 00 01 00 01")
+    assert dynamixel_client.silence_after(packet(0xFE, 0x93, bulk_write)) == b""
+    assert dynamixel_sim.register(5, "goal_position") == 1000 and dynamixel_sim.register(6, "led") == 1
+    # BULK READ: present position (4 bytes) of servo 5, then model number (2 bytes) of servo 3, in that order.
+    answer = dynamixel_client.exchange(packet(0xFE, 0x92, h("05 84 00 04 00 03 00 00 02 00")), 15 + 13)
+    assert answer[4] == 5 and answer[15 + 4] == 3
+    assert answer[15 + 9] | (answer[15 + 10] << 8) == 1200

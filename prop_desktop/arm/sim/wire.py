@@ -1,6 +1,7 @@
 """The simulated servos' side of the wire: parse instruction packets from the byte stream and answer them
-exactly as real servos do (broadcast answers only PING, sync read answered in list order, no answer to a
-sync write, bad checksums ignored on Feetech and answered with a CRC error on Dynamixel, return delay).
+exactly as real servos do: broadcast answers only PING and the multi-servo reads (sync read, Dynamixel bulk
+read, answered in list order); no answer to a sync/bulk write; bad checksums ignored on Feetech and answered
+with a CRC error on Dynamixel; return delay and status return level honoured.
 """
 
 from __future__ import annotations
@@ -253,6 +254,27 @@ class DynamixelResponder(Responder):
                     servo = servos.get(body[i])
                     if servo is not None:
                         servo.write(address, body[i + 1 : i + chunk])
+                return []
+            if instruction == dxl.BULK_READ:
+                # [id, addr16, len16] per servo, each answering in turn with its own status packet.
+                replies = []
+                for i in range(0, len(params) - 4, 5):
+                    servo = servos.get(params[i])
+                    if servo is None:
+                        continue
+                    address, length = params[i + 1] | (params[i + 2] << 8), params[i + 3] | (params[i + 4] << 8)
+                    data = servo.read(address, length)
+                    replies.append(self._status(servo, 0, data) if data is not None else self._status(servo, 7))
+                return replies
+            if instruction == dxl.BULK_WRITE:
+                i = 0
+                while i + 5 <= len(params):
+                    address, length = params[i + 1] | (params[i + 2] << 8), params[i + 3] | (params[i + 4] << 8)
+                    servo = servos.get(params[i])
+                    chunk = params[i + 5 : i + 5 + length]
+                    if servo is not None and len(chunk) == length:
+                        servo.write(address, chunk)
+                    i += 5 + length
                 return []
             if instruction == dxl.WRITE and len(params) >= 3:
                 for servo in servos.values():
