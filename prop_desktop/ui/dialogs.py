@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from prop_desktop import __version__
 from prop_desktop.paths import data_dir
-from prop_desktop.ui.settings import CONTROL_RATES_HZ, UiSettings
+from prop_desktop.ui.settings import CONTROL_RATES_HZ, TRAINING_EFFORT, UiSettings
 
 
 class SettingsDialog(QDialog):
@@ -52,6 +52,13 @@ class SettingsDialog(QDialog):
         idx = self.rate.findData(settings.control_rate_hz)
         self.rate.setCurrentIndex(idx if idx >= 0 else CONTROL_RATES_HZ.index(50.0))
         form.addRow("Control and recording rate", self.rate)
+        self.training = QComboBox()
+        self.training.setObjectName("trainingCombo")
+        labels = {"normal": "Thorough (up to about a minute)", "quick": "Quick try (about 15 seconds)"}
+        for key in TRAINING_EFFORT:
+            self.training.addItem(labels.get(key, key), key)
+        self.training.setCurrentIndex(max(0, self.training.findData(settings.training)))
+        form.addRow("Training", self.training)
         folder_row = QHBoxLayout()
         self.folder = QLineEdit(settings.data_folder or str(data_dir()))
         self.folder.setObjectName("dataFolder")
@@ -85,6 +92,7 @@ class SettingsDialog(QDialog):
         s = self._settings
         s.units = self.units.currentData()
         s.control_rate_hz = float(self.rate.currentData())
+        s.training = self.training.currentData()
         folder = self.folder.text().strip()
         s.data_folder = "" if folder == str(data_dir()) else folder
         self._on_saved(s)

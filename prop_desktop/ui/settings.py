@@ -14,6 +14,11 @@ from pathlib import Path
 from prop_desktop.paths import ENV_DATA_DIR
 
 CONTROL_RATES_HZ = (25.0, 30.0, 50.0, 100.0)
+# Training effort: (max steps, max seconds) handed to the training service; None = the service's default.
+TRAINING_EFFORT: dict[str, tuple[int, float] | None] = {
+    "normal": None,
+    "quick": (400, 15.0),
+}
 
 
 @dataclass
@@ -21,6 +26,7 @@ class UiSettings:
     units: str = "deg"  # "deg" | "rad": how joint angles are shown
     control_rate_hz: float = 50.0
     data_folder: str = ""  # empty = the platform default; takes effect at the next start
+    training: str = "normal"  # a key of TRAINING_EFFORT
 
     @property
     def degrees(self) -> bool:
@@ -51,6 +57,8 @@ def load_settings() -> UiSettings:
             s.control_rate_hz = rate
     except (TypeError, ValueError):
         pass
+    if raw.get("training") in TRAINING_EFFORT:
+        s.training = raw["training"]
     if isinstance(raw.get("data_folder"), str):
         s.data_folder = raw["data_folder"]
     return s

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QGuiApplication
@@ -44,11 +46,31 @@ def click_dialog_button(qtbot, dialog: QWidget, text: str) -> None:
                          f"{[b.text() for b in dialog.findChildren(QPushButton)]}")
 
 
-def go_to(qtbot, window, page: str) -> None:
-    """Open a page with its keyboard shortcut (Ctrl+1..5)."""
+def focus_window(qtbot, window) -> None:
+    """Shortcuts go to the active window, as on a desktop: bring the main window to the front first.
+    (The offscreen platform sometimes ignores activation requests, so ask QApplication directly too.)"""
+    if QApplication.activeWindow() is window:
+        return
+    window.raise_()
+    window.activateWindow()
+    if QApplication.activeWindow() is not window:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            QApplication.setActiveWindow(window)
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=2000)
+
+
+def go_to(qtbot, window, page: str, keyboard: bool = False) -> None:
+    """Open a page by clicking its step in the sidebar (or with its shortcut Ctrl+1..5)."""
     from prop_desktop.ui.main_window import STEPS
 
-    qtbot.keyClick(window, Qt.Key(Qt.Key.Key_1 + STEPS.index(page)), Qt.KeyboardModifier.ControlModifier)
+    row = STEPS.index(page)
+    if keyboard:
+        focus_window(qtbot, window)
+        qtbot.keyClick(window, Qt.Key(Qt.Key.Key_1 + row), Qt.KeyboardModifier.ControlModifier)
+    else:
+        rect = window.nav.visualItemRect(window.nav.item(row))
+        qtbot.mouseClick(window.nav.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.waitUntil(lambda: window.current_page() is window.pages[page], timeout=2000)
 
 
@@ -119,3 +141,44 @@ def record_click_demo(qtbot, window, targets: list[tuple[float, float, float]], 
     qtbot.waitUntil(lambda: not page.recording, timeout=timeout)
     qtbot.waitUntil(lambda: page.episode_table.rowCount() == before + 1, timeout=5000)
     return page.last_result
+
+
+def choose_quick_training(qtbot, window) -> None:
+    """Settings (Ctrl+,) → Training: Quick try → OK."""
+    focus_window(qtbot, window)
+    qtbot.keyClick(window, Qt.Key.Key_Comma, Qt.KeyboardModifier.ControlModifier)
+    dlg = wait_for_dialog(qtbot, "settingsDialog")
+    combo = child(dlg, "trainingCombo")
+    combo.setCurrentIndex(combo.findData("quick"))
+    click_dialog_button(qtbot, dlg, "OK")
+    qtbot.waitUntil(lambda: window.settings.training == "quick", timeout=2000)
+
+
+def start_training(qtbot, window) -> None:
+    go_to(qtbot, window, "Train")
+    page = window.pages["Train"]
+    qtbot.waitUntil(lambda: page.start_button.isEnabled(), timeout=5000)
+    click(qtbot, page.start_button)
+    qtbot.waitUntil(lambda: page.training, timeout=5000)
+
+
+def train(qtbot, window, timeout: int = 120_000):
+    start_training(qtbot, window)
+    page = window.pages["Train"]
+    qtbot.waitUntil(lambda: page.result is not None, timeout=timeout)
+    return page.result
+
+
+def drive(qtbot, window, task: str, personalized: bool, seconds: float = 4.0):
+    """Drive page: pick the task and mode, Start, let it run, Stop; returns (path, reason shown)."""
+    go_to(qtbot, window, "Drive")
+    page = window.pages["Drive"]
+    page.task_combo.setCurrentIndex(page.task_combo.findData(task))
+    click(qtbot, page.personal_button if personalized else page.base_button)
+    qtbot.waitUntil(lambda: not page._pending, timeout=20_000)
+    click(qtbot, page.start_button)
+    qtbot.waitUntil(lambda: page.running, timeout=10_000)
+    qtbot.wait(int(seconds * 1000))
+    click(qtbot, page.stop_button)
+    qtbot.waitUntil(lambda: not page.running, timeout=5000)
+    return page.path_snapshot(), page.mode_label.text()

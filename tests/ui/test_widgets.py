@@ -58,17 +58,23 @@ def test_bridge_runs_callbacks_on_the_gui_thread(qtbot):
     qtbot.waitUntil(lambda: seen == [True], timeout=2000)
 
 
-def test_stall_monitor_sees_a_blocked_event_loop_and_not_an_idle_one(qtbot):
+def test_stall_monitor_sees_a_blocked_event_loop_and_tells_busy_from_waiting(qtbot):
     monitor = StallMonitor(interval_ms=5)
     monitor.start()
     qtbot.wait(300)
-    idle = monitor.max_stall_ms
+    idle_busy = monitor.max_busy_ms
     assert monitor.ticks > 20
-    time.sleep(0.15)  # block the GUI thread on purpose
+    time.sleep(0.15)  # the GUI thread blocked, but not computing (like waiting on a lock)
+    qtbot.wait(50)
+    assert monitor.max_stall_ms >= 120, monitor.summary()
+    assert monitor.max_busy_ms < 50, monitor.summary()
+    end = time.thread_time() + 0.12
+    while time.thread_time() < end:  # the GUI thread computing for 120 ms of CPU
+        pass
     qtbot.wait(50)
     monitor.stop()
-    assert idle < 50, monitor.summary()
-    assert monitor.max_stall_ms >= 120, monitor.summary()
+    assert idle_busy < 50, monitor.summary()
+    assert monitor.max_busy_ms >= 100, monitor.summary()
 
 
 def test_joint_plot_redraws_from_its_timer_not_per_sample(qtbot):
@@ -83,7 +89,7 @@ def test_joint_plot_redraws_from_its_timer_not_per_sample(qtbot):
     drawn = plot.redraws - redraws_before
     assert 2 <= drawn <= 12  # ~30 Hz over 0.2 s, not 500
     xs, ys = plot.curves[0].getData()
-    assert len(xs) == 500
+    assert len(xs) == 500 and xs[-1] == 0.0  # "seconds ago"
     assert ys[-1] == pytest.approx(np.degrees(np.sin(499 / 50)), rel=1e-6)
 
 

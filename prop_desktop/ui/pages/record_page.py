@@ -33,6 +33,8 @@ from prop_desktop.ui.widgets.workspace_view import WorkspaceView
 from prop_desktop.ui.worker import run_in_background
 
 EPISODE_COLUMNS = ("Name", "Task", "How", "Length", "Samples", "Rate", "Note")
+GRIPPER_OPEN = 0.5  # radians: the base tasks open to 0.5 before grasping and close to -0.4 on the item
+GRIPPER_CLOSED = -0.4
 MAX_TARGETS = 8
 
 
@@ -97,6 +99,27 @@ class RecordPage(Page):
         self.clear_targets_button.clicked.connect(self.clear_targets)
         trow.addWidget(self.clear_targets_button)
         cl.addLayout(trow)
+        srow = QHBoxLayout()
+        srow.addWidget(QLabel("Gripper at new targets:"))
+        self.gripper_combo = QComboBox()
+        self.gripper_combo.setObjectName("gripperCombo")
+        self.gripper_combo.addItem("open", GRIPPER_OPEN)
+        self.gripper_combo.addItem("closed (holding)", GRIPPER_CLOSED)
+        self.gripper_combo.setToolTip("Whether the gripper is open or closed when the arm reaches the next target")
+        srow.addWidget(self.gripper_combo)
+        srow.addStretch(1)
+        self.general_way_button = QPushButton("Start from the general way")
+        self.general_way_button.setObjectName("generalWayButton")
+        self.general_way_button.setToolTip("Put the targets the arm would use by default; then change them to your "
+                                           "liking")
+        self.general_way_button.clicked.connect(self.load_general_way)
+        srow.addWidget(self.general_way_button)
+        self.shuffle_button = QPushButton("Move the objects")
+        self.shuffle_button.setObjectName("shuffleScene")
+        self.shuffle_button.setToolTip("Place the cup/item and its destination somewhere else on the table")
+        self.shuffle_button.clicked.connect(self.shuffle_scene)
+        srow.addWidget(self.shuffle_button)
+        cl.addLayout(srow)
         self.tabs.addTab(click_tab, "Point and click")
 
         hand_tab = QWidget()
@@ -224,7 +247,43 @@ class RecordPage(Page):
 
     def _task_changed(self, _i: int = 0) -> None:
         task = self._tasks.get(self.task_combo.currentData()) if hasattr(self, "_tasks") else None
-        self.task_description.setText(task.description if task else "")
+        self.task_description.setText(task.description[:1].upper() + task.description[1:] + "." if task else "")
+        if task is not None and not self.recording:
+            self.clear_targets()
+            self._show_scene()
+
+    def _show_scene(self) -> None:
+        task = self.current_task()
+        if task is None:
+            return
+        try:
+            scene = self.app.record.scene(task)
+        except Exception as exc:  # noqa: BLE001
+            self.banner.show_message(user_message(exc), "error")
+            return
+        self.scene = scene
+        same = tuple(scene.obj) == tuple(scene.target)
+        self.workspace.set_scene(scene.obj, None if same else scene.target)
+
+    def load_general_way(self) -> None:
+        """Targets the base behaviour would use in this scene: a starting point to adjust."""
+        scene = getattr(self, "scene", None)
+        if scene is None or self.recording:
+            return
+        self.targets = [np.array([w.x, w.y, w.z, w.gripper]) for w in scene.base_waypoints][:MAX_TARGETS]
+        self._update_targets_label()
+
+    def shuffle_scene(self) -> None:
+        task = self.current_task()
+        if task is None or self.recording:
+            return
+        try:
+            self.app.record.shuffle_scene(task)
+        except Exception as exc:  # noqa: BLE001
+            self.banner.show_message(user_message(exc), "error")
+            return
+        self.clear_targets()
+        self._show_scene()
 
     def current_task(self) -> str | None:
         return self.task_combo.currentData()
@@ -234,9 +293,11 @@ class RecordPage(Page):
         """From above: add a target. From the side: change the last target's reach and height."""
         if self.recording or self.replaying:
             return
-        target = np.array([x, y, z])
+        target = np.array([x, y, z, float(self.gripper_combo.currentData())])
+        if adjust and self.targets:
+            target[3] = self.targets[-1][3]
         try:
-            problem = self.app.record.check_target((x, y, z))
+            problem = self.app.record.check_target(tuple(float(v) for v in target))
         except Exception as exc:  # noqa: BLE001
             problem = user_message(exc)
         if problem:
@@ -252,7 +313,7 @@ class RecordPage(Page):
             self.targets.append(target)
         self.status_label.setText("")
         self.workspace.set_target(None)
-        self.workspace.target = target  # side clicks adjust the reach/height around the last target
+        self.workspace.target = target[:3]  # side clicks adjust the reach/height around the last target
         self._update_targets_label()
 
     def remove_last_target(self) -> None:
@@ -271,9 +332,9 @@ class RecordPage(Page):
             self.targets_label.setText("Click in the views to place targets for the gripper (up to "
                                        f"{MAX_TARGETS}), then press Record.")
         else:
-            text = ", ".join(f"{i + 1}: ({t[0] * 100:.0f}, {t[1] * 100:.0f}, {t[2] * 100:.0f}) cm"
-                             for i, t in enumerate(self.targets))
-            self.targets_label.setText(f"{len(self.targets)} target(s): {text}")
+            text = ", ".join(f"{i + 1}: {t[0] * 100:.0f}/{t[1] * 100:.0f}/{t[2] * 100:.0f} cm"
+                             f"{' (holding)' if t[3] < 0 else ''}" for i, t in enumerate(self.targets))
+            self.targets_label.setText(f"{len(self.targets)} target(s) (forward/left/height): {text}")
         self._update_controls()
 
     # --- record / stop -----------------------------------------------------------------------------------
@@ -308,7 +369,7 @@ class RecordPage(Page):
                 self.app.record.start_hand_episode(task)
             else:
                 targets = [tuple(float(v) for v in t) for t in self.targets]
-                self.app.record.start_click_episode(task, targets)
+                self.app.record.start_click_episode(task, targets, scene=getattr(self, "scene", None))
         except Exception as exc:  # noqa: BLE001
             self.banner.show_message(user_message(exc), "error")
             return
@@ -517,6 +578,8 @@ class RecordPage(Page):
         self.delete_button.setEnabled(ep is not None and not busy)
         self.undo_target_button.setEnabled(bool(self.targets) and not busy)
         self.clear_targets_button.setEnabled(bool(self.targets) and not busy)
+        self.general_way_button.setEnabled(not busy)
+        self.shuffle_button.setEnabled(not busy)
         is_sim = connected and state.choice is not None and state.choice.kind == "sim"
         self.sim_hand_box.setVisible(is_sim)
         self.sim_hand_box.setEnabled(self.recording and self.mode == "hand")

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 
 from prop_desktop.ui.messages import show_error, user_message
 from prop_desktop.ui.pages.base import Page
+from prop_desktop.ui.settings import TRAINING_EFFORT
 from prop_desktop.ui.widgets.joint_plot import LossPlot
 from prop_desktop.ui.widgets.privacy_plots import PrivacyPlots
 from prop_desktop.ui.worker import run_in_background
@@ -198,8 +199,12 @@ class TrainPage(Page):
             self.banner.show_message("Tick at least one recording to learn from.", "warning")
             return
         self.banner.hide()
+        effort = TRAINING_EFFORT.get(self.window_.settings.training)
         try:
-            job = self.app.training.start(ids)
+            if effort is None:
+                job = self.app.training.start(ids)
+            else:
+                job = self.app.training.start(ids, max_steps=effort[0], max_seconds=effort[1])
         except Exception as exc:  # noqa: BLE001
             self.banner.show_message(user_message(exc), "error")
             return

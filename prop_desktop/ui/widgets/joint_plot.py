@@ -15,7 +15,7 @@ JOINT_NAMES = ("shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wri
 JOINT_LABELS = ("Base turn", "Shoulder", "Elbow", "Wrist bend", "Wrist turn", "Gripper")
 JOINT_COLORS = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2")
 
-pg.setConfigOptions(useOpenGL=False, antialias=True, background="w", foreground="#334155")
+pg.setConfigOptions(useOpenGL=False, antialias=False, background="w", foreground="#334155")
 
 
 class JointPlot(QWidget):
@@ -39,10 +39,15 @@ class JointPlot(QWidget):
         self.plot = pg.PlotWidget(title=title)
         self.plot.setMinimumHeight(160)
         self.plot.showGrid(x=True, y=True, alpha=0.2)
-        self.plot.setLabel("bottom", "time", units="s")
+        self.plot.setLabel("bottom", "seconds ago")
         self.plot.addLegend(offset=(-10, 5), labelTextSize="8pt", colCount=3)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
+        # Fixed axes: the time axis shows "seconds ago" and the angle axis changes only when the data leaves
+        # it, so the (costly) axes are not re-rendered at every frame — only the curves are.
+        self.plot.disableAutoRange()
+        self.plot.setXRange(-window_s, 0, padding=0)
+        self._y_range: tuple[float, float] | None = None
         layout.addWidget(self.plot)
         self.curves = [
             self.plot.plot([], [], pen=pg.mkPen(c, width=2), name=n)
@@ -63,39 +68,54 @@ class JointPlot(QWidget):
 
     def set_degrees(self, degrees: bool) -> None:
         self.degrees = degrees
+        self._y_range = None
         self._set_units_label()
         self.redraw()
 
     def _set_units_label(self) -> None:
         self.plot.setLabel("left", "angle (degrees)" if self.degrees else "angle (radians)")
 
-    def _draw(self, buffer: RingBuffer, curves: list) -> float | None:
+    def _draw(self, buffer: RingBuffer, curves: list, t_end: float | None) -> tuple[float, float] | None:
         t, v = buffer.snapshot()
-        if t.shape[0] == 0:
+        if t.shape[0] == 0 or t_end is None:
             for c in curves:
                 c.setData([], [])
             return None
-        t_end = float(t[-1])
         keep = t >= t_end - self.window_s
-        t, v = t[keep], v[keep]
+        t, v = t[keep] - t_end, v[keep]
         if self.degrees:
             v = np.degrees(v)
         for j, c in enumerate(curves):
             col = v[:, j]
             finite = np.isfinite(col)
             c.setData(t[finite], col[finite])
-        return t_end
+        finite = v[np.isfinite(v)]
+        return (float(finite.min()), float(finite.max())) if finite.size else None
 
     def redraw(self) -> None:
         if not self.isVisible():
             return
         self.redraws += 1
-        end = self._draw(self.buffer, self.curves)
+        ends = [b.snapshot()[0][-1] for b in (self.buffer, self.dashed) if b is not None and b.total > 0]
+        t_end = float(max(ends)) if ends else None
+        spans = [self._draw(self.buffer, self.curves, t_end)]
         if self.dashed is not None:
-            end2 = self._draw(self.dashed, self.dashed_curves)
-            end = end2 if end is None else (end if end2 is None else max(end, end2))
-        if end is not None:
-            self.plot.setXRange(max(0.0, end - self.window_s), max(self.window_s, end), padding=0)
+            spans.append(self._draw(self.dashed, self.dashed_curves, t_end))
+        spans = [s for s in spans if s is not None]
+        if spans:
+            self._fit_y(min(s[0] for s in spans), max(s[1] for s in spans))
+
+    def _fit_y(self, low: float, high: float) -> None:
+        """Change the angle axis only when the data leaves it or fills less than a third of it."""
+        current = self._y_range
+        if current is not None:
+            inside = current[0] <= low and high <= current[1]
+            span = current[1] - current[0]
+            if inside and (high - low) >= span / 3:
+                return
+        margin = max(5.0 if self.degrees else 0.1, 0.15 * (high - low))
+        self._y_range = (low - margin, high + margin)
+        self.plot.setYRange(*self._y_range, padding=0)
 
 
 class LossPlot(QWidget):

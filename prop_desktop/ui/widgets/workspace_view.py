@@ -13,6 +13,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QMouseEvent, QPainter, QPainter
 from PySide6.QtWidgets import (
     QGraphicsEllipseItem,
     QGraphicsPathItem,
+    QGraphicsRectItem,
     QGraphicsScene,
     QGraphicsSimpleTextItem,
     QGraphicsView,
@@ -173,6 +174,23 @@ class _Plane(QGraphicsView):
                 label.setText(str(i + 1))
                 label.setPos(pos + QPointF(14, -40))
 
+    def set_scene_items(self, obj: tuple[float, float] | None, dest: tuple[float, float] | None) -> None:
+        if not hasattr(self, "obj_item"):
+            self.obj_item = QGraphicsEllipseItem(-22, -22, 44, 44)
+            self.obj_item.setBrush(QBrush(QColor("#fb923c")))
+            self.obj_item.setPen(QPen(QColor("#c2410c"), 3))
+            self.obj_item.setZValue(-1)
+            self.dest_item = QGraphicsRectItem(-26, -26, 52, 52)
+            self.dest_item.setBrush(QBrush(QColor(34, 197, 94, 70)))
+            self.dest_item.setPen(QPen(QColor("#15803d"), 3, Qt.PenStyle.DashLine))
+            self.dest_item.setZValue(-2)
+            self.scene_.addItem(self.obj_item)
+            self.scene_.addItem(self.dest_item)
+        for item, xy in ((self.obj_item, obj), (self.dest_item, dest)):
+            item.setVisible(xy is not None)
+            if xy is not None:
+                item.setPos(self.to_scene(np.array([xy[0], xy[1], 0.02])))
+
     def set_trail(self, points: np.ndarray) -> None:
         path = QPainterPath()
         for i, p in enumerate(points):
@@ -269,8 +287,14 @@ class WorkspaceView(QWidget):
         self.side.set_target(self.target)
 
     def set_markers(self, targets: list[np.ndarray]) -> None:
-        self.top.set_markers(targets)
-        self.side.set_markers(targets)
+        pts = [np.asarray(t, dtype=float)[:3] for t in targets]
+        self.top.set_markers(pts)
+        self.side.set_markers(pts)
+
+    def set_scene(self, obj: tuple[float, float] | None, destination: tuple[float, float] | None) -> None:
+        """The task's object (orange disc) and where it should go (green square), on the table."""
+        for plane in (self.top, self.side):
+            plane.set_scene_items(obj, destination)
 
     def clear_trail(self) -> None:
         self._trail.clear()

@@ -1,0 +1,262 @@
+"""The user's journeys, end to end through the widgets on the simulated arm (issue 5's five journeys)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+from prop_desktop.policy.kinematics import forward_kinematics
+from prop_desktop.ui.stall_monitor import StallMonitor
+
+from .journey import (
+    child,
+    choose_quick_training,
+    click,
+    click_dialog_button,
+    connect_simulated_arm,
+    create_profile,
+    drive,
+    focus_window,
+    go_to,
+    record_click_demo,
+    start_training,
+    switch_profile,
+    train,
+    visible_top_level,
+    wait_for_dialog,
+)
+
+TASK = "point"
+# Alex points from higher up and to the right of where the general behaviour points (0.25, 0.08, 0.20).
+ALEX_DEMOS = [[(0.20, -0.12, 0.28)], [(0.19, -0.13, 0.27)], [(0.21, -0.11, 0.29)]]
+ALEX_POINT = np.array([0.20, -0.12, 0.28])
+STALL_LIMIT_MS = 50.0
+
+
+def assert_responsive(monitor: StallMonitor, what: str) -> None:
+    """The GUI thread never computes for more than 50 ms at a stretch; on a machine that is not overloaded
+    the event loop also never waits more than 50 ms (on an overloaded one the OS decides, see StallMonitor)."""
+    print(f"stall monitor while {what}: {monitor.summary()}")
+    assert monitor.max_busy_ms < STALL_LIMIT_MS, f"GUI thread busy while {what}: {monitor.summary()}"
+    if monitor.load_at_start is not None and monitor.load_at_start < 0.9:
+        assert monitor.max_stall_ms < STALL_LIMIT_MS, f"GUI blocked while {what}: {monitor.summary()}"
+
+
+def _tip(q) -> np.ndarray:
+    return forward_kinematics(np.asarray(q, dtype=float))[-1]
+
+
+def _final_tip(path) -> np.ndarray:
+    assert len(path) > 20, f"only {len(path)} drive samples"
+    return _tip(path[-1][1])
+
+
+def _record_alex_demos(qtbot, window, monitor: StallMonitor | None = None) -> None:
+    go_to(qtbot, window, "Record")
+    page = window.pages["Record"]
+    page.task_combo.setCurrentIndex(page.task_combo.findData(TASK))
+    page.gripper_combo.setCurrentIndex(page.gripper_combo.findData(-0.4))
+    for targets in ALEX_DEMOS:
+        if monitor is not None:
+            monitor.start()
+        result = record_click_demo(qtbot, window, targets)
+        if monitor is not None:
+            monitor.stop()
+            assert_responsive(monitor, "recording")
+        assert result.fault is None and result.episode is not None
+        assert result.episode.samples > 20
+        assert page.rate_label.text().endswith("samples/s") and not page.rate_label.text().startswith("—")
+    assert page.episode_table.rowCount() == 3
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(280)
+def test_first_run_then_a_second_member_cannot_get_the_first_ones_way(qtbot, window, memory_keyring):
+    # (1) First run: simulated arm, a profile with its key, three point-and-click demonstrations, training.
+    connect_simulated_arm(qtbot, window)
+    assert "Simulated" in window.arm_chip.text()
+    create_profile(qtbot, window, "Alex")
+    assert window.status_profile.text() == "Active profile: Alex"
+    choose_quick_training(qtbot, window)
+    monitor = StallMonitor(interval_ms=5)
+    _record_alex_demos(qtbot, window, monitor)
+
+    monitor.start()
+    result = train(qtbot, window)
+    monitor.stop()
+    page = window.pages["Train"]
+    assert result.ok, result.message
+    assert_responsive(monitor, "training")
+    assert page.progress.value() == 1000
+    assert page.loss_plot.series_names, "no loss curve was drawn"
+    assert page.verdict.text() and page.privacy_plots.labels[:3] == [
+        result.report.right_key.label, result.report.no_key.label, result.report.random_keys.label]
+    assert page.alpha_slider.isEnabled()
+    page.alpha_slider.setValue(30)  # the metrics follow the slider
+    qtbot.waitUntil(lambda: page.alpha_metrics.text().startswith("At 0.30"), timeout=10_000)
+    page.alpha_slider.setValue(int(round((result.alpha or 1.0) * 100)))
+    qtbot.waitUntil(lambda: page.alpha_metrics.text().startswith(f"At {(result.alpha or 1.0):.2f}"), timeout=10_000)
+
+    # Drive: Personalized goes Alex's way, Baseline the general way.
+    personal_path, personal_label = drive(qtbot, window, TASK, personalized=True)
+    assert personal_label.startswith("Personalized"), personal_label
+    assert all(p for _t, _q, p in personal_path[5:]), "the drive was not personalized"
+    base_path, base_label = drive(qtbot, window, TASK, personalized=False)
+    assert base_label.startswith("Baseline"), base_label
+    personal_tip, base_tip = _final_tip(personal_path), _final_tip(base_path)
+    assert np.linalg.norm(personal_tip - base_tip) > 0.04, (personal_tip, base_tip)
+    assert np.linalg.norm(personal_tip - ALEX_POINT) < np.linalg.norm(base_tip - ALEX_POINT) - 0.03, (
+        personal_tip, base_tip)
+
+    # (2) A second member: their own key, no access to Alex's way.
+    create_profile(qtbot, window, "Sam")
+    assert window.status_profile.text() == "Active profile: Sam"
+    go_to(qtbot, window, "Record")
+    assert window.pages["Record"].episode_table.rowCount() == 0  # Alex's recordings are not listed
+    sam_path, sam_label = drive(qtbot, window, TASK, personalized=True)
+    assert sam_label.startswith("Staying on Baseline"), sam_label
+    assert window.pages["Drive"].base_button.isChecked()
+    assert all(not p for _t, _q, p in sam_path)
+    sam_tip = _final_tip(sam_path)
+    assert np.linalg.norm(sam_tip - base_tip) < 0.02, (sam_tip, base_tip)
+    assert len(memory_keyring.entries) == 2
+
+    # Back to Alex: Alex's way again (switching repopulates every page).
+    switch_profile(qtbot, window, "Alex")
+    go_to(qtbot, window, "Record")
+    qtbot.waitUntil(lambda: window.pages["Record"].episode_table.rowCount() == 3, timeout=5000)
+    assert not window.pages["Drive"].personal_button.isChecked()  # never carried over from before
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_unplugging_during_a_recording_says_so_and_keeps_the_samples(qtbot, window):
+    connect_simulated_arm(qtbot, window)
+    create_profile(qtbot, window, "Alex")
+    go_to(qtbot, window, "Record")
+    page = window.pages["Record"]
+    page.tabs.setCurrentIndex(1)  # by hand: records until stopped
+    qtbot.waitUntil(page.record_button.isEnabled, timeout=3000)
+    click(qtbot, page.record_button)
+    qtbot.waitUntil(lambda: page.buffer.total > 40, timeout=10_000)
+    window.app.arm.simulator().unplug()  # the USB cable comes out
+    box = wait_for_dialog(qtbot, "errorBox", timeout=10_000)
+    assert "unplug" in box.text().lower() or "not answer" in box.text().lower() or "lost" in box.text().lower(), \
+        box.text()
+    assert "kept" in box.text()
+    click_dialog_button(qtbot, box, "OK")
+    qtbot.waitUntil(lambda: page.episode_table.rowCount() == 1, timeout=5000)
+    episode = page.episodes[0]
+    assert episode.samples > 40 and episode.fault
+    assert "⚠" in page.episode_table.item(0, 6).text()
+    qtbot.waitUntil(lambda: not window.app.arm.state.connected, timeout=5000)
+    assert "No arm" in window.arm_chip.text()
+    assert not page.recording and page.record_button.text().startswith("●")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(150)
+def test_cancelling_training_stops_within_a_second_and_keeps_no_new_skill(qtbot, window):
+    connect_simulated_arm(qtbot, window)
+    create_profile(qtbot, window, "Alex")
+    go_to(qtbot, window, "Record")
+    window.pages["Record"].task_combo.setCurrentIndex(window.pages["Record"].task_combo.findData(TASK))
+    record_click_demo(qtbot, window, ALEX_DEMOS[0])
+    start_training(qtbot, window)
+    page = window.pages["Train"]
+    qtbot.waitUntil(lambda: page.progress.value() > 0, timeout=60_000)
+    import time
+
+    t0 = time.monotonic()
+    click(qtbot, page.cancel_button)
+    qtbot.waitUntil(lambda: page.result is not None, timeout=5000)
+    assert time.monotonic() - t0 < 1.5
+    assert page.result.state.value == "cancelled"
+    assert "unchanged" in page.banner.text
+    assert page.start_button.isEnabled() and not page.cancel_button.isEnabled()
+    qtbot.waitUntil(lambda: window.active_profile is not None and not window.active_profile.has_adapter, timeout=3000)
+    _path, label = drive(qtbot, window, TASK, personalized=True, seconds=0.5)
+    assert label.startswith("Staying on Baseline"), label
+
+
+@pytest.mark.timeout(60)
+def test_deleting_a_profile_asks_and_makes_the_data_unreadable(qtbot, window, memory_keyring, services):
+    create_profile(qtbot, window, "Alex")
+    create_profile(qtbot, window, "Sam")
+    go_to(qtbot, window, "Profiles")
+    page = window.pages["Profiles"]
+    sam = page.card_for("Sam").profile
+    sam_dir = [p for p in services.data_dir.rglob("*") if p.is_dir() and p.name == sam.id]
+    click(qtbot, page.card_for("Sam").delete_button)
+    box = wait_for_dialog(qtbot, "confirmBox")
+    assert "unrecoverable" in box.text()
+    click_dialog_button(qtbot, box, "Cancel")  # changing one's mind keeps everything
+    qtbot.wait(200)
+    assert page.card_for("Sam") is not None
+    click(qtbot, page.card_for("Sam").delete_button)
+    box = wait_for_dialog(qtbot, "confirmBox")
+    click_dialog_button(qtbot, box, "Delete Sam for good")
+    qtbot.waitUntil(lambda: page.card_for("Sam") is None, timeout=5000)
+    assert "deleted" in page.banner.text
+    assert [window.profile_combo.itemText(i) for i in range(window.profile_combo.count())] == ["Alex"]
+    assert all(user != sam.id for (_svc, user) in memory_keyring.entries)
+    assert all(not d.exists() for d in sam_dir)
+
+
+@pytest.mark.timeout(60)
+def test_wrong_recovery_code_gets_a_clear_message_in_the_dialog(qtbot, window):
+    code = create_profile(qtbot, window, "Alex")
+    go_to(qtbot, window, "Profiles")
+    click(qtbot, window.pages["Profiles"].restore_button)
+    dlg = wait_for_dialog(qtbot, "restoreDialog")
+    typo = code[:-1] + ("A" if code[-1] != "A" else "B")
+    qtbot.keyClicks(child(dlg, "recoveryCodeInput"), typo)
+    click(qtbot, child(dlg, "dialogOk"))
+    error = child(dlg, "dialogError")
+    qtbot.waitUntil(error.isVisible, timeout=5000)
+    assert error.text() and "Traceback" not in error.text()
+    assert dlg.isVisible()
+    dlg.reject()
+
+
+@pytest.mark.timeout(60)
+def test_escape_is_an_emergency_stop_from_any_page(qtbot, window):
+    connect_simulated_arm(qtbot, window)
+    create_profile(qtbot, window, "Alex")
+    go_to(qtbot, window, "Record")
+    page = window.pages["Record"]
+    page.tabs.setCurrentIndex(1)
+    click(qtbot, page.record_button)
+    qtbot.waitUntil(lambda: page.buffer.total > 20, timeout=5000)
+    go_to(qtbot, window, "Profiles", keyboard=True)
+    focus_window(qtbot, window)
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not page.recording, timeout=5000)
+    assert "Emergency stop" in window.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: page.episode_table.rowCount() == 1, timeout=5000)  # what was recorded is kept
+    assert page.episodes[0].samples > 20
+    assert not window.app.arm.state.connected or window.app.arm.state.status.value == "fault" or \
+        "stop" in window.app.arm.state.message.lower()
+
+
+@pytest.mark.timeout(60)
+def test_closing_the_window_while_recording_asks_then_stops_safely(qtbot, window):
+    connect_simulated_arm(qtbot, window)
+    create_profile(qtbot, window, "Alex")
+    go_to(qtbot, window, "Record")
+    page = window.pages["Record"]
+    page.tabs.setCurrentIndex(1)
+    click(qtbot, page.record_button)
+    qtbot.waitUntil(lambda: page.recording, timeout=3000)
+    window.close()
+    box = wait_for_dialog(qtbot, "closeWhileMovingBox")
+    click_dialog_button(qtbot, box, "Keep it running")
+    qtbot.wait(100)
+    assert window.isVisible() and page.recording
+    window.close()
+    box = wait_for_dialog(qtbot, "closeWhileMovingBox")
+    click_dialog_button(qtbot, box, "Stop the arm and close")
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
+    assert not window.app.arm.state.connected
+    assert visible_top_level("closeWhileMovingBox") is None
