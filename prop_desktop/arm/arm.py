@@ -65,6 +65,7 @@ class Arm:
         self._on_close = on_close
         self._cmd_lock = threading.RLock()
         self._estop = threading.Event()
+        self._estop_reason = "emergency stop"
         self._torque = False
         self._closed = False
         self._filter: GoalFilter | None = None
@@ -235,6 +236,7 @@ class Arm:
         effect within one loop tick; `last_estop_latency_s` keeps the figure.
         """
         t0 = time.monotonic()
+        self._estop_reason = reason
         self._estop.set()
         with self._cmd_lock:
             self.release_torque(reason)
@@ -326,7 +328,9 @@ class Arm:
     # -- helpers ---------------------------------------------------------------------------------------
     def _refuse_if_stopped(self) -> None:
         if self._estop.is_set():
-            raise EmergencyStopped("emergency stop engaged: reset it before moving the arm again")
+            raise EmergencyStopped(
+                f"{self._estop_reason}: torque released; reset the emergency stop before moving the arm again"
+            )
         if self._closed:
             raise ArmError("this arm is closed; connect again")
 

@@ -68,6 +68,29 @@ def _policy_step():
     return step, label
 
 
+def _estop_latencies(arm, step, args: argparse.Namespace, trials: int = 5) -> list[float]:
+    """E-stop from another thread while the closed loop runs: call -> torque confirmed off, in ms."""
+    import threading
+    import time
+
+    from prop_desktop.arm.loop import DriveLoop
+
+    out = []
+    for _ in range(trials):
+        arm.reset_estop()
+        drive = DriveLoop(arm, step, rate_hz=args.rate, spin_s=args.spin_ms / 1000.0, realtime=args.realtime)
+        drive.start(seconds=5.0)
+        time.sleep(0.3)
+        box: list[float] = []
+        stopper = threading.Thread(target=lambda sink=box: sink.append(arm.estop("bench e-stop")))
+        stopper.start()
+        stopper.join()
+        drive.join(timeout=5)
+        out.append(box[0] * 1e3)
+    arm.reset_estop()
+    return out
+
+
 def run(args: argparse.Namespace) -> int:
     from prop_desktop.arm.connect import connect, open_simulated_arm
     from prop_desktop.arm.loop import DriveLoop
@@ -85,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
         )
         stats = drive.run(seconds=args.seconds)
         realtime_note = drive.loop.realtime_note
+        estop_ms = _estop_latencies(arm, step, args) if drive.fault is None else []
         bus_stats = arm.bus.stats.as_dict()
     finally:
         arm.close()
@@ -99,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
         "jitter_p99_ms": round(stats.jitter_p99_ms, 4),
         "jitter_max_ms": round(stats.jitter_max_ms, 4),
         "missed": stats.missed,
+        "estop_ms_max": round(max(estop_ms), 3) if estop_ms else None,
+        "estop_ms_p50": round(sorted(estop_ms)[len(estop_ms) // 2], 3) if estop_ms else None,
         "ticks": stats.ticks,
         "seconds": round(stats.duration_s, 3),
         "protocol": args.protocol,
@@ -114,6 +140,10 @@ def run(args: argparse.Namespace) -> int:
         f"{args.rate:>10.1f}Hz {stats.achieved_hz:>8.2f}Hz {stats.jitter_p50_ms:>7.3f}ms {stats.jitter_p99_ms:>7.3f}ms "
         f"{stats.jitter_max_ms:>7.3f}ms {stats.missed:>7d} {stats.ticks:>7d}"
     )
+    if estop_ms:
+        print(f"emergency stop during the loop (call -> torque confirmed off), {len(estop_ms)} trials: "
+              f"median {result['estop_ms_p50']:.2f} ms, max {result['estop_ms_max']:.2f} ms "
+              f"(one tick = {1000 / args.rate:.1f} ms)")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump(result, fh, indent=2)

@@ -136,13 +136,14 @@ def test_estop_from_another_thread_takes_effect_within_one_tick(arm):
     time.sleep(0.4)
     assert all(_all_torque(arm))
     latencies = []
-    stopper = threading.Thread(target=lambda: latencies.append(arm.estop()))
+    stopper = threading.Thread(target=lambda: latencies.append(arm.estop("stop button")))
     stopper.start()
     stopper.join(2)
     assert not any(_all_torque(arm))  # confirmed off by the time estop() returned
     stats = drive.join(timeout=2)
     assert latencies[0] <= 1.0 / rate, f"e-stop took {latencies[0] * 1e3:.2f} ms"
-    assert stats.stopped_by == "error" and drive.fault == "emergency stop engaged: reset it before moving the arm again"
+    assert stats.stopped_by == "error"
+    assert drive.fault == "stop button: torque released; reset the emergency stop before moving the arm again"
     with pytest.raises(EmergencyStopped):
         arm.torque_on()
     arm.reset_estop()
