@@ -95,15 +95,17 @@ if [ "$self_test" = 1 ]; then
   HOME="$trial/home" bash "$trial/$name/install.sh" --prefix "$trial/home/.local" >/dev/null
   installed="$trial/home/.local/bin/prop-desktop"
   "$installed" --version
-  mkdir -p "$trial/data"
-  # With a private D-Bus session and an unlocked gnome-keyring when available (CI, developers), so the
-  # self-test's key step meets a real Secret Service; otherwise the app's own fallback applies.
-  wrap=()
-  if command -v dbus-run-session >/dev/null && command -v gnome-keyring-daemon >/dev/null; then
-    wrap=(dbus-run-session -- bash scripts/with-keyring.sh)
-  fi
-  QT_QPA_PLATFORM=offscreen PROP_DESKTOP_DATA_DIR="$trial/data" HOME="$trial/home" \
-    "${wrap[@]}" "$installed" --self-test
+  mkdir -p "$trial/data" "$trial/data2"
+  QT_QPA_PLATFORM=offscreen PROP_DESKTOP_DATA_DIR="$trial/data" HOME="$trial/home" "$installed" --self-test
   echo "Self-test passed: $installed"
+  # The self-test keeps keys in memory; this checks that the frozen app finds the real Secret Service
+  # (keyring discovers its back ends through package metadata, which a bundle can lose).
+  if command -v dbus-run-session >/dev/null && command -v gnome-keyring-daemon >/dev/null; then
+    echo "== Frozen app against a real Secret Service (profile create, verify, delete)"
+    # shellcheck disable=SC2016  # $1 is expanded by the inner shell
+    PROP_DESKTOP_DATA_DIR="$trial/data2" HOME="$trial/home" dbus-run-session -- bash scripts/with-keyring.sh \
+      bash -c '"$1" profile create "Bundle check" >/dev/null && "$1" profile verify "Bundle check" \
+               && "$1" profile delete "Bundle check" --yes' _ "$installed"
+  fi
 fi
 echo "Built $tarball"

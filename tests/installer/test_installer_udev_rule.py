@@ -21,6 +21,9 @@ ADAPTERS = {
     ("0403", "6014"): "FT232H",
     ("0403", "6015"): "FT-X",
     ("10c4", "ea60"): "CP210x",
+    ("1a86", "5523"): "CH341",
+    ("1a86", "55d4"): "CH9102",
+    ("2f5d", "2202"): "OpenRB-150",
 }
 FTDI_PRODUCTS = {product for vendor, product in ADAPTERS if vendor == "0403"}
 
@@ -62,6 +65,13 @@ def parse_rules(text: str) -> list[list[tuple[str, str | None, str, str]]]:
             position = match.end()
         rules.append(clauses)
     return rules
+
+
+def test_rule_covers_every_adapter_the_app_detects() -> None:
+    from prop_desktop.arm.discovery import KNOWN_ADAPTERS
+
+    detected = {(f"{vendor:04x}", f"{product:04x}") for vendor, product in KNOWN_ADAPTERS}
+    assert detected <= set(ADAPTERS), f"the app detects adapters the udev rule misses: {detected - set(ADAPTERS)}"
 
 
 def test_rule_file_sorts_before_the_uaccess_handler() -> None:
