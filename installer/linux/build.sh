@@ -23,7 +23,7 @@ for arg in "$@"; do
     --no-self-test) self_test=0 ;;
     --xz) compress=xz ;;
     --keep-build) clean=() ;;
-    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "build.sh: unknown option '$arg' (see --help)" >&2; exit 2 ;;
   esac
 done

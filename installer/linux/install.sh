@@ -53,7 +53,7 @@ while [ $# -gt 0 ]; do
     --prefix) [ $# -gt 1 ] || die "--prefix needs a folder"; prefix=${2%/}; shift ;;
     --app-dir) [ $# -gt 1 ] || die "--app-dir needs a folder"; app_dir=${2%/}; shift ;;
     --bundle) [ $# -gt 1 ] || die "--bundle needs a folder"; bundle=${2%/}; shift ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
   esac
   shift
