@@ -22,7 +22,7 @@ import numpy as np
 
 from prop_desktop.arm import safety
 from prop_desktop.arm.bus import ServoBus
-from prop_desktop.arm.calibration import ArmCalibration, load_calibration, save_calibration
+from prop_desktop.arm.calibration import ArmCalibration, CalibrationError, load_calibration, save_calibration
 from prop_desktop.arm.errors import ArmError, BusError, RegisterError, ServoError
 from prop_desktop.arm.loop import describe_error
 from prop_desktop.arm.models import COUNTS_PER_TURN, ArmModel, arm_model
@@ -73,7 +73,12 @@ class Arm:
         self._next_watch = 0.0
         self.last_goal: np.ndarray | None = None
         self.last_estop_latency_s: float | None = None
-        self.set_calibration(calibration or load_calibration(self.arm_id) or ArmCalibration.default(self.model))
+        if calibration is None:
+            try:
+                calibration = load_calibration(self.arm_id)
+            except CalibrationError as exc:
+                self.warnings.append(str(exc))
+        self.set_calibration(calibration or ArmCalibration.default(self.model))
         safety.guard(self)
 
     # -- calibration -----------------------------------------------------------------------------------
@@ -86,7 +91,10 @@ class Arm:
             raise ArmError(f"that calibration is for a {calibration.model_key}, this arm is a {self.model.key}")
         calibration.arm_id = calibration.arm_id or self.arm_id
         self.calibration = calibration
-        self.lower, self.upper = calibration.limits()
+        lower, upper = calibration.limits()
+        # Keep clear of the ends found by the sweep (they are usually hard stops); narrow ranges keep their middle.
+        margin = np.minimum(self.safety.range_margin, (upper - lower) / 4)
+        self.lower, self.upper = lower + margin, upper - margin
         self._filter = None
         if save:
             save_calibration(calibration)

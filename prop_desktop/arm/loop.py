@@ -210,8 +210,9 @@ class FixedRateLoop:
     # -- statistics ------------------------------------------------------------------------------------
     def stats(self) -> LoopStats:
         """A snapshot of the statistics so far (safe to call from another thread while running)."""
-        periods = np.fromiter(list(self._periods), dtype=np.float64)
-        late = np.fromiter(list(self._late), dtype=np.float64)
+        # deque.copy() is atomic under the GIL; iterating the live deque could race with the loop's appends.
+        periods = np.fromiter(self._periods.copy(), dtype=np.float64)
+        late = np.fromiter(self._late.copy(), dtype=np.float64)
         stats = LoopStats(requested_hz=self.rate_hz, ticks=self._ticks, missed=self._missed)
         stats.stopped_by = self._stopped_by
         stats.error = None if self.error is None else describe_error(self.error)

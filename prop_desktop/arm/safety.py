@@ -38,6 +38,7 @@ class SafetyConfig:
     ramp_s: float = 1.0  # after torque on, the speed limit ramps up over this time...
     ramp_start: float = 0.2  # ...from this fraction of it
     max_dt: float = 0.1  # a pause between ticks never allows a step bigger than this many seconds' worth
+    range_margin: float = 0.03  # rad kept clear of each calibrated end, so goals never drive into a hard stop
     gripper_torque_limit: float = 0.5  # fraction of max torque for the gripper (burnt grippers otherwise)
     max_temperature_c: float | None = None  # None: the servo model's value
     max_load: float = 0.95  # sustained load above this fraction of max...
@@ -160,9 +161,11 @@ def unguard(arm: _Releasable) -> None:
 
 
 def release_all(reason: str) -> None:
+    """Emergency-stop every live arm: torque off, and no loop thread may send another goal afterwards."""
     for arm in list(_live):
         try:
-            arm.release_torque(reason)
+            stop = getattr(arm, "estop", None)
+            stop(reason) if stop is not None else arm.release_torque(reason)
         except Exception:  # noqa: BLE001 - at exit, try every arm whatever happens
             pass
 
