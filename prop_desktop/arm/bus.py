@@ -39,10 +39,12 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, TypeVar
 
 from prop_desktop.arm.errors import BusError, CorruptPacket, PortError, RegisterError, ServoError, ServoTimeout
 from prop_desktop.arm.packet_io import Garbled, NoAnswer, SerialLink
+
+_T = TypeVar("_T")
 
 COUNTS_PER_TURN = 4096
 CENTER_COUNT = 2048
@@ -282,14 +284,14 @@ class ServoBus(ABC):
             return {}
         if len(set(ids)) != len(ids):
             raise ValueError(f"duplicate servo ids in sync read: {ids}")
-        result: dict[int, bytes] = {}
-
-        def attempt(pending: list[int]) -> dict[int, bytes]:
-            got = self._sync_read_once(address, length, pending, result)
-            return got
-
+        result: dict[int, bytes] = {}  # filled as answers arrive, so a retry asks only the missing servos
         with self._lock:
-            self._retrying(f"a sync read of {length} byte(s) at address {address}", ids, attempt, partial=result)
+            self._retrying(
+                f"a sync read of {length} byte(s) at address {address}",
+                ids,
+                lambda pending: self._sync_read_once(address, length, pending, result),
+                partial=result,
+            )
         return {servo_id: result[servo_id] for servo_id in ids}
 
     def sync_write(self, address: int, data: Mapping[int, bytes]) -> None:
@@ -408,7 +410,9 @@ class ServoBus(ABC):
         self.stats.bytes_sent += len(packet)
         self.stats.transactions += 1
 
-    def _retrying(self, what: str, ids: list[int], attempt, partial: dict | None = None):
+    def _retrying(
+        self, what: str, ids: list[int], attempt: Callable[[list[int]], _T], partial: dict | None = None
+    ) -> _T:
         """Run attempt(pending_ids) up to 1 + retries times; flush input between attempts."""
         pending = list(ids)
         last: Exception | None = None
