@@ -15,12 +15,14 @@ from .errors import (
     RegistryError,
     SealedByAnotherKey,
     SealedFileError,
+    StaleKey,
     StorageError,
     TamperedFile,
     TruncatedFile,
     UnsupportedFormat,
 )
 from .household import Household, UnlockedProfile
+from .locks import LockTimeout
 from .registry import Profile
 from .sealed import SealContext, Sealer
 
@@ -34,6 +36,7 @@ __all__ = [
     "Household",
     "InvalidEpisode",
     "InvalidName",
+    "LockTimeout",
     "NotASealedFile",
     "Profile",
     "ProfileExists",
@@ -43,6 +46,7 @@ __all__ = [
     "SealedByAnotherKey",
     "SealedFileError",
     "Sealer",
+    "StaleKey",
     "StorageError",
     "TamperedFile",
     "TruncatedFile",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from dataclasses import dataclass
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .atomic import make_private_dir, remove_stale_temp_files
+from .episodes import WriteGuard
 from .errors import AdapterNotFound, SealedFileError
 from .sealed import SealContext, Sealer
 
@@ -34,10 +36,11 @@ def check_model_hash(base_model_hash: str) -> str:
 
 
 class AdapterStore:
-    def __init__(self, folder: Path, sealer: Sealer, profile_id: str) -> None:
+    def __init__(self, folder: Path, sealer: Sealer, profile_id: str, write_guard: WriteGuard | None = None) -> None:
         self.folder = folder
         self._sealer = sealer
         self._profile_id = profile_id
+        self._guard: WriteGuard = write_guard or contextlib.nullcontext
         if folder.is_dir():
             remove_stale_temp_files(folder)
 
@@ -57,8 +60,10 @@ class AdapterStore:
             "size": len(data),
             "meta": dict(meta or {}),
         }
-        make_private_dir(self.folder)
-        self._sealer.write(self._path(model_hash), json.dumps(header).encode(), bytes(data), self._context(model_hash))
+        with self._guard():
+            make_private_dir(self.folder)
+            self._sealer.write(self._path(model_hash), json.dumps(header).encode(), bytes(data),
+                               self._context(model_hash))
         return AdapterInfo(model_hash, header["created"], len(data), header["meta"])
 
     def has(self, base_model_hash: str) -> bool:
@@ -99,10 +104,12 @@ class AdapterStore:
         return self.load_with_meta(base_model_hash)[0]
 
     def delete(self, base_model_hash: str) -> None:
-        try:
-            self._path(check_model_hash(base_model_hash)).unlink()
-        except FileNotFoundError:
-            raise AdapterNotFound("this profile has no adapter for that base model") from None
+        path = self._path(check_model_hash(base_model_hash))
+        with self._guard():
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                raise AdapterNotFound("this profile has no adapter for that base model") from None
 
     def verify(self) -> list[str]:
         problems = []

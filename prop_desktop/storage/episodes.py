@@ -8,9 +8,12 @@ those sections (no plaintext index exists anywhere).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +25,7 @@ from safetensors.numpy import save as st_save
 
 from .atomic import make_private_dir, remove_stale_temp_files
 from .errors import EpisodeNotFound, InvalidEpisode, SealedFileError
-from .registry import clean_name
+from .registry import MAX_NAME_CHARS, clean_name
 from .sealed import SealContext, Sealer
 
 KIND = "episode"
@@ -74,11 +77,24 @@ def _info(episode_id: str, header: dict[str, Any]) -> EpisodeInfo:
     )
 
 
+WriteGuard = Callable[[], AbstractContextManager[None]]
+
+
+def _default_name(meta: dict[str, Any], created: str) -> str:
+    task = "".join(ch for ch in str(meta.get("task") or "episode") if ch.isprintable())
+    stamp = created[:19].replace("T", " ")
+    return f"{task[: MAX_NAME_CHARS - len(stamp) - 1].strip() or 'episode'} {stamp}"
+
+
 class EpisodeStore:
-    def __init__(self, folder: Path, sealer: Sealer, profile_id: str) -> None:
+    """`write_guard` (given by Household) wraps every change: it waits out a key rotation in another
+    process and refuses to write under a key that is no longer the profile's."""
+
+    def __init__(self, folder: Path, sealer: Sealer, profile_id: str, write_guard: WriteGuard | None = None) -> None:
         self.folder = folder
         self._sealer = sealer
         self._profile_id = profile_id
+        self._guard: WriteGuard = write_guard or contextlib.nullcontext
         if folder.is_dir():
             remove_stale_temp_files(folder)
 
@@ -93,9 +109,10 @@ class EpisodeStore:
         return self.folder / f"{canonical}{SUFFIX}"
 
     def _write(self, episode_id: str, header: dict[str, Any], body: bytes) -> None:
-        make_private_dir(self.folder)
         meta_bytes = json.dumps(header).encode()
-        self._sealer.write(self._path(episode_id), meta_bytes, body, self._context(episode_id))
+        with self._guard():
+            make_private_dir(self.folder)
+            self._sealer.write(self._path(episode_id), meta_bytes, body, self._context(episode_id))
 
     def save(self, arrays: dict[str, np.ndarray], meta: dict[str, Any], name: str | None = None) -> EpisodeInfo:
         """Seal and store a new episode; returns its listing entry (with the new id)."""
@@ -107,12 +124,12 @@ class EpisodeStore:
         except (TypeError, ValueError) as exc:
             raise InvalidEpisode(f"episode meta must be JSON-able: {exc}") from None
         created = str(meta.get("created") or _now())
-        default_name = f"{meta.get('task') or 'episode'} {created[:19].replace('T', ' ')}"
         t = checked.get("t")
-        n_samples = int(next(iter(checked.values())).shape[0]) if next(iter(checked.values())).ndim else 1
+        first = checked["t"] if "t" in checked else next(iter(checked.values()))
+        n_samples = int(first.shape[0]) if first.ndim else 1
         duration = float(t[-1] - t[0]) if t is not None and t.ndim == 1 and t.size > 1 else 0.0
         header = {
-            "name": clean_name(name) if name is not None else clean_name(default_name),
+            "name": clean_name(name) if name is not None else clean_name(_default_name(meta, created)),
             "created": created,
             "n_samples": n_samples,
             "duration_s": duration,
@@ -171,10 +188,11 @@ class EpisodeStore:
 
     def delete(self, episode_id: str) -> None:
         path = self._path(episode_id)
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            raise EpisodeNotFound(f"no episode {episode_id} in this profile") from None
+        with self._guard():
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                raise EpisodeNotFound(f"no episode {episode_id} in this profile") from None
 
     def verify(self) -> list[str]:
         """Open every file completely; one line per problem."""

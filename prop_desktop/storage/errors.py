@@ -64,3 +64,7 @@ class AdapterNotFound(StorageError, LookupError):
 
 class InvalidEpisode(StorageError, ValueError):
     """Episode arrays or metadata that cannot be stored."""
+
+
+class StaleKey(StorageError):
+    """The profile's key changed (rotated, restored, deleted) since this process unlocked it."""

@@ -8,14 +8,18 @@
 
 Ordering rules that keep a crash harmless: the key reaches the keyring before the registry names the
 profile; a deletion removes the key first (crypto-shredding), then files, then the registry entry; a key
-rotation keeps both keys in the keyring entry until every file is resealed (see `rotate`).
+rotation keeps both keys in the keyring entry until every file is resealed (see `rotate`). A lock file
+keeps store writes (shared) out of key changes (exclusive) across processes and threads.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import shutil
+import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,13 +37,18 @@ from .adapters import AdapterStore
 from .atomic import is_temp_file, make_private_dir
 from .episodes import KIND as EPISODE_KIND
 from .episodes import EpisodeStore
-from .errors import InvalidName, SealedFileError
+from .errors import InvalidName, SealedFileError, StaleKey
+from .locks import file_lock
 from .registry import Profile, Registry, clean_name
 from .sealed import SealContext, Sealer, key_id_of
 
 PROFILES_DIR = "profiles"
 EPISODES_DIR = "episodes"
 ADAPTERS_DIR = "adapters"
+# Held exclusively while a profile's key or files change wholesale (rotation, settling, restore, deletion);
+# held shared by every store write, so no write lands in the middle of a rotation.
+KEY_CHANGE_LOCK = ".keychange.lock"
+log = logging.getLogger(__name__)
 ProfileRef = Profile | str
 
 
@@ -66,6 +75,43 @@ class Household:
         self.root = Path(root) if root is not None else data_dir()
         self.registry = Registry(self.root)
         self.keystore = KeyringStore(keyring_backend)
+        self._held = threading.local()  # re-entrancy of the exclusive key-change lock, per thread
+
+    # -- locking ----------------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _key_change(self) -> Iterator[None]:
+        depth = getattr(self._held, "depth", 0)
+        if depth:
+            self._held.depth = depth + 1
+            try:
+                yield
+            finally:
+                self._held.depth = depth
+            return
+        with file_lock(self.root / KEY_CHANGE_LOCK, exclusive=True, timeout_s=120.0,
+                       busy_message="another PRoP Desktop process is changing a profile's key (rotation, "
+                                    "restore or deletion); try again when it has finished"):
+            self._held.depth = 1
+            try:
+                yield
+            finally:
+                self._held.depth = 0
+
+    def _write_guard(self, profile_id: str, key_id: str) -> Callable[[], contextlib.AbstractContextManager[None]]:
+        @contextlib.contextmanager
+        def guard() -> Iterator[None]:
+            with file_lock(self.root / KEY_CHANGE_LOCK, exclusive=False, timeout_s=120.0,
+                           busy_message="a key rotation is running; try again when it has finished"):
+                current = self.registry.read().profiles.get(profile_id)
+                if current is None:
+                    raise StaleKey("this profile was deleted; nothing was saved")
+                if current.key_id != key_id or current.rotation:
+                    raise StaleKey("this profile's key was changed (rotated) since it was unlocked; unlock it "
+                                   "again (nothing was saved)")
+                yield
+
+        return guard
 
     # -- profiles ---------------------------------------------------------------------------------------
 
@@ -113,7 +159,10 @@ class Household:
 
     def delete(self, profile: ProfileRef) -> list[str]:
         """Remove the key from the keyring, the sealed files and the registry entry. Returns warnings."""
-        found = self.profile(profile)
+        with self._key_change():
+            return self._delete(self.profile(profile))
+
+    def _delete(self, found: Profile) -> list[str]:
         warnings: list[str] = []
         try:
             self.keystore.delete(found.id)  # crypto-shredding: without the key, leftovers are noise
@@ -150,19 +199,27 @@ class Household:
         found = self.profile(found.id)
         sealer = Sealer.from_keyset(keys)
         folder = self.profile_dir(found)
+        guard = self._write_guard(found.id, keys.current.key_id)
         return UnlockedProfile(
             profile=found,
             key_id=keys.current.key_id,
             network_key=keys.current.network_key,
-            episodes=EpisodeStore(folder / EPISODES_DIR, sealer, found.id),
-            adapters=AdapterStore(folder / ADAPTERS_DIR, sealer, found.id),
+            episodes=EpisodeStore(folder / EPISODES_DIR, sealer, found.id, guard),
+            adapters=AdapterStore(folder / ADAPTERS_DIR, sealer, found.id, guard),
         )
 
     def _load_keys(self, profile: Profile, passphrase: str | None) -> KeySet:
         keys = self.keystore.load(profile.id, passphrase)
-        if keys.pending is not None or profile.rotation:
-            keys = self._settle_rotation(profile, keys, passphrase)
-        elif profile.key_id and keys.current.key_id != profile.key_id:
+        profile = self.profile(profile.id)
+        if keys.pending is not None or profile.rotation or keys.current.key_id != profile.key_id:
+            # Mid-rotation (or looks like it): wait for a live rotation to end; settle a dead one here.
+            with self._key_change():
+                profile = self.profile(profile.id)
+                keys = self.keystore.load(profile.id, passphrase)
+                if keys.pending is not None or profile.rotation:
+                    keys = self._settle_rotation(profile, keys, passphrase)
+                    profile = self.profile(profile.id)
+        if keys.current.key_id != profile.key_id:
             raise DamagedKeyEntry(f"the keyring holds a different key for {profile.name!r} than the one its files "
                                   "were sealed with; restore the profile with its recovery code")
         return keys
@@ -181,24 +238,27 @@ class Household:
             if isinstance(profile, Profile):
                 raise
             return self._add_profile(clean_name(profile), key, passphrase)[0]
-        if key.key_id != found.key_id:
-            raise WrongRecoveryCode(
-                "this recovery code is typed correctly but belongs to a different key than the one of profile "
-                f"{found.name!r} (another profile's code, or one replaced by a key rotation)"
-            )
-        self.keystore.save(found.id, KeySet(key), passphrase)
-        with self.registry.edit() as data:
-            return data.update(found.id, protected=passphrase is not None, rotation=None)
+        with self._key_change():
+            found = self.profile(found.id)
+            if key.key_id != found.key_id:
+                raise WrongRecoveryCode(
+                    "this recovery code is typed correctly but belongs to a different key than the one of profile "
+                    f"{found.name!r} (another profile's code, or one replaced by a key rotation)"
+                )
+            self.keystore.save(found.id, KeySet(key), passphrase)
+            with self.registry.edit() as data:
+                return data.update(found.id, protected=passphrase is not None, rotation=None)
 
     def change_passphrase(self, profile: ProfileRef, old: str | None, new: str | None) -> Profile:
         """Add, change (old and new) or remove (new=None) the passphrase protecting the key."""
-        found = self.profile(profile)
         if new is not None:
             check_passphrase(new)
-        keys = self._load_keys(found, old)
-        self.keystore.save(found.id, keys, new)
-        with self.registry.edit() as data:
-            return data.update(found.id, protected=new is not None)
+        with self._key_change():
+            found = self.profile(profile)
+            keys = self._load_keys(found, old)
+            self.keystore.save(found.id, keys, new)
+            with self.registry.edit() as data:
+                return data.update(found.id, protected=new is not None)
 
     def rotate(
         self,
@@ -214,22 +274,23 @@ class Household:
         Interrupted before (5): the next unlock reseals back to the old key (the old code stays valid, since
         the new one may never have been seen). From (5) on: the next unlock finishes the rotation.
         """
-        found = self.profile(profile)
-        old = self._load_keys(found, passphrase).current
-        new = ProfileKey.generate()
-        both = KeySet(old, new)
-        self.keystore.save(found.id, both, passphrase)
-        with self.registry.edit() as data:
-            data.update(found.id, rotation={"to": new.key_id, "phase": "resealing"})
-        self._reseal_all(found, both, new)
-        code = encode_recovery_code(new.root)
-        if on_new_code is not None:
-            on_new_code(code)
-        with self.registry.edit() as data:
-            data.update(found.id, rotation={"to": new.key_id, "phase": "committing"})
-        self._reseal_all(found, both, new)  # anything saved meanwhile under the old key
-        self._commit(found, new, passphrase)
-        return code
+        with self._key_change():  # no store writes and no other key change until it is done
+            found = self.profile(profile)
+            old = self._load_keys(found, passphrase).current
+            new = ProfileKey.generate()
+            both = KeySet(old, new)
+            self.keystore.save(found.id, both, passphrase)
+            with self.registry.edit() as data:
+                data.update(found.id, rotation={"to": new.key_id, "phase": "resealing"})
+            for problem in self._reseal_all(found, both, new):
+                log.warning("not resealed (already unreadable): %s", problem)
+            code = encode_recovery_code(new.root)
+            if on_new_code is not None:
+                on_new_code(code)
+            with self.registry.edit() as data:
+                data.update(found.id, rotation={"to": new.key_id, "phase": "committing"})
+            self._commit(found, new, passphrase)
+            return code
 
     def _commit(self, profile: Profile, key: ProfileKey, passphrase: str | None) -> None:
         self.keystore.save(profile.id, KeySet(key), passphrase)
@@ -274,6 +335,8 @@ class Household:
                 continue
             try:
                 meta, body = sealer.open(path, context)
+            except FileNotFoundError:
+                continue
             except SealedFileError as exc:
                 problems.append(str(exc))
                 continue

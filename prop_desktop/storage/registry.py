@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 
 from .atomic import atomic_write_bytes
 from .errors import InvalidName, ProfileExists, ProfileNotFound, RegistryError
+from .locks import file_lock
 
 SCHEMA_VERSION = 1
 REGISTRY_FILE = "profiles.json"
@@ -135,18 +135,5 @@ class Registry:
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
-        self.root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.root / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            try:
-                import fcntl
-            except ImportError:  # Windows: no flock; the app and CLI rarely write at the same moment there.
-                yield
-                return
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
+        with file_lock(self.root / LOCK_FILE, timeout_s=30.0):
+            yield

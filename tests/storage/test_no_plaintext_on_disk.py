@@ -78,6 +78,6 @@ def test_data_folder_has_no_plaintext_samples() -> None:
 
     # Nothing but the registry, the lock file and sealed files exist; no temp files are left.
     names = sorted(p.name for p in root.rglob("*") if p.is_file())
-    assert [n for n in names if not n.endswith(".sealed")] == [".profiles.lock", "profiles.json"]
+    assert [n for n in names if not n.endswith(".sealed")] == [".keychange.lock", ".profiles.lock", "profiles.json"]
     if os.name == "posix":  # the profile folders are private to the user
         assert (hh.profile_dir(profile).stat().st_mode & 0o077) == 0
