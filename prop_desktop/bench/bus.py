@@ -27,6 +27,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--sim-process", action="store_true", help="run the simulator in its own process instead of a thread"
     )
+    parser.add_argument(
+        "--wire-timing", action="store_true", help="answers take as long as on a real 1 Mbaud line (thread only)"
+    )
 
 
 def _rate(op: Callable[[], object], seconds: float) -> tuple[float, list[float]]:
@@ -72,11 +75,11 @@ class _SimProcess:
             self.proc.kill()
 
 
-def measure(protocol: str, seconds: float, sim_process: bool = False) -> dict[str, float]:
+def measure(protocol: str, seconds: float, sim_process: bool = False, wire_timing: bool = False) -> dict[str, float]:
     from prop_desktop.arm.bus import make_bus
     from prop_desktop.arm.sim import SimulatedArm
 
-    sim = _SimProcess(protocol) if sim_process else SimulatedArm(protocol).start()
+    sim = _SimProcess(protocol) if sim_process else SimulatedArm(protocol, wire_timing=wire_timing).start()
     try:
         with make_bus(protocol, sim.port) as bus:
             for _ in range(50):  # warm up
@@ -121,10 +124,11 @@ def run(args: argparse.Namespace) -> int:
     protocols = ["feetech", "dynamixel"] if args.protocol == "both" else [args.protocol]
     results: dict[str, object] = {
         "sim": "process" if args.sim_process else "thread",
+        "wire_timing": bool(getattr(args, "wire_timing", False)) and not args.sim_process,
         "seconds_per_op": args.seconds,
     }
     for protocol in protocols:
-        results[protocol] = measure(protocol, args.seconds, args.sim_process)
+        results[protocol] = measure(protocol, args.seconds, args.sim_process, bool(results["wire_timing"]))
     columns = [
         ("sync read 6/s", "sync_read_hz", "{:.0f}"),
         ("sync write 6/s", "sync_write_hz", "{:.0f}"),
@@ -135,7 +139,8 @@ def run(args: argparse.Namespace) -> int:
         ("ping p99 ms", "ping_p99_ms", "{:.3f}"),
         ("retries", "retries", "{}"),
     ]
-    print(f"servo bus on the simulated arm (simulator in a {results['sim']}, {args.seconds:g} s per operation)")
+    timing = ", real wire timing" if results["wire_timing"] else ""
+    print(f"servo bus on the simulated arm (simulator in a {results['sim']}{timing}, {args.seconds:g} s per operation)")
     print(f"{'':10}" + "".join(f"{title:>16}" for title, _, _ in columns))
     for protocol in protocols:
         row = results[protocol]

@@ -162,3 +162,16 @@ def test_reconnecting_after_a_program_left_bytes_behind(feetech_sim: SimulatedAr
         assert bus.ping(2) == 777
         assert bus.stats.retries == 0
     assert feetech_sim.stats.internal_errors == 0
+
+
+@pytest.mark.timeout(30)
+def test_wire_timing_makes_answers_take_as_long_as_on_a_real_line(make_sim) -> None:
+    sim = make_sim("feetech", wire_timing=True)
+    with make_bus("feetech", sim.port) as bus:
+        best = 1.0
+        for _ in range(20):
+            start = time.perf_counter()
+            bus.sync_read_register("present_position", IDS)
+            best = min(best, time.perf_counter() - start)
+    # 14 instruction bytes + 6 answers of 8 bytes at 10 µs per byte (1 Mbaud, 8N1) = 0.62 ms
+    assert best >= 0.00062

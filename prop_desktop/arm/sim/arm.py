@@ -63,12 +63,17 @@ class SimulatedArm:
         overload_seconds: float = 3.0,
         seed: int = 0,
         emulate_baud: bool = True,
+        wire_timing: bool = False,
     ) -> None:
+        """`emulate_baud`: servos answer only if the port's baud rate matches theirs. `wire_timing`: answers
+        take as long as on a real line (10 bits per byte at the port's baud rate) on top of the return delay;
+        off by default so tests and the in-app arm run as fast as the machine allows."""
         self.spec: SimArmSpec = sim_arm_spec(protocol, model)
         self.protocol = self.spec.protocol
         self.model = self.spec.key
         self.physics_dt = physics_dt
         self.emulate_baud = emulate_baud
+        self.wire_timing = wire_timing
         servo_cls = FeetechServo if self.protocol == "feetech" else DynamixelServo
         self._all: list[SimServo] = [servo_cls(j, overload_seconds) for j in self.spec.joints]
         self._by_id: dict[int, SimServo] = {}
@@ -175,7 +180,7 @@ class SimulatedArm:
                 stats = self._responder.stats
                 self.stats.packets, self.stats.bad_checksum = stats.packets, stats.bad_checksum
                 out = self._outgoing(replies)
-            self._send(master, out)
+            self._send(master, out, len(data) if out else 0)
 
     def _outgoing(self, replies: list[Reply]) -> list[tuple[float, bytes]]:
         out = []
@@ -189,14 +194,22 @@ class SimulatedArm:
         self.stats.replies += len(out)
         return out
 
-    def _send(self, master: int, out: list[tuple[float, bytes]]) -> None:
+    def _send(self, master: int, out: list[tuple[float, bytes]], received: int = 0) -> None:
+        """Write the answers, each after its servo's return delay (and, with wire_timing, after the time its
+        bytes and the instruction's take on a real line at the port's baud rate)."""
+        byte_s = 10.0 / (self._line_baud() or 1_000_000) if self.wire_timing else 0.0
+        due = time.monotonic() + received * byte_s
         pending = b""
         for delay, data in out:
-            if delay > 0:
+            wait = delay + len(data) * byte_s
+            if wait > 0:
                 if pending:
                     self._write(master, pending)
                     pending = b""
-                time.sleep(delay)
+                due += wait
+                pause = due - time.monotonic()
+                if pause > 0:
+                    time.sleep(pause)
             pending += data
         if pending:
             self._write(master, pending)
