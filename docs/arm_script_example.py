@@ -20,7 +20,7 @@ import time
 import numpy as np
 
 from prop_desktop.arm import DriveLoop, connect, record_click, record_hand
-from prop_desktop.arm.discovery import list_ports
+from prop_desktop.arm.discovery import identify_arm, list_ports
 from prop_desktop.arm.sim import SimulatedArm
 
 
@@ -75,9 +75,14 @@ def policy_step_factory():
 def main() -> int:
     sim = SimulatedArm("feetech").start()  # 1. the simulator
     try:
-        found = list_ports()  # 2. discovery: real USB adapters are listed with a diagnosis
+        found = list_ports()  # 2. discovery: real USB adapters are listed with a diagnosis and a fix
         print(f"USB serial ports found: {[p.device for p in found] or 'none'}; simulated arm on {sim.port}")
-        with connect(sim.port, model="so101") as arm:
+        guess = identify_arm(sim.port)  # which arm answers on that port (broadcast ping, both protocols)
+        if guess is None or guess.model_key is None:
+            print("no known arm answers on", sim.port)
+            return 1
+        print("identified:", guess.summary)
+        with connect(sim.port, model=guess.model_key) as arm:
             report = arm.preflight()
             print(report.summary())
             if not report.ok:

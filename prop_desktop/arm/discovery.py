@@ -294,3 +294,48 @@ def _user_name() -> str:
         return pwd.getpwuid(os.getuid()).pw_name
     except (ImportError, KeyError, AttributeError):
         return os.environ.get("USER", "you")
+
+
+@dataclass
+class ArmGuess:
+    """What answered on a port: protocol, the servos found {id: model number}, and the arm model they fit."""
+
+    port: str
+    protocol: str
+    servos: dict[int, int]
+    model_key: str | None  # "so101" / "koch" when the servos fit a known arm, else None
+
+    @property
+    def summary(self) -> str:
+        what = f"a {self.model_key} arm" if self.model_key else "servos that fit no known arm"
+        return f"{self.port}: {what} ({self.protocol}, ids {sorted(self.servos)})"
+
+
+def identify_arm(port: str, *, baudrate: int = 1_000_000, timeout_s: float = 0.03) -> ArmGuess | None:
+    """Broadcast-ping `port` with each protocol and say which arm answers (None when nothing does).
+
+    Raises the bus layer's PortError when the port cannot be opened (with the usual plain-language fix).
+    """
+    from prop_desktop.arm.bus import make_bus
+    from prop_desktop.arm.errors import BusError
+    from prop_desktop.arm.models import ARM_MODELS
+
+    for protocol in ("feetech", "dynamixel"):
+        bus = make_bus(protocol, port, baudrate, timeout_s=timeout_s, retries=1)
+        bus.open()
+        try:
+            found = bus.broadcast_ping()
+        except BusError:
+            found = {}
+        finally:
+            bus.close()
+        if not found:
+            continue
+        match = None
+        for model in ARM_MODELS.values():
+            expected = {j.servo_id: j.servo.model_number for j in model.joints}
+            if model.protocol == protocol and all(found.get(i) == m for i, m in expected.items()):
+                match = model.key
+                break
+        return ArmGuess(port, protocol, found, match)
+    return None

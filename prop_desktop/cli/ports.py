@@ -15,12 +15,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--all", action="store_true", help="also list ports without a known adapter VID/PID")
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    parser.add_argument("--identify", metavar="PORT", help="ping PORT with both protocols and say which arm answers")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from prop_desktop.arm import discovery
 
+    if args.identify:
+        return _identify(args.identify)
     ports = discovery.list_ports(only_known=not args.all)
     system = discovery.system_problems()
     if args.json:
@@ -59,4 +62,21 @@ def run(args: argparse.Namespace) -> int:
     for problem in system:
         print(f"Note: {problem.message}\n    Fix: {problem.fix}")
     print("Simulated arm: always available (prop-desktop arm preflight --sim, or prop-desktop sim for a port).")
+    return 0
+
+
+def _identify(port: str) -> int:
+    from prop_desktop.arm import discovery
+    from prop_desktop.arm.errors import ArmError
+
+    try:
+        guess = discovery.identify_arm(port)
+    except ArmError as exc:
+        print(f"error: {exc}")
+        return 2
+    if guess is None:
+        print(f"{port}: no servo answers (Feetech or Dynamixel at 1 000 000 baud). Check the arm's power supply, "
+              "the cable to the first servo, and the baud rate.")
+        return 1
+    print(guess.summary)
     return 0

@@ -69,3 +69,10 @@ def test_bench_loop_short_run_writes_json(tmp_path):
     result = json.loads(out_json.read_text())
     assert {"loop_hz", "jitter_p99_ms", "missed"} <= set(result)
     assert result["loop_hz"] > 50  # loose: the bench itself reports the real numbers
+
+
+@pytest.mark.timeout(30)
+def test_ports_identify_cli(make_sim, capsys):
+    sim = make_sim("dynamixel")
+    assert main(["ports", "--identify", sim.port]) == 0
+    assert "a koch arm (dynamixel" in capsys.readouterr().out

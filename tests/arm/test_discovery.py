@@ -151,3 +151,20 @@ def test_open_errors_become_plain_problems(tmp_path):
     assert explain_open_error(str(tmp_path), PermissionError(13, "Permission denied")).code == "permission"
     busy = explain_open_error(str(tmp_path), OSError(16, "Device or resource busy"))
     assert busy.code == "busy" and "Close" in busy.fix
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("protocol, model", [("feetech", "so101"), ("dynamixel", "koch")])
+def test_identify_arm_on_a_port(make_sim, protocol, model):
+    sim = make_sim(protocol)
+    guess = discovery.identify_arm(sim.port)
+    assert guess is not None and guess.protocol == protocol and guess.model_key == model
+    assert sorted(guess.servos) == [1, 2, 3, 4, 5, 6] and model in guess.summary
+
+
+@pytest.mark.timeout(30)
+def test_identify_arm_when_nothing_answers(make_sim):
+    sim = make_sim("feetech")
+    for joint in sim.joint_names:
+        sim.set_silent(joint)
+    assert discovery.identify_arm(sim.port) is None
