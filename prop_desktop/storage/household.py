@@ -190,6 +190,15 @@ class Household:
     def is_protected(self, profile: ProfileRef) -> bool:
         return self.profile(profile).protected
 
+    def keyring_problem(self) -> str | None:
+        """Why keys cannot be stored or read right now (insecure, missing or locked keyring), or None.
+        Lets a UI explain the problem before the user tries anything."""
+        try:
+            _ = self.keystore.backend
+        except KeyringError as exc:
+            return str(exc)
+        return None
+
     # -- keys -------------------------------------------------------------------------------------------
 
     def unlock(self, profile: ProfileRef, passphrase: str | None = None) -> UnlockedProfile:

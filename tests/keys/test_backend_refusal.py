@@ -46,6 +46,7 @@ def test_insecure_backends_are_refused(tmp_path: Path, backend: object, words: s
     message = str(info.value)
     assert words in message and "recovery code" in message and "Refusing" in message
     hh = Household(tmp_path, keyring_backend=backend)  # type: ignore[arg-type]
+    assert hh.keyring_problem() == message
     with pytest.raises(InsecureKeyring):
         hh.create_profile("Ana")
     # Nothing was written anywhere: no registry entry, no key file, no profile folder.
@@ -57,6 +58,7 @@ def test_chainer_uses_its_secure_member_directly() -> None:
     secure = MemoryKeyring()
     picked = select_secure_backend(_chainer(PlaintextKeyring(), secure, null.Keyring()))
     assert picked is secure
+    assert Household(keyring_backend=_chainer(secure)).keyring_problem() is None
 
 
 def test_keyrings_alt_is_refused_by_module() -> None:
