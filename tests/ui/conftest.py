@@ -24,7 +24,9 @@ def memory_keyring() -> MemoryKeyring:
 def services(tmp_path: Path, memory_keyring: MemoryKeyring) -> Iterator[object]:
     from prop_desktop.services import App
 
-    app = App(data_dir=tmp_path / "data", keyring_backend=memory_keyring)
+    # PROP_DESKTOP_TEST_POLICY_DIR: another base policy folder (development only); default the shipped one.
+    app = App(data_dir=tmp_path / "data", keyring_backend=memory_keyring,
+              policy_dir=os.environ.get("PROP_DESKTOP_TEST_POLICY_DIR") or None)
     yield app
     app.close()
 
