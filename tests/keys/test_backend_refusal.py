@@ -90,3 +90,17 @@ def test_default_backend_without_secret_service_is_refused(monkeypatch: pytest.M
     monkeypatch.setattr(keyring.core, "_keyring_backend", None)
     with pytest.raises(InsecureKeyring, match="no system keyring"):
         _ = KeyringStore().backend
+
+
+def test_secret_service_without_a_session_bus_is_a_plain_error(monkeypatch: pytest.MonkeyPatch,
+                                                                tmp_path: Path) -> None:
+    """The Secret Service backend chosen but no D-Bus session reachable (headless login, broken session)."""
+    from keyring.backends.SecretService import Keyring as SecretServiceKeyring
+
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))  # no bus socket here either
+    hh = Household(tmp_path, keyring_backend=SecretServiceKeyring())
+    with pytest.raises(KeyringUnavailable, match="Secret Service keyring cannot be used") as info:
+        hh.create_profile("Ana")
+    assert "recovery code" in str(info.value)
+    assert hh.list_profiles() == []

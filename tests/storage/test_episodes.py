@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import PROFILE_B, make_episode
+from storage_helpers import PROFILE_B, make_episode
 
 from prop_desktop.storage import (
     EpisodeNotFound,
@@ -118,7 +118,7 @@ def test_another_profiles_file_is_detected(tmp_path: Path, episodes_a: EpisodeSt
 
 
 def test_an_episode_is_not_an_adapter(tmp_path: Path, episodes_a: EpisodeStore, sealer_a: Sealer) -> None:
-    from conftest import PROFILE_A
+    from storage_helpers import PROFILE_A
 
     from prop_desktop.storage import AdapterStore
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import PROFILE_A, make_episode
+from storage_helpers import PROFILE_A, make_episode
 
 from prop_desktop.keys import KeySet, ProfileKey
 from prop_desktop.storage import AdapterStore, EpisodeStore, Profile, Sealer

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import PROFILE_A, PROFILE_B
+from storage_helpers import PROFILE_A, PROFILE_B
 
 from prop_desktop.keys import KeySet, ProfileKey
 from prop_desktop.storage import (
