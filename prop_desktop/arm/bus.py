@@ -304,7 +304,8 @@ class ServoBus(ABC):
         for servo_id in data:
             self._check_id(servo_id)
         with self._lock:
-            self._send(self._sync_write_packet(address, lengths.pop(), {k: bytes(v) for k, v in data.items()}))
+            packet = self._sync_write_packet(address, lengths.pop(), {k: bytes(v) for k, v in data.items()})
+            self._send(packet, answered=False)
 
     # ----------------------------------------------------------------- named registers
     def register(self, name: str) -> Register:
@@ -405,7 +406,9 @@ class ServoBus(ABC):
             raise RegisterError(f"register {name!r} is read-only")
         return reg
 
-    def _send(self, packet: bytes) -> None:
+    def _send(self, packet: bytes, answered: bool = True) -> None:
+        if answered:
+            self._link.discard_input()  # a late answer from an earlier transaction is not ours (as the SDKs do)
         self._link.write(packet)
         self.stats.bytes_sent += len(packet)
         self.stats.transactions += 1

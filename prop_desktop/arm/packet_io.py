@@ -18,6 +18,13 @@ from prop_desktop.arm.errors import PortError
 
 WRITE_TIMEOUT_S = 1.0
 
+# What a vanished port raises: pyserial's and the OS's errors, and on POSIX termios.error (e.g. tcflush → EIO).
+IO_ERRORS: tuple[type[BaseException], ...] = (OSError, serial.SerialException)
+if os.name == "posix":
+    import termios
+
+    IO_ERRORS += (termios.error,)
+
 
 class NoAnswer(Exception):
     """Internal: no answer (nothing at all) from these servos within the deadline."""
@@ -112,7 +119,7 @@ class SerialLink:
         self._buf.clear()
         try:
             ser.reset_input_buffer()  # bytes left over from a previous program are not answers to us
-        except (OSError, serial.SerialException):
+        except IO_ERRORS:
             pass
         fd = getattr(ser, "fd", None)
         if os.name == "posix" and isinstance(fd, int) and hasattr(select, "poll"):
@@ -125,7 +132,7 @@ class SerialLink:
         if ser is not None:
             try:
                 ser.close()
-            except (OSError, serial.SerialException):
+            except IO_ERRORS:
                 pass  # the device may already be gone; closing is best effort
 
     def _require_open(self) -> serial.Serial:
@@ -144,7 +151,7 @@ class SerialLink:
                 self._write_fd(self._fd, memoryview(data))
             else:
                 ser.write(data)
-        except (OSError, serial.SerialException) as exc:
+        except IO_ERRORS as exc:
             raise self._gone(exc) from None
 
     def _write_fd(self, fd: int, view: memoryview) -> None:
@@ -189,7 +196,7 @@ class SerialLink:
                     return False
         except PortError:
             raise
-        except (OSError, serial.SerialException) as exc:
+        except IO_ERRORS as exc:
             raise self._gone(exc) from None
         self._buf += chunk
         return True
@@ -204,6 +211,15 @@ class SerialLink:
         chunk = bytes(self._buf[:n])
         del self._buf[:n]
         return chunk
+
+    def discard_input(self) -> None:
+        """Drop whatever input is buffered now, without waiting."""
+        self._buf.clear()
+        ser = self._require_open()
+        try:
+            ser.reset_input_buffer()
+        except IO_ERRORS as exc:
+            raise self._gone(exc) from None
 
     def drain(self, quiet_s: float = 0.002, max_s: float = 0.05) -> None:
         """Discard buffered and in-flight input: read until the line has been quiet for quiet_s (bounded)."""

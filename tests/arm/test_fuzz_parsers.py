@@ -35,6 +35,9 @@ class ScriptedLink:
     def drain(self) -> None:
         pass
 
+    def discard_input(self) -> None:
+        pass
+
     def close(self) -> None:
         pass
 
