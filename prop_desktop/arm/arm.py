@@ -46,6 +46,7 @@ class Arm:
         safety_config: SafetyConfig | None = None,
         on_close: Callable[[], None] | None = None,
         port_label: str = "",
+        require_calibration: bool = False,
     ) -> None:
         self.bus = bus
         self.model = arm_model(model)
@@ -55,6 +56,8 @@ class Arm:
             )
         self.arm_id = arm_id or f"{self.model.key}-unknown"
         self.port_label = port_label or bus.port
+        # Real arms must be calibrated before torque on: until then their ranges are guesses.
+        self.require_calibration = require_calibration
         self.safety = safety_config or SafetyConfig()
         self.ids = self.model.servo_ids
         self.joint_names = self.model.joint_names
@@ -181,6 +184,11 @@ class Arm:
         """Enable torque without a jump: goal = present first. Returns the present joints (radians)."""
         with self._cmd_lock:
             self._refuse_if_stopped()
+            if self.require_calibration and not self.is_calibrated:
+                raise SafetyStop(
+                    "this arm is not calibrated yet, so its joint ranges are unknown and moving it could drive a "
+                    "joint into its end stop. Calibrate it first (Connect page, or `prop-desktop arm calibrate`)."
+                )
             counts = self.read_counts()
             # Present may lie just outside the calibrated range; hold it where it is, the filter walks it in.
             self._bus_call(self.bus.sync_write_register, "goal_position", self._clip_counts(counts))

@@ -71,7 +71,15 @@ def connect(
             raise PortError(f"{problems[0].message} Fix: {problems[0].fix}", port) from exc
         raise
     arm_id = arm_id_for(model, serial_number=serial_number, port=port)
-    arm = Arm(bus, model, arm_id=arm_id, calibration=calibration, safety_config=safety_config, port_label=port)
+    arm = Arm(
+        bus,
+        model,
+        arm_id=arm_id,
+        calibration=calibration,
+        safety_config=safety_config,
+        port_label=port,
+        require_calibration=True,
+    )
     _reuse_calibration(arm)
     return arm
 

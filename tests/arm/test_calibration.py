@@ -10,7 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from prop_desktop.arm import CalibrationError, connect
+from prop_desktop.arm import CalibrationError, SafetyStop, connect
 from prop_desktop.arm.calibration import calibration_path
 
 PHYSICAL_MIDDLE = {"shoulder_pan": 0.0, "shoulder_lift": 0.0, "elbow_flex": 0.0, "wrist_flex": 0.0,
@@ -33,6 +33,9 @@ def _sweep(cal, sim, seconds: float = 1.2, amplitude: float = 1.5) -> None:
 def test_guided_calibration_across_the_wrap_round_trips_and_is_reused(make_sim):
     sim = make_sim("feetech")
     arm = connect(sim.port, model="so101")
+    with pytest.raises(SafetyStop, match="not calibrated yet"):
+        arm.torque_on()  # a real (non-simulated) port: no torque before calibration
+    assert not any(sim.torque_enabled(j) for j in sim.joint_names)
     # Servo horns mounted half a turn off: joints 1 and 5 read across 0/4095 around their middle pose.
     arm.write_eeprom("homing_offset", {1: -2040, 5: 2040})
     counts = arm.read_counts()

@@ -115,6 +115,7 @@ def test_recording_can_be_cancelled_and_stopped(arm):
     assert ep is not None and 5 <= len(ep) <= 15 and not ep.interrupted
 
 
+@pytest.mark.timeout(30)
 def test_bad_targets_are_refused_with_a_clear_message(arm):
     with pytest.raises(ValueError, match="at least one target"):
         Recorder(arm, "click", targets=[])
