@@ -1,6 +1,6 @@
 """Serial framing helpers shared by both protocols: a byte link with deadlines, and byte sources for parsers.
 
-On POSIX the link reads the port's file descriptor directly with poll() (no busy-wait, and no termios
+On Linux the link reads the port's file descriptor directly with poll() (no busy-wait, and no termios
 reconfiguration per call as pyserial's per-read timeout would do); elsewhere it falls back to pyserial reads.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import os
 import select
+import sys
 import time
 from typing import Protocol
 
@@ -122,7 +123,8 @@ class SerialLink:
         except IO_ERRORS:
             pass
         fd = getattr(ser, "fd", None)
-        if os.name == "posix" and isinstance(fd, int) and hasattr(select, "poll"):
+        # poll() on tty devices is reliable on Linux only (macOS reports POLLNVAL): elsewhere pyserial reads.
+        if sys.platform.startswith("linux") and isinstance(fd, int):
             self._fd = fd
             self._poll = select.poll()
             self._poll.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)

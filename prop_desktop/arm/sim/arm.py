@@ -7,7 +7,7 @@
         sim.move_by_hand("elbow_flex", 0.3)          # torque off: move a joint by hand (radians)
         sim.set_silent(3)                            # fault injection: servo 3 stops answering
 
-The thread sleeps in poll() until bytes arrive (no busy-wait). Physics advances lazily from the monotonic
+The thread sleeps in select() until bytes arrive (no busy-wait). Physics advances lazily from the monotonic
 clock each time a packet arrives or the Python API is used, so an idle simulator costs nothing.
 """
 
@@ -151,12 +151,9 @@ class SimulatedArm:
     def _serve(self) -> None:
         assert self._master is not None and self._wake is not None
         master, wake = self._master, self._wake[0]
-        poller = select.poll()
-        poller.register(master, select.POLLIN)
-        poller.register(wake, select.POLLIN)
         while True:
-            events = poller.poll()
-            if any(fd == wake for fd, _ in events):
+            readable, _, _ = select.select([master, wake], [], [])  # sleeps until bytes come (no busy-wait)
+            if wake in readable:
                 return
             try:
                 data = os.read(master, 4096)
