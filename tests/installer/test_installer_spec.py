@@ -4,7 +4,9 @@ excludes and prunes on each platform. (Building for real takes minutes: installe
 from __future__ import annotations
 
 import ast
+import os
 import shutil
+import subprocess
 import sys
 import types
 from pathlib import Path
@@ -169,6 +171,46 @@ def fake_sources(workpath: Path) -> None:
         source = workpath / "src" / dest
         source.parent.mkdir(parents=True, exist_ok=True)
         source.write_bytes(Path(elf).read_bytes() if ".so" in dest else b"data")
+
+
+IMPORT_EVERYTHING_WITHOUT = """
+import importlib, importlib.abc, os, pkgutil, sys
+excluded = os.environ["BUNDLE_EXCLUDES"].split()
+
+
+class Excluded(importlib.abc.MetaPathFinder):
+    # Behave like the bundle: a module the spec excludes is simply not there.
+    def find_spec(self, name, path=None, target=None):
+        if any(name == item or name.startswith(item + ".") for item in excluded):
+            raise ModuleNotFoundError(f"No module named {name!r} (excluded from the bundle)", name=name)
+        return None
+
+
+sys.meta_path.insert(0, Excluded())
+import prop_desktop
+for module in pkgutil.walk_packages(prop_desktop.__path__, "prop_desktop."):
+    if not module.name.endswith("__main__"):  # importing it would run the app
+        importlib.import_module(module.name)
+print("imported", len(sys.modules))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_every_app_module_imports_with_the_excluded_modules_missing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Catches third-party hard imports too (pyqtgraph imports PySide6.QtOpenGL unconditionally).
+    record, _ = run_spec("linux", monkeypatch, tmp_path)
+    monkeypatch.undo()  # the real sys.platform and sys.modules again for the child process
+    result = subprocess.run(
+        [sys.executable, "-c", IMPORT_EVERYTHING_WITHOUT],
+        capture_output=True,
+        text=True,
+        timeout=110,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen", "BUNDLE_EXCLUDES": " ".join(record.analysis["excludes"])},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
 
 
 def test_prunes_torch_test_binaries_and_headers_but_keeps_what_runs(
