@@ -34,7 +34,7 @@ from ..keys.recovery import decode_recovery_code, encode_recovery_code
 from ..paths import data_dir
 from .adapters import KIND as ADAPTER_KIND
 from .adapters import AdapterStore
-from .atomic import is_temp_file, make_private_dir
+from .atomic import fsync_dir, is_temp_file, make_private_dir
 from .episodes import KIND as EPISODE_KIND
 from .episodes import EpisodeStore
 from .errors import InvalidName, SealedFileError, StaleKey
@@ -339,6 +339,7 @@ class Household:
         sealer = Sealer({k.key_id: k.seal_key for k in keys.by_id().values()} | {target.key_id: target.seal_key},
                         target.key_id)
         problems = []
+        touched: set[Path] = set()
         for path, context in self._sealed_files(profile):
             if key_id_of(path) == target.key_id:
                 continue
@@ -349,7 +350,12 @@ class Household:
             except SealedFileError as exc:
                 problems.append(str(exc))
                 continue
-            sealer.write(path, meta, body, context)
+            sealer.write(path, meta, body, context, sync_dir=False)
+            touched.add(path.parent)
+        # One folder fsync per folder instead of one per file; done before the caller moves to the next
+        # phase, so no rename can be lost once the old key is dropped.
+        for folder in touched:
+            fsync_dir(folder)
         return problems
 
     def verify(self, profile: ProfileRef, passphrase: str | None = None) -> list[str]:
