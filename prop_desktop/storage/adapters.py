@@ -17,7 +17,7 @@ from .sealed import SealContext, Sealer
 
 KIND = "adapter"
 SUFFIX = ".sealed"
-_HASH = re.compile(r"^[0-9a-f]{8,128}$")
+MODEL_HASH = re.compile(r"^[0-9a-f]{8,128}$")
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class AdapterInfo:
 
 def check_model_hash(base_model_hash: str) -> str:
     value = str(base_model_hash).strip().lower()
-    if not _HASH.match(value):
+    if not MODEL_HASH.match(value):
         raise ValueError(f"a base model hash is 8-128 hex characters, got {base_model_hash!r}")
     return value
 
@@ -72,7 +72,7 @@ class AdapterStore:
     def hashes(self) -> list[str]:
         if not self.folder.is_dir():
             return []
-        return sorted(p.stem for p in self.folder.glob(f"*{SUFFIX}") if _HASH.match(p.stem))
+        return sorted(p.stem for p in self.folder.glob(f"*{SUFFIX}") if MODEL_HASH.match(p.stem))
 
     def info(self, base_model_hash: str) -> AdapterInfo:
         model_hash = check_model_hash(base_model_hash)

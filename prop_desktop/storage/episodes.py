@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -30,6 +31,7 @@ from .sealed import SealContext, Sealer
 
 KIND = "episode"
 SUFFIX = ".sealed"
+EPISODE_ID = re.compile(r"^[0-9a-f]{32}$")  # uuid4().hex; anything else in the folder is not ours
 log = logging.getLogger(__name__)
 
 
@@ -142,7 +144,7 @@ class EpisodeStore:
     def ids(self) -> list[str]:
         if not self.folder.is_dir():
             return []
-        return sorted(p.name[: -len(SUFFIX)] for p in self.folder.glob(f"*{SUFFIX}") if not p.name.startswith("."))
+        return sorted(p.stem for p in self.folder.glob(f"*{SUFFIX}") if EPISODE_ID.match(p.stem))
 
     def info(self, episode_id: str) -> EpisodeInfo:
         path = self._path(episode_id)

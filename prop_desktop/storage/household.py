@@ -33,10 +33,10 @@ from ..keys.passphrase import check_passphrase
 from ..keys.recovery import decode_recovery_code, encode_recovery_code
 from ..paths import data_dir
 from .adapters import KIND as ADAPTER_KIND
-from .adapters import AdapterStore
+from .adapters import MODEL_HASH, AdapterStore
 from .atomic import fsync_dir, is_temp_file, make_private_dir
+from .episodes import EPISODE_ID, EpisodeStore
 from .episodes import KIND as EPISODE_KIND
-from .episodes import EpisodeStore
 from .errors import InvalidName, SealedFileError, StaleKey
 from .locks import file_lock
 from .registry import Profile, Registry, clean_name
@@ -327,10 +327,10 @@ class Household:
         folder = self.profile_dir(profile)
         files: list[tuple[Path, SealContext]] = []
         for path in sorted((folder / EPISODES_DIR).glob("*.sealed")):
-            if not is_temp_file(path):
+            if EPISODE_ID.match(path.stem):
                 files.append((path, SealContext(profile.id, EPISODE_KIND, path.stem)))
         for path in sorted((folder / ADAPTERS_DIR).glob("*.sealed")):
-            if not is_temp_file(path):
+            if MODEL_HASH.match(path.stem):
                 files.append((path, SealContext(profile.id, ADAPTER_KIND, path.stem, base_model_hash=path.stem)))
         return files
 
@@ -368,8 +368,9 @@ class Household:
         problems = unlocked.episodes.verify() + unlocked.adapters.verify()
         folder = self.profile_dir(found)
         expected = {folder / EPISODES_DIR, folder / ADAPTERS_DIR}
+        ours = {path for path, _ in self._sealed_files(found)}
         for path in sorted(folder.rglob("*")) if folder.exists() else []:
-            if path in expected or is_temp_file(path) or (path.parent in expected and path.suffix == ".sealed"):
+            if path in expected or path in ours or is_temp_file(path):
                 continue
             problems.append(f"unexpected item {path.relative_to(folder)} in the profile's folder (not a sealed file)")
         return problems

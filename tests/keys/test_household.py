@@ -241,8 +241,10 @@ def test_verify_reports_every_problem(household: Household) -> None:
     path = me.episodes.folder / f"{bad.id}.sealed"
     path.write_bytes(path.read_bytes()[:-3])
     (me.episodes.folder / "notes.txt").write_text("hello")
+    (me.episodes.folder / "planted.sealed").write_bytes(b"PRDSEAL\0 not ours")
+    assert {i.id for i in me.episodes.list()} == {good.id, bad.id}  # strays do not upset the listing
     problems = household.verify(ana)
-    assert len(problems) == 2
+    assert len(problems) == 3 and any("planted.sealed" in p for p in problems)
     assert any(bad.id in p and "truncated" in p.lower() or "cut short" in p for p in problems)
     assert any("notes.txt" in p for p in problems)
     assert good.id not in " ".join(problems)
