@@ -245,8 +245,8 @@ class PassphraseDialog(FormDialog):
         self.setObjectName("passphraseDialog")
         self._on_done = on_done
         self._answered = False
-        intro = QLabel(f"{name}'s key is protected by a passphrase. Type it to let the arm do things "
-                       f"{name}'s way.")
+        intro = QLabel(f"{name}'s key is protected by a passphrase. Type it to open {name}'s recordings and "
+                       "personal skill for this session.")
         intro.setWordWrap(True)
         self.layout_.insertWidget(0, intro)
         self.field = QLineEdit()

@@ -46,6 +46,21 @@ def click_dialog_button(qtbot, dialog: QWidget, text: str) -> None:
                          f"{[b.text() for b in dialog.findChildren(QPushButton)]}")
 
 
+def settle(qtbot, window) -> None:
+    """Wait until the window has finished reloading profiles and recordings (they load off the GUI thread)."""
+    qtbot.waitUntil(lambda: not window._profiles_loading and not window._episodes_loading, timeout=10_000)
+    qtbot.wait(30)
+    qtbot.waitUntil(lambda: not window._profiles_loading and not window._episodes_loading, timeout=10_000)
+
+
+def card(qtbot, window, name: str):
+    """The Profiles page's card for `name`, once the page shows the current household."""
+    page = window.pages["Profiles"]
+    settle(qtbot, window)
+    qtbot.waitUntil(lambda: page.card_for(name) is not None, timeout=5000)
+    return page.card_for(name)
+
+
 def focus_window(qtbot, window) -> None:
     """Shortcuts go to the active window, as on a desktop: bring the main window to the front first.
     (The offscreen platform sometimes ignores activation requests, so ask QApplication directly too.)"""
@@ -116,9 +131,7 @@ def create_profile(qtbot, window, name: str, passphrase: str | None = None) -> s
 
 def switch_profile(qtbot, window, name: str) -> None:
     go_to(qtbot, window, "Profiles")
-    page = window.pages["Profiles"]
-    qtbot.waitUntil(lambda: page.card_for(name) is not None, timeout=3000)
-    click(qtbot, page.card_for(name).use_button)
+    click(qtbot, card(qtbot, window, name).use_button)
     qtbot.waitUntil(lambda: window.profile_combo.currentText() == name, timeout=5000)
 
 

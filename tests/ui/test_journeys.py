@@ -10,6 +10,7 @@ from prop_desktop.policy.kinematics import forward_kinematics
 from prop_desktop.ui.stall_monitor import StallMonitor
 
 from .journey import (
+    card,
     child,
     choose_quick_training,
     click,
@@ -186,15 +187,14 @@ def test_deleting_a_profile_asks_and_makes_the_data_unreadable(qtbot, window, me
     create_profile(qtbot, window, "Sam")
     go_to(qtbot, window, "Profiles")
     page = window.pages["Profiles"]
-    sam = page.card_for("Sam").profile
+    sam = card(qtbot, window, "Sam").profile
     sam_dir = [p for p in services.data_dir.rglob("*") if p.is_dir() and p.name == sam.id]
-    click(qtbot, page.card_for("Sam").delete_button)
+    click(qtbot, card(qtbot, window, "Sam").delete_button)
     box = wait_for_dialog(qtbot, "confirmBox")
     assert "unrecoverable" in box.text()
     click_dialog_button(qtbot, box, "Cancel")  # changing one's mind keeps everything
     qtbot.wait(200)
-    assert page.card_for("Sam") is not None
-    click(qtbot, page.card_for("Sam").delete_button)
+    click(qtbot, card(qtbot, window, "Sam").delete_button)
     box = wait_for_dialog(qtbot, "confirmBox")
     click_dialog_button(qtbot, box, "Delete Sam for good")
     qtbot.waitUntil(lambda: page.card_for("Sam") is None, timeout=5000)

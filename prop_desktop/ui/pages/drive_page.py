@@ -209,7 +209,8 @@ class DrivePage(Page):
     def _started(self, change: Any) -> None:
         self._pending = False
         self.running = True
-        self._show_mode(change.personalized, change.reason)
+        if change.personalized != self.personalized or change.reason:
+            self._show_mode(change.personalized, change.reason)  # else keep the message (and why) shown now
         self.drive_status.setText("Running. Press Stop (or Esc) to stop.")
         self._update_controls()
 

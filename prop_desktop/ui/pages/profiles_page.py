@@ -181,8 +181,15 @@ class ProfilesPage(Page):
             self.dialog = RecoveryCodeDialog(created.profile.name, created.recovery_code, self)
             self.dialog.open()
 
-        run_in_background(self.bridge, lambda: self.app.profiles.create(name, passphrase), done,
-                          lambda e: dlg.show_error(user_message(e)), name="create-profile")
+        def create() -> Any:
+            created = self.app.profiles.create(name, passphrase)
+            if passphrase:
+                # The passphrase was just typed: keep the key open for this session instead of asking again.
+                self.app.profiles.unlock(created.profile.id, passphrase)
+            return created
+
+        run_in_background(self.bridge, create, done, lambda e: dlg.show_error(user_message(e)),
+                          name="create-profile")
 
     # --- restore -----------------------------------------------------------------------------------------
     def open_restore(self) -> RestoreDialog:

@@ -69,6 +69,10 @@ class TrainPage(Page):
         self.selection_label = QLabel()
         self.selection_label.setObjectName("muted")
         pl.addWidget(self.selection_label)
+        self.skill_label = QLabel("")
+        self.skill_label.setObjectName("skillLabel")
+        self.skill_label.setWordWrap(True)
+        pl.addWidget(self.skill_label)
         top.addWidget(pick, 1)
 
         run = QGroupBox("Training")
@@ -154,10 +158,48 @@ class TrainPage(Page):
             self.alpha_metrics.setText("")
             self._set_report_enabled(False)
         self.episode_list.clear()
+        self._skill_for = None
+        if self.isVisible():
+            self._show_skill(profile)
         self._update_controls()
+
+    def _show_skill(self, profile: Any) -> None:
+        """What this person's current personal skill is (read off the GUI thread: it unseals metadata and
+        loads the policy, so only when the page is shown, and never to ask a passphrase just for this)."""
+        self.skill_label.setText("")
+        self._skill_for = None if profile is None else profile.id
+        if profile is None:
+            return
+        if not profile.has_adapter:
+            self.skill_label.setText("No personal skill yet: train to make one.")
+            return
+        info_fn = getattr(self.app.training, "adapter_info", None)
+        if info_fn is None or (profile.has_passphrase and not profile.unlocked):
+            self.skill_label.setText("A personal skill is trained (locked by the passphrase until it is used).")
+            return
+        profile_id = profile.id
+
+        def done(info: Any) -> None:
+            active = self.window_.active_profile
+            if active is None or active.id != profile_id:
+                return
+            if not info:
+                self.skill_label.setText("No personal skill yet: train to make one.")
+                return
+            when = str(info.get("trained", ""))[:16].replace("T", " ")
+            n = len(info.get("episodes", []) or [])
+            alpha = info.get("alpha")
+            self.skill_label.setText(
+                f"Current personal skill: trained {when} from {n} recording{'s' if n != 1 else ''}"
+                + (f", follows you at {alpha:.2f}" if isinstance(alpha, int | float) else "") + ".")
+
+        run_in_background(self.bridge, lambda: info_fn(profile_id), done, lambda _e: None, name="skill-info")
 
     def page_shown(self) -> None:
         self.refresh_episodes()
+        active = self.window_.active_profile
+        if active is not None and getattr(self, "_skill_for", None) != active.id:
+            self._show_skill(active)
 
     def refresh_episodes(self) -> None:
         self.window_.refresh_episodes()
@@ -288,6 +330,7 @@ class TrainPage(Page):
             if result.alpha_metrics is not None:
                 self._show_alpha(result.alpha_metrics)
             self._set_report_enabled(True)
+            self._show_skill(self.window_.active_profile)
         self.window_.refresh_profiles()
         self._update_controls()
 
