@@ -23,10 +23,17 @@ import numpy as np
 from prop_desktop.arm import safety
 from prop_desktop.arm.bus import ServoBus
 from prop_desktop.arm.calibration import ArmCalibration, CalibrationError, load_calibration, save_calibration
-from prop_desktop.arm.errors import ArmError, BusError, RegisterError, ServoError
+from prop_desktop.arm.errors import ArmError, BusError, PortError, RegisterError, ServoError
 from prop_desktop.arm.loop import describe_error
 from prop_desktop.arm.models import COUNTS_PER_TURN, ArmModel, arm_model
 from prop_desktop.arm.safety import GoalFilter, SafetyConfig, SafetyStop, Watchdog
+
+try:
+    import termios
+
+    _IO_ERRORS: tuple[type[BaseException], ...] = (OSError, termios.error)
+except ImportError:  # Windows
+    _IO_ERRORS = (OSError,)
 
 
 class EmergencyStopped(SafetyStop):
@@ -357,6 +364,15 @@ class Arm:
         except BusError as exc:
             self.release_torque(describe_error(exc))
             raise
+        except _IO_ERRORS as exc:
+            # Safety net: an OS-level I/O error that escaped the bus layer still reads as a vanished port.
+            err = PortError(
+                f"the serial port {self.bus.port} failed ({exc}). The USB cable was unplugged, the adapter lost "
+                "power, or the simulated arm was stopped. Plug it back in (or restart the simulator) and reconnect.",
+                self.bus.port,
+            )
+            self.release_torque(describe_error(err))
+            raise err from exc
 
     def _clip_counts(self, counts: np.ndarray) -> dict[int, int]:
         clipped = np.clip(counts, 0, COUNTS_PER_TURN - 1)
