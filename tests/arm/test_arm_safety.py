@@ -272,3 +272,19 @@ time.sleep(30)
 def test_safety_config_defaults_are_sane():
     cfg = SafetyConfig()
     assert 0 < cfg.gripper_torque_limit < 1 and cfg.ramp_start < 1 and cfg.max_velocity > 0
+
+
+@pytest.mark.timeout(30)
+def test_koch_gripper_runs_current_limited_and_torque_on_does_not_jump():
+    with connect(sim=True, model="koch") as arm:
+        arm.sim.move_by_hand("gripper", 0.4)
+        arm.sim.move_by_hand("elbow_flex", -0.5)
+        before = np.array([arm.sim.actual_radians(j) for j in arm.joint_names])
+        arm.torque_on()
+        assert arm.sim.register("gripper", "operating_mode") == 5  # current-based position
+        limit = arm.sim.register("gripper", "current_limit")
+        assert arm.sim.register("gripper", "goal_current") == round(arm.safety.gripper_torque_limit * limit)
+        time.sleep(0.3)
+        after = np.array([arm.sim.actual_radians(j) for j in arm.joint_names])
+        np.testing.assert_allclose(after, before, atol=0.01)
+        assert not arm.warnings
