@@ -145,6 +145,7 @@ class MainWindow(QMainWindow):
         self.profile_combo = QComboBox()
         self.profile_combo.setObjectName("profileSwitcher")
         self.profile_combo.setMinimumWidth(160)
+        self.profile_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.profile_combo.setToolTip("Switch household member: every page shows that person's data")
         self.profile_combo.activated.connect(self._profile_picked)
         hl.addWidget(self.profile_combo)
@@ -279,7 +280,7 @@ class MainWindow(QMainWindow):
         self.profile_combo.blockSignals(True)
         self.profile_combo.clear()
         if not profiles:
-            self.profile_combo.addItem("Nobody yet — create a profile", None)
+            self.profile_combo.addItem("Nobody yet", None)
         for p in profiles:
             self.profile_combo.addItem(p.name, p.id)
         if active is not None:

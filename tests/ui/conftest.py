@@ -33,9 +33,11 @@ def services(tmp_path: Path, memory_keyring: MemoryKeyring) -> Iterator[object]:
 
 @pytest.fixture
 def window(qtbot, services) -> Iterator[object]:
+    from prop_desktop.ui.app import create_qapplication
     from prop_desktop.ui.main_window import MainWindow
     from prop_desktop.ui.settings import UiSettings
 
+    create_qapplication()  # the app's name, icon and stylesheet on pytest-qt's QApplication
     w = MainWindow(services, UiSettings(), save_prefs=False)
     qtbot.addWidget(w)
     w.resize(1280, 820)

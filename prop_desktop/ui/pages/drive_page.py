@@ -139,6 +139,22 @@ class DrivePage(Page):
             return
         for t in tasks:
             self.task_combo.addItem(t.title, t.name)
+        ws = self.app.record.workspace()
+        self.workspace.set_ranges(ws.x_range, ws.y_range, ws.z_range)
+        self.task_combo.currentIndexChanged.connect(lambda _i: self._show_scene())
+        self._show_scene()
+
+    def _show_scene(self) -> None:
+        """The task's item and destination, as the policy sees them (the Record page's current scene)."""
+        task = self.task_combo.currentData()
+        if task is None:
+            return
+        try:
+            scene = self.app.record.scene(task)
+        except Exception:  # noqa: BLE001 - the drawing is a help, not essential
+            return
+        same = tuple(scene.obj) == tuple(scene.target)
+        self.workspace.set_scene(scene.obj, None if same else scene.target)
 
     # --- mode --------------------------------------------------------------------------------------------
     def shortcut_toggle(self) -> None:
@@ -285,6 +301,9 @@ class DrivePage(Page):
 
     def settings_changed(self) -> None:
         self.plot.set_degrees(self.window_.settings.degrees)
+
+    def page_shown(self) -> None:
+        self._show_scene()
 
     def _update_controls(self) -> None:
         connected = self.app.arm.state.connected

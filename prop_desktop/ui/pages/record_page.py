@@ -85,6 +85,11 @@ class RecordPage(Page):
         self.workspace.target_clicked.connect(lambda x, y, z: self._target_clicked(x, y, z, adjust=False))
         self.workspace.target_adjusted.connect(lambda x, y, z: self._target_clicked(x, y, z, adjust=True))
         cl.addWidget(self.workspace, 1)
+        legend = QLabel("<span style='color:#ea580c'>●</span> the item (or the person)  "
+                        "<span style='color:#15803d'>■</span> where it should go  "
+                        "<span style='color:#dc2626'>○</span> your targets, in order")
+        legend.setObjectName("caption")
+        cl.addWidget(legend)
         trow = QHBoxLayout()
         self.targets_label = QLabel()
         self.targets_label.setObjectName("targetsLabel")
@@ -242,6 +247,7 @@ class RecordPage(Page):
         self.task_combo.blockSignals(False)
         self._tasks = {t.name: t for t in tasks}
         self.workspace.default_height_m = max(ws.table_z + 0.05, 0.05)
+        self.workspace.set_ranges(ws.x_range, ws.y_range, ws.z_range)
         self._latest_q = np.asarray(ws.home_q, dtype=float)
         self._task_changed()
 
@@ -494,8 +500,9 @@ class RecordPage(Page):
         for r, ep in enumerate(self.episodes):
             task = self._tasks.get(ep.task).title if hasattr(self, "_tasks") and ep.task in self._tasks else ep.task
             note = f"⚠ {ep.fault}" if ep.fault else ("stopped early" if ep.interrupted else "")
+            rate = ep.rate_hz or (ep.samples / ep.duration_s if ep.duration_s > 0 else 0.0)
             cells = (ep.name, task, "clicked" if ep.mode == "click" else "by hand", f"{ep.duration_s:.1f} s",
-                     str(ep.samples), f"{ep.rate_hz:.0f}/s", note)
+                     str(ep.samples), f"{rate:.0f}/s", note)
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, ep.id)

@@ -101,6 +101,12 @@ class _Plane(QGraphicsView):
     def to_world(self, p: QPointF) -> tuple[float, float]:
         return p.x() / MM * self._h_sign(), -p.y() / MM
 
+    def set_rect(self, h_range: tuple[float, float], v_range: tuple[float, float]) -> None:
+        self.rect_ = QRectF(h_range[0] * MM, -v_range[1] * MM, (h_range[1] - h_range[0]) * MM,
+                            (v_range[1] - v_range[0]) * MM)
+        self.scene_.setSceneRect(self.rect_)
+        self.fitInView(self.rect_, Qt.AspectRatioMode.KeepAspectRatio)
+
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
         self.fitInView(self.rect_, Qt.AspectRatioMode.KeepAspectRatio)
@@ -219,8 +225,8 @@ class WorkspaceView(QWidget):
     def __init__(self, parent: QWidget | None = None, interactive: bool = True) -> None:
         super().__init__(parent)
         self.interactive = interactive
-        self.top = _Plane(axes=(1, 0), h_range=(-REACH_M, REACH_M), v_range=(-0.1, REACH_M))
-        self.side = _Plane(axes=(0, 2), h_range=(-0.1, REACH_M), v_range=(-0.05, 0.45))
+        self.top = _Plane(axes=(1, 0), h_range=(-REACH_M, REACH_M), v_range=(-0.15, 0.5))
+        self.side = _Plane(axes=(0, 2), h_range=(-0.1, 0.5), v_range=(-0.05, 0.45))
         self._decorate()
         self.target: np.ndarray | None = None
         self.default_height_m = 0.08
@@ -251,19 +257,19 @@ class WorkspaceView(QWidget):
     def _decorate(self) -> None:
         # Table: the top view shows the tabletop, the side view its surface line.
         table_pen = QPen(QColor("#94a3b8"), 2)
-        self.top.scene_.addRect(QRectF(-REACH_M * MM, -REACH_M * MM, 2 * REACH_M * MM, (REACH_M + 0.1) * MM),
+        self.top.scene_.addRect(QRectF(-REACH_M * MM, -0.5 * MM, 2 * REACH_M * MM, 0.6 * MM),
                                 table_pen, QBrush(TABLE_COLOR)).setZValue(-10)
         reach = self.top.scene_.addEllipse(-REACH_M * MM, -REACH_M * MM, 2 * REACH_M * MM, 2 * REACH_M * MM,
                                            QPen(QColor("#cbd5e1"), 2, Qt.PenStyle.DashLine))
         reach.setZValue(-5)
         self.top.scene_.addEllipse(-30, -30, 60, 60, QPen(ARM_COLOR, 2), QBrush(QColor("#cbd5e1")))
-        self.side.scene_.addRect(QRectF(-0.1 * MM, 0, (REACH_M + 0.1) * MM, 0.05 * MM), table_pen,
+        self.side.scene_.addRect(QRectF(-0.1 * MM, 0, 0.6 * MM, 0.05 * MM), table_pen,
                                  QBrush(TABLE_COLOR)).setZValue(-10)
         self.side.scene_.addRect(QRectF(-30, -40, 60, 40), QPen(ARM_COLOR, 2), QBrush(QColor("#cbd5e1")))
         font = QFont()
         font.setPointSize(28)
-        for plane, text, pos in ((self.top, "front", QPointF(-40, -REACH_M * MM + 5)),
-                                 (self.side, "table", QPointF(REACH_M * MM - 110, 2))):
+        for plane, text, pos in ((self.top, "front", QPointF(-40, -0.5 * MM + 5)),
+                                 (self.side, "table", QPointF(0.5 * MM - 110, 2))):
             item = QGraphicsSimpleTextItem(text)
             item.setFont(font)
             item.setBrush(QBrush(QColor("#94a3b8")))
@@ -285,6 +291,13 @@ class WorkspaceView(QWidget):
         self.target = None if target is None else np.asarray(target, dtype=float)
         self.top.set_target(self.target)
         self.side.set_target(self.target)
+
+    def set_ranges(self, x_range: tuple[float, float], y_range: tuple[float, float],
+                   z_range: tuple[float, float]) -> None:
+        """The region shown (metres): forward range, left-right range, height range."""
+        self.top.set_rect(y_range, x_range)
+        self.side.set_rect((min(x_range[0], -0.1), max(x_range[1], abs(y_range[0]), y_range[1])),
+                           (z_range[0] - 0.05, z_range[1]))
 
     def set_markers(self, targets: list[np.ndarray]) -> None:
         pts = [np.asarray(t, dtype=float)[:3] for t in targets]
