@@ -198,6 +198,10 @@ def _guarded(handler: Any) -> Any:
         except (KeysError, StorageError, InputError, ValueError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_ERROR
+        except OSError as exc:  # e.g. the data folder is not writable
+            where = f" ({exc.filename})" if exc.filename else ""
+            print(f"error: cannot use the data folder{where}: {exc.strerror or exc}", file=sys.stderr)
+            return EXIT_ERROR
         except (KeyboardInterrupt, EOFError):
             print("\ncancelled; nothing was changed", file=sys.stderr)
             return EXIT_ERROR

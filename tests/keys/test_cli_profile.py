@@ -117,3 +117,12 @@ def test_cli_unknown_profile_and_missing_stdin(in_process) -> None:
     assert result.returncode == 2 and "standard input" in result.stderr
     result = _cli("restore", "Ana")
     assert result.returncode == 2 and "not a terminal" in result.stderr
+
+
+def test_cli_unusable_data_folder(in_process, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("x")
+    monkeypatch.setenv("PROP_DESKTOP_DATA_DIR", str(not_a_folder))
+    result = _cli("list")
+    assert result.returncode == 2 and "cannot use the data folder" in result.stderr
+    assert str(not_a_folder) in result.stderr
