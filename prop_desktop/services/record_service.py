@@ -365,7 +365,7 @@ class RecordService:
                     measured = arm.read_joints()
                     sent = arm.command(goal)
                     self.sample.emit(JointSample(tk.t, tuple(map(float, measured)), tuple(map(float, sent))))
-                    return tk.t < t[-1] + 0.3
+                    return bool(tk.t < t[-1] + 0.3)  # a numpy bool is not `False` to the loop
 
                 loop = FixedRateLoop(tick, self.rate_hz, name="replay-loop")
                 loop.run()
