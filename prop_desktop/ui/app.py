@@ -59,6 +59,7 @@ def run_app() -> int:
     window = build_window()
     window.show()
     window.pages["Connect"].refresh()
+    window.build_all_later()
     log.info("window shown %.2f s after start of run_app", time.perf_counter() - t0)
     if os.environ.get(PROBE_ENV):
         QTimer.singleShot(0, lambda: _report_startup(window, t0))

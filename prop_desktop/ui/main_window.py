@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -42,6 +42,59 @@ def set_chip(label: QLabel, text: str, state: str) -> None:
     label.style().polish(label)
 
 
+class PageRegistry:
+    """The pages, built on first use: the plot-heavy pages (pyqtgraph takes ~0.7 s to import and set up) are
+    made after the window is shown (`build_all_later`) or when first opened, so the window appears at once.
+    `registry[name]` builds if needed; iterating gives only the pages built so far."""
+
+    def __init__(self, window: MainWindow, factories: dict[str, Any]) -> None:
+        self._window = window
+        self._factories = factories
+        self._built: dict[str, Page] = {}
+        self._placeholders: dict[str, QWidget] = {}
+        for name in STEPS:
+            holder = QWidget()
+            holder.setObjectName(f"{name.lower()}Placeholder")
+            self._placeholders[name] = holder
+            window.stack.addWidget(holder)
+
+    def build(self, name: str) -> Page:
+        page = self._built.get(name)
+        if page is not None:
+            return page
+        factory = self._factories[name]
+        if isinstance(factory, str):
+            import importlib
+
+            module_name, cls_name = factory.rsplit(".", 1)
+            factory = getattr(importlib.import_module(f"prop_desktop.ui.pages.{module_name}"), cls_name)
+        page = factory(self._window)
+        page.setObjectName(f"{name.lower()}Page")
+        holder = self._placeholders.pop(name)
+        index = self._window.stack.indexOf(holder)
+        was_current = self._window.stack.currentWidget() is holder
+        self._window.stack.insertWidget(index, page)
+        self._window.stack.removeWidget(holder)
+        holder.deleteLater()
+        if was_current:
+            self._window.stack.setCurrentWidget(page)
+        self._built[name] = page
+        self._window.page_built(page)
+        return page
+
+    def __getitem__(self, name: str) -> Page:
+        return self.build(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._factories
+
+    def values(self) -> list[Page]:
+        return list(self._built.values())
+
+    def missing(self) -> list[str]:
+        return [n for n in STEPS if n not in self._built]
+
+
 class MainWindow(QMainWindow):
     """`MainWindow(app)` where `app` is a prop_desktop.services.App. Pages are reachable as `window.pages[name]`."""
 
@@ -74,16 +127,14 @@ class MainWindow(QMainWindow):
         self._build()
         self._wire_services()
         self._add_shortcuts()
+        self._started = True
         self.go_to("Connect")
         self.refresh_profiles()
 
     # --- layout ------------------------------------------------------------------------------------------
     def _build(self) -> None:
         from prop_desktop.ui.pages.connect_page import ConnectPage
-        from prop_desktop.ui.pages.drive_page import DrivePage
         from prop_desktop.ui.pages.profiles_page import ProfilesPage
-        from prop_desktop.ui.pages.record_page import RecordPage
-        from prop_desktop.ui.pages.train_page import TrainPage
 
         central = QWidget()
         root = QHBoxLayout(central)
@@ -156,12 +207,12 @@ class MainWindow(QMainWindow):
         rl.addWidget(header)
 
         self.stack = QStackedWidget()
-        self.pages: dict[str, Page] = {}
-        for name, cls in zip(STEPS, (ConnectPage, ProfilesPage, RecordPage, TrainPage, DrivePage), strict=True):
-            page = cls(self)
-            page.setObjectName(f"{name.lower()}Page")
-            self.pages[name] = page
-            self.stack.addWidget(page)
+        self.pages = PageRegistry(self, {
+            "Connect": ConnectPage, "Profiles": ProfilesPage, "Record": "record_page.RecordPage",
+            "Train": "train_page.TrainPage", "Drive": "drive_page.DrivePage",
+        })
+        self.pages.build("Connect")
+        self.pages.build("Profiles")
         rl.addWidget(self.stack, 1)
         root.addWidget(right, 1)
         self.setCentralWidget(central)
@@ -216,6 +267,22 @@ class MainWindow(QMainWindow):
 
     def go_to(self, name: str) -> None:
         self.nav.setCurrentRow(STEPS.index(name))
+
+    def build_all_later(self, delay_ms: int = 50) -> None:
+        """Build the remaining pages one per event-loop turn, after the window is on screen."""
+        missing = self.pages.missing()
+        if missing:
+            QTimer.singleShot(delay_ms, lambda: (self.pages.build(missing[0]), self.build_all_later(0)))
+
+    def page_built(self, page: Page) -> None:
+        """A page made after start-up catches up with the current profile and recordings."""
+        if not getattr(self, "_started", False):
+            return
+        page.profile_changed(self.active_profile)
+        loaded = getattr(page, "_episodes_loaded", None)
+        if loaded is not None:
+            loaded(self.episodes, None)
+        page.settings_changed()
 
     def _nav_changed(self, row: int) -> None:
         if row < 0:
