@@ -26,7 +26,15 @@ from pathlib import Path
 
 from keyring.backend import KeyringBackend
 
-from ..keys.errors import DamagedKeyEntry, KeyMissing, KeyringError, KeysError, WrongRecoveryCode
+from ..keys.errors import (
+    DamagedKeyEntry,
+    KeyMissing,
+    KeyringError,
+    KeysError,
+    PassphraseRequired,
+    WrongPassphrase,
+    WrongRecoveryCode,
+)
 from ..keys.keyring_store import KeyringStore, KeySet
 from ..keys.material import ProfileKey
 from ..keys.passphrase import check_passphrase
@@ -359,10 +367,13 @@ class Household:
         return problems
 
     def verify(self, profile: ProfileRef, passphrase: str | None = None) -> list[str]:
-        """Every problem found with the profile's key and files (empty list = all good)."""
+        """Every problem found with the profile's key and files (empty list = all good).
+        A missing or wrong passphrase raises PassphraseRequired / WrongPassphrase instead."""
         found = self.profile(profile)
         try:
             unlocked = self.unlock(found, passphrase)
+        except (PassphraseRequired, WrongPassphrase):
+            raise  # the user's input, not a problem of the profile
         except (KeysError, SealedFileError) as exc:
             return [f"key: {exc}"]
         problems = unlocked.episodes.verify() + unlocked.adapters.verify()

@@ -73,7 +73,7 @@ def test_cli_life_cycle(secret_service, in_process) -> None:
     assert no_tty.returncode == 2 and "--passphrase-stdin" in no_tty.stderr and "Traceback" not in no_tty.stderr
     assert _cli("verify", "Bo", "--passphrase-stdin", stdin="tall tree 9\n").returncode == 0
     wrong = _cli("verify", "Bo", "--passphrase-stdin", stdin="tall tree 8\n")
-    assert wrong.returncode == 1 and "wrong passphrase" in wrong.stdout
+    assert wrong.returncode == 2 and "wrong passphrase" in wrong.stderr
 
     assert _cli("switch", "bo").returncode == 0
     assert re.search(r"^\* Bo", _cli("list").stdout, re.M)

@@ -132,6 +132,10 @@ def test_passphrase(household: Household, memory_keyring: MemoryKeyring) -> None
         household.unlock(ana)
     with pytest.raises(WrongPassphrase):
         household.unlock(ana, "blue sky 43")
+    with pytest.raises(WrongPassphrase):  # a typo is the user's input, not a problem of the profile
+        household.verify(ana, "blue sky 43")
+    with pytest.raises(PassphraseRequired):
+        household.verify(ana)
     me = household.unlock(ana, "blue sky 42")
     assert me.network_key == ProfileKey(decode_recovery_code(code)).network_key
     household.change_passphrase(ana, "blue sky 42", "green sea 7")
