@@ -13,10 +13,12 @@ clock each time a packet arrives or the Python API is used, so an idle simulator
 
 from __future__ import annotations
 
+import fcntl
 import math
 import os
 import random
 import select
+import struct
 import termios
 import threading
 import time
@@ -155,15 +157,15 @@ class SimulatedArm:
             readable, _, _ = select.select([master, wake], [], [])  # sleeps until bytes come (no busy-wait)
             if wake in readable:
                 return
-            try:
-                data = os.read(master, 4096)
-            except BlockingIOError:
-                continue
-            except OSError:
-                return
-            if not data:
-                continue
-            with self._lock:
+            with self._lock:  # read and handle under one lock: wait_applied() relies on it
+                try:
+                    data = os.read(master, 4096)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    return
+                if not data:
+                    continue
                 now = time.monotonic()
                 try:
                     self._advance(now)
@@ -275,6 +277,21 @@ class SimulatedArm:
             servo = self._servo(joint)
             if not servo.torque_on:
                 servo.hand_target = self._to_actual(value, unit)
+
+    def wait_applied(self, timeout: float = 1.0) -> bool:
+        """Wait until every byte sent to the simulator so far has been handled (e.g. after a sync write,
+        which nobody answers). True if so within `timeout`."""
+        end = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                if self._master is None:
+                    return False
+                waiting = struct.unpack("i", fcntl.ioctl(self._master, termios.FIONREAD, b"\0\0\0\0"))[0]
+                if waiting == 0:
+                    return True
+            if time.monotonic() >= end:
+                return False
+            time.sleep(0.0005)
 
     def sync(self) -> None:
         """Bring the physics up to now (the API calls this itself)."""
