@@ -82,7 +82,9 @@ class Arm:
         self._watchdog: Watchdog | None = None
         self._next_watch = 0.0
         self.last_goal: np.ndarray | None = None
-        self.last_estop_latency_s: float | None = None
+        self.last_estop_latency_s: float | None = None  # e-stop call -> torque confirmed off (read back)
+        self.last_estop_sent_s: float | None = None  # e-stop call -> torque-off packet written to the port
+        self._t_release_sent: float | None = None
         if calibration is None:
             try:
                 calibration = load_calibration(self.arm_id)
@@ -248,6 +250,7 @@ class Arm:
             self.bus.sync_write_register("torque_enable", {i: 0 for i in self.ids})
         except Exception:  # noqa: BLE001 - the bus may be gone; nothing more we can do
             return False
+        self._t_release_sent = time.monotonic()
         self._confirm_torque_off()
         return True
 
@@ -261,10 +264,12 @@ class Arm:
         t0 = time.monotonic()
         self._estop_reason = reason
         self._estop.set()
+        self._t_release_sent = None
         with self._cmd_lock:
             self.release_torque(reason)
         latency = time.monotonic() - t0
         self.last_estop_latency_s = latency
+        self.last_estop_sent_s = None if self._t_release_sent is None else self._t_release_sent - t0
         return latency
 
     def _confirm_torque_off(self) -> None:

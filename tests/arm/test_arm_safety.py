@@ -142,6 +142,7 @@ def test_estop_from_another_thread_takes_effect_within_one_tick(arm):
     assert not any(_all_torque(arm))  # confirmed off by the time estop() returned
     stats = drive.join(timeout=2)
     assert latencies[0] <= 1.0 / rate, f"e-stop took {latencies[0] * 1e3:.2f} ms"
+    assert 0 < arm.last_estop_sent_s <= latencies[0]
     assert stats.stopped_by == "error"
     assert drive.fault == "stop button: torque released; reset the emergency stop before moving the arm again"
     with pytest.raises(EmergencyStopped):
