@@ -5,6 +5,7 @@ Every driver call may touch the serial bus, so it runs on a worker; the wizard's
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from PySide6.QtWidgets import (
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from prop_desktop.ui.bridge import ThreadBridge
 from prop_desktop.ui.messages import user_message
+from prop_desktop.ui.pages.connect_page import JOINT_LABELS
 from prop_desktop.ui.worker import run_in_background
 
 
@@ -75,11 +77,16 @@ class CalibrationWizardDialog(QWizard):
             self,
         )
         self.ranges = QTableWidget(0, 3)
+        self.ranges.setObjectName("calibrationRanges")
         self.ranges.setHorizontalHeaderLabels(("Joint", "Lowest seen", "Highest seen"))
         self.ranges.verticalHeader().setVisible(False)
         self.ranges.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.ranges.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.sweep_page.extra.addWidget(self.ranges)
+        self.sweep_message = QLabel("")
+        self.sweep_message.setObjectName("sweepMessage")
+        self.sweep_message.setWordWrap(True)
+        self.sweep_page.extra.addWidget(self.sweep_message)
         self.done_page = QWizardPage()
         self.done_page.setTitle("3. Done")
         QVBoxLayout(self.done_page).addWidget(QLabel("Calibration saved. It is reused whenever this arm is "
@@ -118,9 +125,11 @@ class CalibrationWizardDialog(QWizard):
         self._call(self.driver.advance, page)
 
     def _progress(self, progress: Any) -> None:
+        if progress.message and progress.step.index == 1:
+            self.sweep_message.setText(progress.message)
         self.ranges.setRowCount(len(progress.ranges))
         for r, (joint, (lo, hi)) in enumerate(progress.ranges.items()):
-            for c, text in enumerate((joint, str(lo), str(hi))):
+            for c, text in enumerate((JOINT_LABELS.get(joint, joint), _angle(lo), _angle(hi))):
                 self.ranges.setItem(r, c, QTableWidgetItem(text))
 
     def _cancel(self) -> None:
@@ -128,3 +137,10 @@ class CalibrationWizardDialog(QWizard):
             self.driver.cancel()
         except Exception:  # noqa: BLE001 - cancelling must never fail the dialog
             pass
+
+
+def _angle(value: Any) -> str:
+    """Radians from the services, shown in degrees (raw counts, if a driver reports those, as they are)."""
+    if isinstance(value, float):
+        return f"{math.degrees(value):.0f}°"
+    return str(value)

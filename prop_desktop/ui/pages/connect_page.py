@@ -252,10 +252,12 @@ class ConnectPage(Page):
                                      state.choice.id == choice.id else "Connect"))
         self.disconnect_button.setEnabled(state.connected and not self._connecting)
         self.preflight_button.setEnabled(state.connected)
-        is_real = state.connected and state.choice is not None and state.choice.kind != "sim"
-        self.calibrate_button.setEnabled(is_real)
-        self.calibrate_button.setToolTip("Guided calibration for a real arm" if is_real else
-                                         "The simulated arm needs no calibration; connect a real arm to calibrate it")
+        is_sim = state.choice is not None and state.choice.kind == "sim"
+        self.calibrate_button.setEnabled(state.connected and not state.busy_with)
+        self.calibrate_button.setText("Practise calibrating…" if is_sim else "Calibrate…")
+        self.calibrate_button.setToolTip(
+            "The simulated arm is already calibrated; this walks you through the steps for a real arm"
+            if is_sim else "Guided calibration: middle pose, then each joint end to end (about two minutes)")
 
     # --- pre-flight --------------------------------------------------------------------------------------
     def run_preflight(self) -> None:
