@@ -84,7 +84,7 @@ def check_secret_service_unlocked(backend: KeyringBackend) -> None:
             else:
                 collection = secretstorage.get_default_collection(bus)
             locked = collection.is_locked()
-    except exceptions.SecretStorageException as exc:
+    except (exceptions.SecretStorageException, OSError, ValueError) as exc:
         raise KeyringUnavailable(f"the Secret Service keyring cannot be used ({exc}). " + REMEDY) from None
     if locked:
         raise KeyringUnavailable("your keyring is locked. Unlock it (for example by logging in to your desktop "

@@ -134,7 +134,7 @@ class KeyringStore:
             return fn(backend, *args)
         except keyring.errors.PasswordDeleteError:
             raise
-        except (keyring.errors.KeyringError, OSError, RuntimeError) as exc:
+        except Exception as exc:  # noqa: BLE001 - the keyring boundary: D-Bus, OS and backend errors alike
             raise KeyringUnavailable(f"the keyring ({backend_name(backend)}) failed to {what}: {exc}. "
                                      + REMEDY) from None
 
