@@ -282,6 +282,7 @@ class Calibration:
         self.signs = np.array([j.sign for j in self.model.joints], dtype=np.int64)
         self._sweep: RangeSweep | None = None
         self._old_offsets: dict[int, int] | None = None
+        self._old_limits: tuple[dict[int, int], dict[int, int]] | None = None
         arm.release_torque()
         if arm.estopped:
             arm.reset_estop()
@@ -301,6 +302,13 @@ class Calibration:
         actual = {i: actual_position(protocol, present[i], old[i]) for i in ids}
         offsets = {i: homing_offset_for(protocol, actual[i]) for i in ids}
         self.arm.release_torque()
+        if self._old_limits is None:
+            self._old_limits = (
+                bus.sync_read_register("min_position_limit", ids),
+                bus.sync_read_register("max_position_limit", ids),
+            )
+        self.arm.write_eeprom("min_position_limit", {i: 0 for i in ids})
+        self.arm.write_eeprom("max_position_limit", {i: COUNTS_PER_TURN - 1 for i in ids})
         self.arm.write_eeprom("homing_offset", offsets)
         after = bus.sync_read_register("present_position", ids)
         middle = np.array([after[i] for i in ids], dtype=np.int64)
@@ -375,14 +383,23 @@ class Calibration:
                 )
             )
         cal = ArmCalibration(self.model.key, self.arm.arm_id, joints, created=now_iso())
+        # The servos' own position limits become the swept range: a second guard below the software clamp
+        # (and it replaces limits another tool set for the old homing offsets, which could block motion).
+        lows = {j.servo_id: max(0, j.min_count) for j in joints}
+        highs = {j.servo_id: min(COUNTS_PER_TURN - 1, j.max_count) for j in joints}
+        self.arm.write_eeprom("min_position_limit", lows)
+        self.arm.write_eeprom("max_position_limit", highs)
         self.arm.set_calibration(cal, save=save)
         self.step = "done"
         return cal
 
     def cancel(self) -> None:
-        """Abandon the calibration and put the previous homing offsets back."""
+        """Abandon the calibration and put the previous homing offsets and position limits back."""
         if self._old_offsets is not None and self.step != "done":
             self.arm.write_eeprom("homing_offset", self._old_offsets)
+        if self._old_limits is not None and self.step != "done":
+            self.arm.write_eeprom("min_position_limit", self._old_limits[0])
+            self.arm.write_eeprom("max_position_limit", self._old_limits[1])
         self.step = "cancelled"
 
     def _expect(self, *steps: str) -> None:

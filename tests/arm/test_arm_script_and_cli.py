@@ -44,7 +44,7 @@ def test_arm_record_cli_summarises_and_writes_nothing(capsys, tmp_path):
     before = sorted(p for p in data.rglob("*"))
     assert main(["arm", "record", "--sim", "--mode", "hand", "--seconds", "1", "--rate", "50"]) == 0
     out = capsys.readouterr().out
-    assert "hand episode 'demo':" in out and "50.0 Hz achieved" in out
+    assert "hand episode 'demo':" in out and "Hz achieved (requested 50)" in out
     assert "elbow_flex=0.000" not in out  # the simulated hand moved the elbow
     assert sorted(p for p in data.rglob("*")) == before
 

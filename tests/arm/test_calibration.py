@@ -53,6 +53,9 @@ def test_guided_calibration_across_the_wrap_round_trips_and_is_reused(make_sim):
     assert ranges["elbow_flex"] == pytest.approx((-1.5, 1.5), abs=0.02)
     result = cal.finish()
     assert cal.step == "done" and arm.is_calibrated
+    for joint in result.joints:  # the servos' own limits now guard the swept range too
+        assert sim.register(joint.servo_id, "min_position_limit") == joint.min_count
+        assert sim.register(joint.servo_id, "max_position_limit") == joint.max_count
 
     # Counts <-> radians on the real bus: physical angles come back as joint radians, both directions.
     for value in (-1.3, 0.0, 0.9):
@@ -127,6 +130,7 @@ def test_incomplete_sweep_names_the_joints_and_cancel_restores_offsets(make_sim)
     arm = connect(sim.port, model="so101")
     try:
         arm.write_eeprom("homing_offset", {4: 100})
+        arm.write_eeprom("max_position_limit", {4: 3000})  # limits another tool left behind
         cal = arm.calibrate()
         with pytest.raises(CalibrationError, match="needs step sweep"):
             cal.sample()
@@ -142,6 +146,7 @@ def test_incomplete_sweep_names_the_joints_and_cancel_restores_offsets(make_sim)
         cal.cancel()
         assert cal.step == "cancelled"
         assert sim.register("wrist_flex", "homing_offset") == 100
+        assert sim.register("wrist_flex", "max_position_limit") == 3000
         assert not arm.is_calibrated
     finally:
         arm.close()
