@@ -289,3 +289,17 @@ def test_koch_gripper_runs_current_limited_and_torque_on_does_not_jump():
         after = np.array([arm.sim.actual_radians(j) for j in arm.joint_names])
         np.testing.assert_allclose(after, before, atol=0.01)
         assert not arm.warnings
+
+
+@pytest.mark.timeout(30)
+def test_disconnect_releases_torque_and_stops_the_simulator_it_started():
+    arm = connect()  # no USB arm on this machine: the simulated arm is the default
+    assert arm.sim is not None and "simulated" in arm.port_label
+    sim = arm.sim
+    arm.torque_on()
+    assert all(sim.torque_enabled(j) for j in sim.joint_names)
+    arm.close()
+    assert not any(sim.torque_enabled(j) for j in sim.joint_names)
+    assert not sim.running and arm.closed
+    with pytest.raises(Exception, match="closed"):
+        arm.torque_on()
