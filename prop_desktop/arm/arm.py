@@ -17,15 +17,23 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from prop_desktop.arm import safety
 from prop_desktop.arm.bus import ServoBus
-from prop_desktop.arm.calibration import ArmCalibration, CalibrationError, load_calibration, save_calibration
+from prop_desktop.arm.calibration import (
+    ArmCalibration,
+    Calibration,
+    CalibrationError,
+    load_calibration,
+    save_calibration,
+)
 from prop_desktop.arm.errors import ArmError, BusError, PortError, RegisterError, ServoError
 from prop_desktop.arm.loop import describe_error
 from prop_desktop.arm.models import COUNTS_PER_TURN, ArmModel, arm_model
+from prop_desktop.arm.preflight import PreflightReport, run_preflight
 from prop_desktop.arm.safety import GoalFilter, SafetyConfig, SafetyStop, Watchdog
 
 try:
@@ -141,16 +149,12 @@ class Arm:
                 if feetech_lock:
                     self.bus.write_register(servo_id, "lock", 1)
 
-    def calibrate(self):
+    def calibrate(self) -> Calibration:
         """Start the guided calibration; returns a `Calibration` a UI or script steps through."""
-        from prop_desktop.arm.calibration import Calibration
-
         return Calibration(self)
 
-    def preflight(self):
+    def preflight(self) -> PreflightReport:
         """Ping, model, firmware, voltage, temperature of every servo: a `PreflightReport`."""
-        from prop_desktop.arm.preflight import run_preflight
-
         return run_preflight(self.bus, self.model, port=self.port_label)
 
     # -- reading ---------------------------------------------------------------------------------------
@@ -345,7 +349,7 @@ class Arm:
     def __enter__(self) -> Arm:
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:
+    def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> None:
         if exc is not None:
             self.release_torque(f"stopped by an error: {describe_error(exc)}")
         self.close()
@@ -362,7 +366,7 @@ class Arm:
         if self._closed:
             raise ArmError("this arm is closed; connect again")
 
-    def _bus_call(self, fn, *args):
+    def _bus_call(self, fn: Callable[..., Any], *args: Any) -> Any:
         """A bus call; on a bus failure torque is released (best effort) and the error goes up."""
         try:
             return fn(*args)

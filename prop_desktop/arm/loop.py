@@ -15,8 +15,12 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from prop_desktop.arm.arm import Arm
 
 DEFAULT_RATE_HZ = 50.0
 DEFAULT_SPIN_S = 0.0003
@@ -262,7 +266,7 @@ class DriveLoop:
 
     def __init__(
         self,
-        arm,
+        arm: Arm,
         policy_step: Callable[[np.ndarray], np.ndarray],
         rate_hz: float = DEFAULT_RATE_HZ,
         *,

@@ -13,11 +13,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from prop_desktop.arm.calibration import now_iso
 from prop_desktop.arm.loop import FixedRateLoop, LoopStats, LoopTick, describe_error
+
+if TYPE_CHECKING:
+    from prop_desktop.arm.arm import Arm
 
 SampleCallback = Callable[["Sample"], None]
 Cancel = Callable[[], bool] | threading.Event | None
@@ -125,7 +129,7 @@ class Recorder:
 
     def __init__(
         self,
-        arm,
+        arm: Arm,
         mode: str,
         *,
         targets: Sequence[np.ndarray] | None = None,
@@ -267,11 +271,11 @@ class Recorder:
         return True
 
 
-def record_hand(arm, *, seconds: float | None = None, rate_hz: float = 50.0, **options) -> Episode:
+def record_hand(arm: Arm, *, seconds: float | None = None, rate_hz: float = 50.0, **options: Any) -> Episode:
     """Hand-guided recording (torque off) for `seconds` or until cancelled; returns the episode."""
     return Recorder(arm, "hand", seconds=seconds, rate_hz=rate_hz, **options).run()
 
 
-def record_click(arm, targets: Sequence[np.ndarray], *, rate_hz: float = 50.0, **options) -> Episode:
+def record_click(arm: Arm, targets: Sequence[np.ndarray], *, rate_hz: float = 50.0, **options: Any) -> Episode:
     """Point-and-click recording: move through `targets` (radians) smoothly while recording."""
     return Recorder(arm, "click", targets=targets, rate_hz=rate_hz, **options).run()

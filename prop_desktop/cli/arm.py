@@ -12,6 +12,13 @@ import math
 import sys
 import threading
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from prop_desktop.arm.arm import Arm
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -55,7 +62,7 @@ def _target_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", choices=("so101", "so100", "koch"), default=None, help="arm model (default so101)")
 
 
-def _guard(fn):
+def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     """Arm trouble becomes a plain message and exit code 2, never a traceback."""
 
     def run(args: argparse.Namespace) -> int:
@@ -73,7 +80,7 @@ def _guard(fn):
     return run
 
 
-def _open(args: argparse.Namespace):
+def _open(args: argparse.Namespace) -> Arm:
     from prop_desktop.arm.connect import connect
 
     arm = connect(args.port, args.model, sim=True if args.sim else None)
@@ -141,7 +148,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo_targets(arm) -> list:
+def _demo_targets(arm: Arm) -> list[np.ndarray]:
     import numpy as np
 
     lo, hi = arm.lower, arm.upper
