@@ -1,0 +1,221 @@
+"""Train the shipped base policy from the scripted expert (seeded, reproducible) and measure it.
+
+Recipe: expert rollouts with small execution noise (DART) on sampled task instances, behaviour cloning with
+Adam, then DAgger rounds (roll the policy out, label the states it visits with the expert, train on all).
+Writes base_policy.safetensors + base_policy.json (config, normalization lives in the tensors, report).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from prop_desktop.policy.expert import (
+    BASE_STYLE,
+    STEP_SCALE,
+    ExpertStyle,
+    choose_waypoint,
+    expert_step,
+    plan,
+    rollout_expert,
+    start_poses,
+    success,
+)
+from prop_desktop.policy.kinematics import clip_to_limits
+from prop_desktop.policy.model import BasePolicy
+from prop_desktop.policy.tasks import TASK_NAMES, TaskInstance, sample_instances
+
+Progress = Callable[[str, float], None]  # (message, fraction done 0..1)
+
+
+class TrainingCancelled(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class BaseTrainConfig:
+    seed: int = 0
+    hidden: int = 192
+    instances: int = 1600  # expert episodes (cycling through the tasks)
+    dart_noise: float = 0.008  # rad of execution noise while collecting expert data
+    steps: int = 160  # ticks per episode
+    epochs: int = 16  # behaviour-cloning epochs on the expert data
+    dagger_rounds: int = 2
+    dagger_instances: int = 500
+    dagger_epochs: int = 6
+    batch: int = 1024
+    lr: float = 2e-3
+    eval_instances: int = 200  # held-out instances for the report
+    threads: int = 2
+
+
+def normalized_step(q: np.ndarray, next_q: np.ndarray) -> np.ndarray:
+    """Expert next targets -> the network's target: (q' - q) / STEP_SCALE."""
+    return ((next_q - q) / STEP_SCALE).astype(np.float32)
+
+
+def expert_dataset(
+    instances: list[TaskInstance], style: ExpertStyle, seed: int, noise: float, steps: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(obs (M, 14), normalized step (M, 6)) from expert rollouts."""
+    ro = rollout_expert(instances, style, seed=seed, steps=steps, noise=noise)
+    q, ctx, act = ro.flat()
+    return np.concatenate([q, ctx], axis=1).astype(np.float32), normalized_step(q, act)
+
+
+@torch.no_grad()
+def rollout_policy(
+    model: torch.nn.Module,
+    instances: list[TaskInstance],
+    seed: int,
+    steps: int,
+    noise: float = 0.0,
+    style: ExpertStyle = BASE_STYLE,
+    label: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Closed-loop rollouts of `model` (any obs -> normalized step module) on the simulated kinematics.
+
+    Returns the joint trajectories (N, T, 6), observations (N, T, 14) and, with `label`, the expert's
+    normalized step for every visited state (N, T, 6).
+    """
+    rng = np.random.default_rng(seed)
+    n = len(instances)
+    ctx = np.stack([i.context() for i in instances]).astype(np.float32)
+    q = start_poses(n, rng)
+    p = plan(instances, style) if label else None
+    qs = np.zeros((n, steps, 6), dtype=np.float32)
+    labels = np.zeros((n, steps, 6), dtype=np.float32) if label else None
+    base = model if isinstance(model, BasePolicy) else next(m for m in model.modules() if isinstance(m, BasePolicy))
+    for t in range(steps):
+        qs[:, t] = q
+        if label:
+            labels[:, t] = normalized_step(q, expert_step(q, p, choose_waypoint(q, p)))
+        obs = torch.from_numpy(np.concatenate([q, ctx], axis=1).astype(np.float32))
+        nxt = base.next_targets(obs, model(obs)).numpy().astype(np.float64)
+        if noise > 0:
+            nxt = nxt + rng.normal(0.0, noise, size=nxt.shape)
+        q = clip_to_limits(nxt)
+    obs_all = np.concatenate([qs, np.broadcast_to(ctx[:, None], (n, steps, ctx.shape[1]))], axis=2)
+    return qs, obs_all.astype(np.float32), labels
+
+
+def normalized_error(pred: np.ndarray, target: np.ndarray) -> float:
+    """Sum over joints of the MSE divided by the sum over joints of the target's variance."""
+    return float(np.sum(np.mean((pred - target) ** 2, axis=0)) / max(np.sum(np.var(target, axis=0)), 1e-12))
+
+
+@torch.no_grad()
+def evaluate(
+    model: torch.nn.Module, seed: int, n_instances: int = 200, style: ExpertStyle = BASE_STYLE, steps: int = 160
+) -> dict:
+    """Imitation error on held-out expert trajectories and closed-loop success, overall and per task."""
+    rng = np.random.default_rng(seed)
+    instances = sample_instances(n_instances, rng)
+    obs, target = expert_dataset(instances, style, seed=seed + 1, noise=0.0, steps=steps)
+    pred = model(torch.from_numpy(obs)).numpy()
+    tasks = np.argmax(obs[:, 6:10], axis=1)
+    qs, _, _ = rollout_policy(model, instances, seed=seed + 2, steps=steps, style=style)
+    ok = np.array([success(qs[i], inst, style) for i, inst in enumerate(instances)])
+    names = np.array([i.task for i in instances])
+    return {
+        "normalized_error": normalized_error(pred, target),
+        "mse": float(np.mean((pred - target) ** 2)),
+        "success_rate": float(ok.mean()),
+        "per_task": {
+            name: {
+                "normalized_error": normalized_error(pred[tasks == k], target[tasks == k]),
+                "success_rate": float(ok[names == name].mean()),
+            }
+            for k, name in enumerate(TASK_NAMES)
+        },
+        "eval_instances": n_instances,
+        "eval_seed": seed,
+    }
+
+
+def _fit(
+    model: BasePolicy,
+    obs: np.ndarray,
+    target: np.ndarray,
+    epochs: int,
+    cfg: BaseTrainConfig,
+    gen: torch.Generator,
+    tick: Callable[[float], None],
+) -> float:
+    x, y = torch.from_numpy(obs), torch.from_numpy(target)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    n_batches = max(1, len(x) // cfg.batch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=epochs * n_batches, pct_start=0.15)
+    loss = torch.zeros(())
+    for epoch in range(epochs):
+        perm = torch.randperm(len(x), generator=gen)
+        for b in range(n_batches):
+            idx = perm[b * cfg.batch : (b + 1) * cfg.batch]
+            loss = torch.mean((model(x[idx]) - y[idx]) ** 2)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+        tick((epoch + 1) / epochs)
+    return float(loss.detach())
+
+
+def train_base_policy(
+    cfg: BaseTrainConfig = BaseTrainConfig(),
+    progress: Progress | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> tuple[BasePolicy, dict]:
+    """Train from scratch; deterministic for a given config (CPU, same thread count)."""
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    started, cpu_started = time.perf_counter(), time.process_time()
+    stages = 1 + cfg.dagger_rounds
+
+    def tick(stage: int, message: str) -> Callable[[float], None]:
+        def report(frac: float) -> None:
+            if cancel is not None and cancel():
+                raise TrainingCancelled("base policy training cancelled")
+            if progress is not None:
+                progress(message, (stage + frac) / stages)
+
+        return report
+
+    instances = sample_instances(cfg.instances, rng)
+    obs, target = expert_dataset(instances, BASE_STYLE, cfg.seed + 11, cfg.dart_noise, cfg.steps)
+    model = BasePolicy(cfg.hidden)
+    model.set_normalization(torch.from_numpy(obs))
+    losses = [_fit(model, obs, target, cfg.epochs, cfg, gen, tick(0, "behaviour cloning"))]
+    for r in range(cfg.dagger_rounds):
+        fresh = sample_instances(cfg.dagger_instances, rng)
+        _, visited, labels = rollout_policy(
+            model, fresh, cfg.seed + 101 + r, cfg.steps, noise=cfg.dart_noise, label=True
+        )
+        obs = np.concatenate([obs, visited.reshape(-1, visited.shape[-1])])
+        target = np.concatenate([target, labels.reshape(-1, 6)])
+        losses.append(_fit(model, obs, target, cfg.dagger_epochs, cfg, gen, tick(1 + r, f"DAgger round {r + 1}")))
+    train_seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu_started
+    model.eval()
+    report = {
+        "train_seconds": round(train_seconds, 1),
+        "train_cpu_seconds": round(cpu_seconds, 1),  # wall time is noisy on a shared machine; CPU time less so
+        "train_samples": int(len(obs)),
+        "final_losses": losses,
+        "held_out": evaluate(model, seed=cfg.seed + 10_000, n_instances=cfg.eval_instances),
+    }
+    return model, {"config": asdict(cfg), "report": report}
+
+
+def write_trained(out_dir: Path, cfg: BaseTrainConfig, progress: Progress | None = None) -> tuple[Path, dict]:
+    from prop_desktop.policy.base import save_base_policy
+
+    model, info = train_base_policy(cfg, progress)
+    path = save_base_policy(model, out_dir, info["config"], info["report"])
+    return path, info
