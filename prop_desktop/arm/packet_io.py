@@ -9,6 +9,7 @@ from __future__ import annotations
 import errno
 import os
 import select
+import socket
 import sys
 import time
 from typing import Protocol
@@ -45,6 +46,19 @@ class Garbled(Exception):
 
 
 class ByteSource(Protocol):
+    def _fill_socket(self, sock: socket.socket, timeout_s: float) -> bool:
+        try:
+            readable, _, _ = select.select([sock], [], [], max(0.0, timeout_s))
+            if not readable:
+                return False
+            chunk = sock.recv(4096)
+        except OSError as exc:
+            raise self._gone(exc) from None
+        if not chunk:
+            raise self._gone("the other end closed the connection")
+        self._buf += chunk
+        return True
+
     def read_exact(self, n: int, deadline: float) -> bytes:
         """Up to n bytes; fewer only when the deadline passed (never blocks past it)."""
         ...
@@ -56,6 +70,19 @@ class BytesSource:
     def __init__(self, data: bytes) -> None:
         self._data = bytes(data)
         self._pos = 0
+
+    def _fill_socket(self, sock: socket.socket, timeout_s: float) -> bool:
+        try:
+            readable, _, _ = select.select([sock], [], [], max(0.0, timeout_s))
+            if not readable:
+                return False
+            chunk = sock.recv(4096)
+        except OSError as exc:
+            raise self._gone(exc) from None
+        if not chunk:
+            raise self._gone("the other end closed the connection")
+        self._buf += chunk
+        return True
 
     def read_exact(self, n: int, deadline: float) -> bytes:
         chunk = self._data[self._pos : self._pos + n]
@@ -99,16 +126,33 @@ class SerialLink:
         self.port = port
         self.baudrate = baudrate
         self._serial: serial.Serial | None = None
+        self._sock: socket.socket | None = None  # socket://host:port (the simulator where there are no ptys)
         self._fd: int | None = None
         self._buf = bytearray()
         self._poll: select.poll | None = None
 
     @property
     def is_open(self) -> bool:
-        return self._serial is not None
+        return self._serial is not None or self._sock is not None
+
+    def _open_socket(self) -> None:
+        host, _, port = self.port[len("socket://") :].rpartition(":")
+        try:
+            sock = socket.create_connection((host or "127.0.0.1", int(port)), timeout=2.0)
+        except (OSError, ValueError) as exc:
+            raise PortError(
+                f"cannot connect to {self.port}: {exc}. Is the simulated arm still running?", self.port
+            ) from None
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.settimeout(WRITE_TIMEOUT_S)
+        self._sock = sock
+        self._buf.clear()
 
     def open(self) -> None:
-        if self._serial is not None:
+        if self.is_open:
+            return
+        if self.port.startswith("socket://"):
+            self._open_socket()
             return
         try:
             ser = serial.Serial(
@@ -130,6 +174,9 @@ class SerialLink:
             self._poll.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
 
     def close(self) -> None:
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            sock.close()
         ser, self._serial, self._fd, self._poll = self._serial, None, None, None
         if ser is not None:
             try:
@@ -147,6 +194,12 @@ class SerialLink:
         return PortError(_UNPLUGGED.format(port=self.port, why=why), self.port)
 
     def write(self, data: bytes) -> None:
+        if self._sock is not None:
+            try:
+                self._sock.sendall(data)
+            except OSError as exc:
+                raise self._gone(exc) from None
+            return
         ser = self._require_open()
         try:
             if self._fd is not None:
@@ -178,6 +231,8 @@ class SerialLink:
 
     def _fill(self, timeout_s: float) -> bool:
         """Wait up to timeout_s for input and append it to the buffer; True if bytes arrived."""
+        if self._sock is not None:
+            return self._fill_socket(self._sock, timeout_s)
         ser = self._require_open()
         try:
             if self._fd is not None and self._poll is not None:
@@ -203,6 +258,19 @@ class SerialLink:
         self._buf += chunk
         return True
 
+    def _fill_socket(self, sock: socket.socket, timeout_s: float) -> bool:
+        try:
+            readable, _, _ = select.select([sock], [], [], max(0.0, timeout_s))
+            if not readable:
+                return False
+            chunk = sock.recv(4096)
+        except OSError as exc:
+            raise self._gone(exc) from None
+        if not chunk:
+            raise self._gone("the other end closed the connection")
+        self._buf += chunk
+        return True
+
     def read_exact(self, n: int, deadline: float) -> bytes:
         """Up to n bytes; fewer only if the deadline passed first."""
         while len(self._buf) < n:
@@ -217,6 +285,10 @@ class SerialLink:
     def discard_input(self) -> None:
         """Drop whatever input is buffered now, without waiting."""
         self._buf.clear()
+        if self._sock is not None:
+            while self._fill_socket(self._sock, 0.0):
+                self._buf.clear()
+            return
         ser = self._require_open()
         try:
             ser.reset_input_buffer()

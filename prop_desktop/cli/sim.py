@@ -19,6 +19,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--protocol", choices=("feetech", "dynamixel"), help="servo protocol (default feetech)")
     parser.add_argument("--model", choices=("so101", "so100", "koch"), help="arm model (default: by protocol)")
+    parser.add_argument(
+        "--transport",
+        choices=("pty", "tcp"),
+        help="pty: a pseudo-terminal (default where available); tcp: socket://127.0.0.1:PORT (Windows)",
+    )
     parser.add_argument("--link", metavar="PATH", help="also make a symlink PATH to the port (e.g. /tmp/ttySIM)")
     parser.add_argument(
         "--corrupt-rate", type=float, default=0.0, metavar="P", help="garble answers with probability P (testing)"
@@ -31,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from prop_desktop.arm.sim import SimulatedArm
 
     try:
-        sim = SimulatedArm(args.protocol, args.model)
+        sim = SimulatedArm(args.protocol, args.model, transport=args.transport)
         if args.corrupt_rate:
             sim.set_corruption_rate(args.corrupt_rate)
     except ValueError as exc:
@@ -41,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
     with sim:
-        if args.link:
+        if args.link and sim.transport == "pty":
             try:
                 if os.path.islink(args.link):
                     os.unlink(args.link)

@@ -13,19 +13,16 @@ clock each time a packet arrives or the Python API is used, so an idle simulator
 
 from __future__ import annotations
 
-import fcntl
 import math
-import os
 import random
 import select
-import struct
-import termios
+import socket
 import threading
 import time
-import tty
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from prop_desktop.arm.sim.endpoints import PtyEndpoint, TcpEndpoint, default_transport, make_endpoint
 from prop_desktop.arm.sim.profiles import COUNTS_PER_RAD, SimArmSpec, sim_arm_spec
 from prop_desktop.arm.sim.servo import AMBIENT_C, DynamixelServo, FeetechServo, SimServo
 from prop_desktop.arm.sim.wire import Reply, make_responder
@@ -33,12 +30,6 @@ from prop_desktop.arm.sim.wire import Reply, make_responder
 JointRef = str | int
 HandScript = Callable[[float], Mapping[JointRef, float]]
 
-_BAUD_CONSTANTS = {
-    getattr(termios, f"B{rate}"): rate
-    for rate in (9600, 38400, 57600, 115200, 230400, 460800, 500000, 576000, 921600, 1000000, 2000000, 3000000,
-                 4000000)
-    if hasattr(termios, f"B{rate}")
-}
 
 
 @dataclass
@@ -66,16 +57,22 @@ class SimulatedArm:
         seed: int = 0,
         emulate_baud: bool = True,
         wire_timing: bool = False,
+        transport: str | None = None,
     ) -> None:
         """`emulate_baud`: servos answer only if the port's baud rate matches theirs. `wire_timing`: answers
         take as long as on a real line (10 bits per byte at the port's baud rate) on top of the return delay;
-        off by default so tests and the in-app arm run as fast as the machine allows."""
+        off by default so tests and the in-app arm run as fast as the machine allows. `transport`: "pty"
+        (default where the system has pseudo-terminals) or "tcp" (`port` is then socket://127.0.0.1:N, which
+        pyserial and our buses open too; for Windows)."""
         self.spec: SimArmSpec = sim_arm_spec(protocol, model)
         self.protocol = self.spec.protocol
         self.model = self.spec.key
         self.physics_dt = physics_dt
         self.emulate_baud = emulate_baud
         self.wire_timing = wire_timing
+        self.transport = transport or default_transport()
+        if self.transport not in ("pty", "tcp"):
+            raise ValueError(f"unknown transport {transport!r}: use 'pty' or 'tcp'")
         servo_cls = FeetechServo if self.protocol == "feetech" else DynamixelServo
         self._all: list[SimServo] = [servo_cls(j, overload_seconds) for j in self.spec.joints]
         self._by_id: dict[int, SimServo] = {}
@@ -87,9 +84,8 @@ class SimulatedArm:
         self._corrupt_rate: dict[int | None, float] = {}
         self._hand_script: tuple[HandScript, float, float, str] | None = None  # fn, start, duration, unit
         self._last = time.monotonic()
-        self._master: int | None = None
-        self._slave: int | None = None
-        self._wake: tuple[int, int] | None = None
+        self._endpoint: PtyEndpoint | TcpEndpoint | None = None
+        self._wake: tuple[socket.socket, socket.socket] | None = None
         self._thread: threading.Thread | None = None
         self._unplugged = False
         self.stats = SimStats()
@@ -98,17 +94,12 @@ class SimulatedArm:
 
     # ----------------------------------------------------------------- lifecycle
     def start(self) -> SimulatedArm:
-        """Create the pty and start serving it; `port` is then the path a client opens."""
+        """Create the pty (or socket) and start serving it; `port` is then what a client opens."""
         if self._thread is not None:
             return self
-        master, slave = os.openpty()
-        # Raw on the line discipline so 0x0D/0x11/0x13/0xFF pass untouched and nothing is echoed.
-        tty.setraw(slave)
-        tty.setraw(master)
-        os.set_blocking(master, False)
-        self._master, self._slave = master, slave  # keeping the slave open keeps the pty alive between clients
-        self.port = os.ttyname(slave)
-        self._wake = os.pipe()
+        self._endpoint = make_endpoint(self.transport)
+        self.port = self._endpoint.port
+        self._wake = socket.socketpair()  # select() can wait on sockets everywhere, pipes not on Windows
         self._last = time.monotonic()
         self._unplugged = False
         self._thread = threading.Thread(target=self._serve, name=f"sim-arm-{self.model}", daemon=True)
@@ -119,19 +110,17 @@ class SimulatedArm:
         """Stop serving and remove the pty (a connected client then gets an I/O error)."""
         thread, self._thread = self._thread, None
         if thread is not None and self._wake is not None:
-            os.write(self._wake[1], b"x")
+            self._wake[1].send(b"x")
             thread.join(timeout=5)
-        for fd in (self._master, self._slave, *(self._wake or ())):
-            if fd is not None:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
-        self._master = self._slave = None
+        if self._endpoint is not None:
+            self._endpoint.close()
+        for sock in self._wake or ():
+            sock.close()
+        self._endpoint = None
         self._wake = None
 
     def unplug(self) -> None:
-        """Fault: the USB adapter is pulled out. The pty disappears; the client's next I/O fails (EIO)."""
+        """Fault: the USB adapter is pulled out. The pty (socket) disappears; the client's next I/O fails."""
         self._unplugged = True
         self.stop()
 
@@ -151,35 +140,34 @@ class SimulatedArm:
 
     # ----------------------------------------------------------------- serving
     def _serve(self) -> None:
-        assert self._master is not None and self._wake is not None
-        master, wake = self._master, self._wake[0]
+        assert self._endpoint is not None and self._wake is not None
+        endpoint, wake = self._endpoint, self._wake[0]
         while True:
-            readable, _, _ = select.select([master, wake], [], [])  # sleeps until bytes come (no busy-wait)
+            readable, _, _ = select.select([wake, *endpoint.waitables()], [], [])  # sleeps until bytes come
             if wake in readable:
                 return
-            with self._lock:  # read and handle under one lock: wait_applied() relies on it
-                try:
-                    data = os.read(master, 4096)
-                except BlockingIOError:
-                    continue
-                except OSError:
-                    return
-                if not data:
-                    continue
-                now = time.monotonic()
-                try:
-                    self._advance(now)
-                    replies = self._responder.feed(data, now)
-                except Exception as exc:  # noqa: BLE001 - a simulator bug must not silently kill the bus
-                    self.stats.internal_errors += 1
-                    self.last_internal_error = repr(exc)
-                    self._responder.buf.clear()
-                    continue
-                self._reindex_if_needed()
-                stats = self._responder.stats
-                self.stats.packets, self.stats.bad_checksum = stats.packets, stats.bad_checksum
-                out = self._outgoing(replies)
-            self._send(master, out, len(data) if out else 0)
+            for ready in readable:
+                with self._lock:  # read and handle under one lock: wait_applied() relies on it
+                    try:
+                        data = endpoint.receive(ready)
+                    except OSError:
+                        return
+                    if not data:
+                        continue
+                    now = time.monotonic()
+                    try:
+                        self._advance(now)
+                        replies = self._responder.feed(data, now)
+                    except Exception as exc:  # noqa: BLE001 - a simulator bug must not silently kill the bus
+                        self.stats.internal_errors += 1
+                        self.last_internal_error = repr(exc)
+                        self._responder.buf.clear()
+                        continue
+                    self._reindex_if_needed()
+                    stats = self._responder.stats
+                    self.stats.packets, self.stats.bad_checksum = stats.packets, stats.bad_checksum
+                    out = self._outgoing(replies)
+                self._send(out, len(data) if out else 0)
 
     def _outgoing(self, replies: list[Reply]) -> list[tuple[float, bytes]]:
         out = []
@@ -193,7 +181,7 @@ class SimulatedArm:
         self.stats.replies += len(out)
         return out
 
-    def _send(self, master: int, out: list[tuple[float, bytes]], received: int = 0) -> None:
+    def _send(self, out: list[tuple[float, bytes]], received: int = 0) -> None:
         """Write the answers, each after its servo's return delay (and, with wire_timing, after the time its
         bytes and the instruction's take on a real line at the port's baud rate)."""
         byte_s = 10.0 / (self._line_baud() or 1_000_000) if self.wire_timing else 0.0
@@ -203,7 +191,7 @@ class SimulatedArm:
             wait = delay + len(data) * byte_s
             if wait > 0:
                 if pending:
-                    self._write(master, pending)
+                    self._write(pending)
                     pending = b""
                 due += wait
                 pause = due - time.monotonic()
@@ -211,15 +199,12 @@ class SimulatedArm:
                     time.sleep(pause)
             pending += data
         if pending:
-            self._write(master, pending)
+            self._write(pending)
 
-    def _write(self, master: int, data: bytes) -> None:
-        try:
-            os.write(master, data)
-        except BlockingIOError:
+    def _write(self, data: bytes) -> None:
+        endpoint = self._endpoint
+        if endpoint is None or not endpoint.write(data):
             self.stats.dropped_replies += 1  # nobody reads the line: bytes are lost, as on a real bus
-        except OSError:
-            pass
 
     def _should_corrupt(self, servo_id: int) -> bool:
         for key in (servo_id, None):
@@ -241,13 +226,10 @@ class SimulatedArm:
             self._reindex()
 
     def _line_baud(self) -> int | None:
-        if not self.emulate_baud or self._slave is None:
+        endpoint = self._endpoint
+        if not self.emulate_baud or endpoint is None:
             return None
-        try:
-            speed = termios.tcgetattr(self._slave)[5]
-        except termios.error:
-            return None
-        return _BAUD_CONSTANTS.get(speed)
+        return endpoint.line_baud()
 
     def _advance(self, now: float) -> None:
         """Integrate the physics from the last call to `now` in steps of at most physics_dt."""
@@ -284,10 +266,9 @@ class SimulatedArm:
         end = time.monotonic() + timeout
         while True:
             with self._lock:
-                if self._master is None:
+                if self._endpoint is None:
                     return False
-                waiting = struct.unpack("i", fcntl.ioctl(self._master, termios.FIONREAD, b"\0\0\0\0"))[0]
-                if waiting == 0:
+                if not self._endpoint.pending_input():
                     return True
             if time.monotonic() >= end:
                 return False
