@@ -37,6 +37,7 @@ SAMPLE_ENTRIES = [
     "PySide6/Qt/translations/qtbase_de.qm",
     "numpy/__init__.pyi",
     "numpy.libs/libscipy_openblas64_-32a4b2a6.so",
+    "libpython3.11.so.1.0",
 ]
 MUST_KEEP = {entry for entry in SAMPLE_ENTRIES if not entry.startswith(("torch/test", "torch/include", "torch/share"))}
 MUST_KEEP -= {
@@ -237,7 +238,7 @@ def test_linux_strips_only_torch_libraries_never_patched_wheel_libraries(
     record, _ = run_spec("linux", monkeypatch, tmp_path)
     assert all(exe["strip"] is False for exe in record.exes) and record.collect["strip"] is False
     sources = {dest: Path(source) for dest, source, _ in record.collect["args"][1]}
-    for dest in ["torch/lib/libtorch_cpu.so", "torch/lib/libtorch_python.so"]:
+    for dest in ["torch/lib/libtorch_cpu.so", "torch/lib/libtorch_python.so", "libpython3.11.so.1.0"]:
         assert sources[dest].is_relative_to(tmp_path / "stripped")
         assert sources[dest].stat().st_size < (tmp_path / "src" / dest).stat().st_size
     for dest in ["numpy.libs/libscipy_openblas64_-32a4b2a6.so", "torch/lib/libgomp.so.1"]:
