@@ -130,6 +130,15 @@ class MainWindow(QMainWindow):
         self._started = True
         self.go_to("Connect")
         self.refresh_profiles()
+        run_in_background(self.bridge, self._warm_up, name="warm-up")
+
+    def _warm_up(self) -> None:
+        """Import the kinematics/IK code off the GUI thread, so the first click on the workspace is instant."""
+        try:
+            self.app.record.arm_points((0.0,) * 6)
+            self.app.record.check_target((0.25, 0.0, 0.15))
+        except Exception:  # noqa: BLE001 - only a head start; the real call reports errors
+            pass
 
     # --- layout ------------------------------------------------------------------------------------------
     def _build(self) -> None:

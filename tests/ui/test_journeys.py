@@ -58,6 +58,7 @@ def _record_alex_demos(qtbot, window, monitor: StallMonitor | None = None) -> No
     page = window.pages["Record"]
     page.task_combo.setCurrentIndex(page.task_combo.findData(TASK))
     page.gripper_combo.setCurrentIndex(page.gripper_combo.findData(-0.4))
+    qtbot.wait(300)  # the page's first paint is not part of recording
     for targets in ALEX_DEMOS:
         if monitor is not None:
             monitor.start()

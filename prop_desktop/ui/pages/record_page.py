@@ -195,7 +195,7 @@ class RecordPage(Page):
         self.episode_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.episode_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.episode_table.horizontalHeader().setStretchLastSection(True)
-        self.episode_table.setMaximumHeight(170)
+        self.episode_table.setMaximumHeight(130)
         self.episode_table.itemSelectionChanged.connect(self._update_controls)
         el.addWidget(self.episode_table)
         erow = QHBoxLayout()

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
 from prop_desktop.ui.ring_buffer import RingBuffer
 
@@ -16,6 +16,12 @@ JOINT_LABELS = ("Base turn", "Shoulder", "Elbow", "Wrist bend", "Wrist turn", "G
 JOINT_COLORS = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2")
 
 pg.setConfigOptions(useOpenGL=False, antialias=False, background="w", foreground="#334155")
+
+
+def cache_axes(plot: pg.PlotWidget) -> None:
+    """Keep each axis as a pixmap: its text is re-rendered only when the axis changes, not at every frame."""
+    for name in ("left", "bottom"):
+        plot.getAxis(name).setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
 class JointPlot(QWidget):
@@ -47,6 +53,7 @@ class JointPlot(QWidget):
         # it, so the (costly) axes are not re-rendered at every frame — only the curves are.
         self.plot.disableAutoRange()
         self.plot.setXRange(-window_s, 0, padding=0)
+        cache_axes(self.plot)
         self._y_range: tuple[float, float] | None = None
         layout.addWidget(self.plot)
         self.curves = [

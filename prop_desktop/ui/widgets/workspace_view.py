@@ -8,7 +8,7 @@ origin at the arm's base on the table).
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QMouseEvent, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (
     QGraphicsEllipseItem,
@@ -44,7 +44,7 @@ class _Plane(QGraphicsView):
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setMinimumSize(220, 200)
+        self.setMinimumSize(220, 230)
         self.setCursor(Qt.CursorShape.CrossCursor)
         self.scene_ = QGraphicsScene(self)
         self.setScene(self.scene_)
@@ -114,6 +114,8 @@ class _Plane(QGraphicsView):
     def showEvent(self, event) -> None:  # noqa: N802 - Qt override
         super().showEvent(event)
         self.fitInView(self.rect_, Qt.AspectRatioMode.KeepAspectRatio)
+        # The layout may still resize the view after it is shown: fit again once it has settled.
+        QTimer.singleShot(0, lambda: self.fitInView(self.rect_, Qt.AspectRatioMode.KeepAspectRatio))
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 - Qt override
         if event.button() == Qt.MouseButton.LeftButton:
