@@ -177,14 +177,28 @@ def _install() -> None:
             return
         _installed = True
         atexit.register(release_all, "the program exited")
-        if threading.current_thread() is not threading.main_thread():
-            return  # signal handlers can only be set from the main thread; atexit still covers normal exits
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            try:
-                _previous_handlers[sig] = signal.getsignal(sig)
+    install_signal_handlers()
+
+
+def install_signal_handlers() -> bool:
+    """Put our SIGINT/SIGTERM handlers in front of whatever is installed now (which they then call).
+
+    Done automatically when the first arm connects. A host application that sets its own handlers AFTER
+    connecting an arm (e.g. `signal.signal(SIGINT, SIG_DFL)` for Qt) should call this again afterwards, or
+    Ctrl-C would end the process without releasing torque. Only possible from the main thread (returns False
+    elsewhere).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return False  # signal handlers can only be set from the main thread; atexit still covers normal exits
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            current = signal.getsignal(sig)
+            if current is not _on_signal:
+                _previous_handlers[sig] = current
                 signal.signal(sig, _on_signal)
-            except (ValueError, OSError):
-                continue
+        except (ValueError, OSError):
+            continue
+    return True
 
 
 def _on_signal(signum: int, frame: object) -> None:

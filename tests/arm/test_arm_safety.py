@@ -303,3 +303,31 @@ def test_disconnect_releases_torque_and_stops_the_simulator_it_started():
     assert not sim.running and arm.closed
     with pytest.raises(Exception, match="closed"):
         arm.torque_on()
+
+
+@pytest.mark.timeout(30)
+def test_host_that_resets_sigint_later_can_put_the_guard_back(make_sim):
+    sim = make_sim("feetech")
+    code = r"""
+import signal, sys
+from prop_desktop.arm.bus import make_bus
+from prop_desktop.arm.arm import Arm
+from prop_desktop.arm.safety import install_signal_handlers
+arm = Arm(make_bus("feetech", sys.argv[1]).open(), "so101")
+arm.torque_on()
+signal.signal(signal.SIGINT, signal.SIG_DFL)  # what Qt apps often do, after the arm connected
+assert install_signal_handlers()
+print("torque on", flush=True)
+sys.stdin.readline()
+"""
+    child = subprocess.Popen(
+        [sys.executable, "-c", code, sim.port], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout.readline().strip() == "torque on"
+        child.send_signal(signal.SIGINT)
+        assert child.wait(timeout=20) == -signal.SIGINT  # the host's SIG_DFL still ends the process...
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert not any(sim.torque_enabled(j) for j in sim.joint_names)  # ...after torque was released
