@@ -318,6 +318,8 @@ class MainWindow(QMainWindow):
             chip_state, text = "bad", "○ No arm connected"
         set_chip(self.arm_chip, text, chip_state)
         self.status_connection.setText(f"Arm: {state.message}")
+        self._connected = bool(state.connected)
+        self.update_steps()
         self.connection_changed.emit(state)
 
     def refresh_profiles(self) -> None:
@@ -363,6 +365,7 @@ class MainWindow(QMainWindow):
             self.profile_combo.setCurrentIndex(max(0, self.profile_combo.findData(active.id)))
         self.profile_combo.blockSignals(False)
         self._show_active(active)
+        self.update_steps()
         self.profiles_loaded.emit(profiles, active, keyring_status)
 
     def refresh_episodes(self) -> None:
@@ -382,6 +385,7 @@ class MainWindow(QMainWindow):
                 self.refresh_episodes()
                 return
             self.episodes = result[0]
+            self.update_steps()
             self.episodes_loaded.emit(result[0], result[1])
 
         def load() -> tuple[list[Any], BaseException | None]:
@@ -393,6 +397,21 @@ class MainWindow(QMainWindow):
                 return [], exc
 
         run_in_background(self.bridge, load, done, name="episodes")
+
+    def update_steps(self) -> None:
+        """A tick beside each step of the journey already done, so a newcomer sees where they are."""
+        active = self.active_profile
+        done = {
+            "Connect": getattr(self, "_connected", False),
+            "Profiles": active is not None,
+            "Record": active is not None and bool(self.episodes),
+            "Train": active is not None and bool(getattr(active, "has_adapter", False)),
+            "Drive": False,
+        }
+        for i, name in enumerate(STEPS):
+            item = self.nav.item(i)
+            item.setText(f"{'✓' if done[name] else i + 1}   {name}")
+            item.setData(Qt.ItemDataRole.AccessibleDescriptionRole, "done" if done[name] else "to do")
 
     def _profile_picked(self, index: int) -> None:
         profile_id = self.profile_combo.itemData(index)
