@@ -8,6 +8,7 @@ time.monotonic at the moment the tick starts, never from index * period: a loop 
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import threading
@@ -21,6 +22,8 @@ import numpy as np
 
 if TYPE_CHECKING:
     from prop_desktop.arm.arm import Arm
+
+log = logging.getLogger(__name__)
 
 DEFAULT_RATE_HZ = 50.0
 DEFAULT_SPIN_S = 0.0003
@@ -296,7 +299,10 @@ class DriveLoop:
         policy_ms = (time.perf_counter() - t0) * 1e3
         safe = self.arm.command(goal)
         if self.on_tick is not None:
-            self.on_tick(DriveTick(tick.index, tick.t, q, safe, policy_ms))
+            try:
+                self.on_tick(DriveTick(tick.index, tick.t, q, safe, policy_ms))
+            except Exception:  # noqa: BLE001 - a broken live plot must never stop the arm mid-motion
+                log.exception("a drive tick callback failed; driving goes on")
 
     def run(self, seconds: float | None = None, cancel: Callable[[], bool] | None = None) -> LoopStats:
         """Drive in the calling thread for `seconds` (or until stop()/cancel); returns the loop statistics."""

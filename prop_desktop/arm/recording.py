@@ -10,6 +10,7 @@ fault is kept, meta["interrupted"] is True and meta["fault"] says what happened 
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ from prop_desktop.arm.loop import FixedRateLoop, LoopStats, LoopTick, describe_e
 
 if TYPE_CHECKING:
     from prop_desktop.arm.arm import Arm
+
+log = logging.getLogger(__name__)
 
 SampleCallback = Callable[["Sample"], None]
 Cancel = Callable[[], bool] | threading.Event | None
@@ -267,7 +270,10 @@ class Recorder:
         self._buffer.add(tick.t, q, goal)
         progress = float("nan") if self._end_t is None else min(1.0, tick.t / self._end_t)
         if self.on_sample is not None:
-            self.on_sample(Sample(self._buffer.n - 1, tick.t, q, goal, progress))
+            try:
+                self.on_sample(Sample(self._buffer.n - 1, tick.t, q, goal, progress))
+            except Exception:  # noqa: BLE001 - a broken live plot must never stop a recording
+                log.exception("a recording sample callback failed; recording goes on")
         return True
 
 

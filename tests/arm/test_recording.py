@@ -135,3 +135,12 @@ def test_minimum_jerk_profile():
     speed = np.diff(path) / np.diff(taus)
     assert speed[0] < 0.01 and speed[-1] < 0.01 and speed.max() == pytest.approx(1.875, abs=0.01)
     assert segment_duration(q0, q1, max_speed=1.0) == pytest.approx(1.875 * 2.0)
+
+
+@pytest.mark.timeout(30)
+def test_a_failing_live_plot_callback_does_not_stop_the_recording(arm):
+    def broken_plot(sample):
+        raise RuntimeError("plot widget was closed")
+
+    ep = record_hand(arm, seconds=0.3, rate_hz=50, on_sample=broken_plot)
+    assert not ep.interrupted and len(ep) >= 10
