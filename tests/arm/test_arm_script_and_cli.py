@@ -76,3 +76,27 @@ def test_ports_identify_cli(make_sim, capsys):
     sim = make_sim("dynamixel")
     assert main(["ports", "--identify", sim.port]) == 0
     assert "a koch arm (dynamixel" in capsys.readouterr().out
+
+
+@pytest.mark.timeout(120)
+def test_arm_drive_cli_runs_the_base_policy_in_closed_loop(tmp_path, monkeypatch, capsys):
+    import torch
+
+    import prop_desktop.policy.base as base
+    from prop_desktop.policy.model import BasePolicy
+
+    torch.manual_seed(0)
+    base.save_base_policy(BasePolicy(), tmp_path, {"seed": 0}, {})  # a stand-in for the shipped weights
+    monkeypatch.setattr(base, "resources_dir", lambda: tmp_path)
+    assert main(["arm", "drive", "--sim", "--seconds", "0.6", "--rate", "50"]) == 0
+    out = capsys.readouterr().out
+    assert "driving the base policy (serve)" in out and "final joints (rad):" in out and "Hz (requested 50)" in out
+
+
+@pytest.mark.timeout(60)
+def test_arm_drive_cli_without_weights_says_what_to_do(tmp_path, monkeypatch, capsys):
+    import prop_desktop.policy.base as base
+
+    monkeypatch.setattr(base, "resources_dir", lambda: tmp_path)
+    assert main(["arm", "drive", "--sim", "--seconds", "0.5"]) == 2
+    assert "train-base" in capsys.readouterr().err
