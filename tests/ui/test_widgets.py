@@ -127,3 +127,36 @@ def test_the_drawn_arm_follows_forward_kinematics(qtbot):
     assert tip_scene.x() == pytest.approx(-points[-1][1] * 1000, abs=0.5)  # left is drawn to the left
     assert tip_scene.y() == pytest.approx(-points[-1][0] * 1000, abs=0.5)  # forward is drawn up
     assert view.top.viewport().rect().contains(view.click_point_top(*points[-1][:2]).toPoint() + QPoint(0, 0))
+
+
+def test_a_worker_asking_for_a_passphrase_gets_the_typed_answer_from_a_dialog(qtbot):
+    from PySide6.QtWidgets import QWidget
+
+    from prop_desktop.services.models import ProfileInfo
+    from prop_desktop.ui.passphrase import PassphrasePrompter
+
+    from .journey import child, click, wait_for_dialog
+
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    parent.show()
+    bridge = ThreadBridge()
+    prompter = PassphrasePrompter(bridge, parent)
+    answers: list[str | None] = []
+    profile = ProfileInfo(id="p1", name="Alex", has_passphrase=True)
+    worker = threading.Thread(target=lambda: answers.append(prompter(profile, "That passphrase was wrong.")))
+    worker.start()
+    dlg = wait_for_dialog(qtbot, "passphraseDialog")
+    assert child(dlg, "dialogError").text() == "That passphrase was wrong."
+    qtbot.keyClicks(child(dlg, "passphraseField"), "s3cret")
+    click(qtbot, child(dlg, "dialogOk"))
+    worker.join(timeout=5)
+    assert answers == ["s3cret"]
+
+    worker = threading.Thread(target=lambda: answers.append(prompter(profile, None)))
+    worker.start()
+    dlg = wait_for_dialog(qtbot, "passphraseDialog")
+    dlg.reject()  # Cancel
+    worker.join(timeout=5)
+    assert answers == ["s3cret", None]
+    assert prompter(profile, None) is None  # never blocks the GUI thread itself
