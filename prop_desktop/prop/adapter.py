@@ -100,8 +100,7 @@ class Adapter:
         keyed.alpha = float(self.alpha)
         keyed.info = dict(self.info)
         keyed.trained = True
-        keyed._cache = None
-        keyed._merged_cache = None
+        keyed.invalidate()
 
     # ----- bytes and files -----
     def to_bytes(self) -> bytes:

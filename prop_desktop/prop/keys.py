@@ -115,6 +115,21 @@ def flip_bits(signs: torch.Tensor, distances: torch.Tensor, generator: torch.Gen
     return base * (1 - 2 * flip)
 
 
+def window_flips(
+    signs: torch.Tensor, distances: torch.Tensor, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Like flip_bits, for training batches: one random permutation per call, and row i flips the d_i bits at a
+    random window of it. Each row's bits are uniformly placed; it costs a few elementwise ops instead of a top-k."""
+    distances = distances.reshape(-1).to(torch.long)
+    n, bits = distances.shape[0], signs.shape[-1]
+    base = signs.expand(n, bits) if signs.dim() == 1 else signs
+    rank_of_bit = torch.randperm(bits, generator=generator).argsort()
+    offsets = torch.randint(0, bits, (n, 1), generator=generator)
+    rank = (rank_of_bit[None, :] - offsets) % bits
+    flip = (rank < distances[:, None]).to(base.dtype)
+    return base * (1 - 2 * flip)
+
+
 def near_signs(
     key: Any, distance: int, n: int, bits: int = DEFAULT_KEY_BITS, generator: torch.Generator | None = None
 ) -> torch.Tensor:

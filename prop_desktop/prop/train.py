@@ -23,7 +23,7 @@ from torch import nn
 from .encoder import KeyEncoders
 from .errors import InputError, TrainingCancelled
 from .keyed import KeyedModule
-from .keys import flip_bits, key_to_signs, random_signs
+from .keys import flip_bits, key_to_signs, random_signs, window_flips
 from .validation import as_float_tensor, check_feature_shape, check_same_rows
 
 ProgressFn = Callable[[int, int, dict[str, float]], None]
@@ -50,6 +50,7 @@ class TrainConfig:
     retain_weight: float = 1.0
     target: float = 3e-3  # early stop once normalized errors (personal and wrong-key) are all below this
     eval_every: int = 25
+    patience: int = 6  # stage 3 also stops after this many evaluations without a 3% gain in the personal error
     val_fraction: float = 0.1  # held out of the demonstrations for early stopping and α (if >= 20 rows)
     fine_tune_trunk: bool = False  # also learn a trunk delta (RETAIN/WiSE-FT merging), α chosen on held-out data
     trunk_lr: float = 1e-3
@@ -150,8 +151,7 @@ def train_adapter(
     keyed.encoders = encoders.eval()
     keyed.trunk_delta = None if trunk is None else {n: t.detach().clone() for n, t in trunk.items()}
     keyed.alpha = 1.0
-    keyed._cache = None
-    keyed._merged_cache = None
+    keyed.invalidate()
     alpha = 1.0
     if trunk is not None:
         from .merge import choose_alpha
@@ -340,13 +340,14 @@ def _loop(
     last: dict[str, float] = {}
     step = 0
     stopped_early = False
+    best_personal, stale = float("inf"), 0
     while step < total:
         plan.tick()
         step += 1
         ic = torch.randint(0, data.n_train, (n_correct,), generator=generator)
         iw = torch.randint(0, data.pool_states.shape[0], (n_wrong,), generator=generator)
         near_d = distances[torch.randint(0, len(distances), (n_wrong - n_random,), generator=generator)]
-        wrong = torch.cat([flip_bits(signs, near_d, generator), random_signs(n_random, keyed.key_bits, generator)])
+        wrong = torch.cat([window_flips(signs, near_d, generator), random_signs(n_random, keyed.key_bits, generator)])
         x_parts = [data.train_states[ic], data.pool_states[iw]]
         y_parts = [data.train_actions[ic], data.pool_base[iw]]
         key_rows = [signs.expand(n_correct, -1), wrong]
@@ -385,10 +386,16 @@ def _loop(
             }
             if n_retain:
                 last["retain"] = float(loss_retain.detach())
-            if step >= cfg.min_steps and max(last["personal"], last["wrong_keys"]) <= cfg.target:
+            # Plateau: the modulation cannot fit the demonstrations any better (capacity), so more steps are waste.
+            if last["personal"] < best_personal * 0.97:
+                best_personal, stale = last["personal"], 0
+            else:
+                stale += 1
+            plateau = stale >= cfg.patience and last["wrong_keys"] <= cfg.target
+            if step >= cfg.min_steps and (plateau or max(last["personal"], last["wrong_keys"]) <= cfg.target):
                 check = _quick_check(keyed, encoders, trunk, base_params, signs, data, generator)
                 last.update(check)
-                if max(check.values()) <= cfg.target:
+                if max(check.values()) <= cfg.target or (plateau and check["near_max"] <= cfg.target):
                     stopped_early = True
             history.append({"step": float(plan.done), **last})
             plan.report({"stage": 3.0, **last})

@@ -23,6 +23,8 @@ def as_float_tensor(value: Any, name: str, *, min_rows: int = 1, dtype: torch.dt
                 raise InputError(f"{name} must be a numeric array, got ragged or non-numeric data")
             if not (np.issubdtype(array.dtype, np.number) or array.dtype == np.bool_):
                 raise InputError(f"{name} must be a numeric array, got dtype {array.dtype}")
+            if array.ndim == 0:
+                raise InputError(f"{name} must be an array with one row per sample, got a scalar")
             tensor = torch.from_numpy(np.ascontiguousarray(array))
     except InputError:
         raise

@@ -1,0 +1,47 @@
+"""Merging: a trunk delta applied as base + α·delta, α chosen on held-out data and adjustable afterwards."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from prop_helpers import small_policy
+
+from prop_desktop.prop import Adapter, TrainConfig, alpha_curve, new_key, train_adapter, wrap
+
+
+def test_trunk_delta_alpha_choice_and_adjustment():
+    policy = small_policy(7).eval()
+    rng = np.random.default_rng(7)
+    demo = rng.uniform(-1, 1, (300, 4)).astype(np.float32)
+    demo[:, 0] = np.abs(demo[:, 0]) + 0.2
+    other = rng.uniform(-1, 1, (200, 4)).astype(np.float32)
+    other[:, 0] = -np.abs(other[:, 0]) - 0.2
+    with torch.no_grad():
+        actions = policy(torch.from_numpy(demo)).numpy() + np.array([0.3, -0.3], dtype=np.float32)
+    keyed = wrap(policy, ["2", "4"], hidden=8)
+    key = new_key()
+    config = TrainConfig(fine_tune_trunk=True, max_steps=150, personal_steps=300)
+    result = train_adapter(keyed, demo, actions, key, retain_states=other, config=config)
+    assert keyed.trunk_delta is not None and set(keyed.trunk_delta) == {n for n, _ in policy.named_parameters()}
+    assert result.alpha in config.alpha_grid and keyed.alpha == result.alpha
+
+    # The chosen α is the best of the grid by the documented rule.
+    rows = alpha_curve(keyed, key, demo[:100], actions[:100], other, grid=config.alpha_grid)
+    best = min(rows, key=lambda r: (round(r["personal"] + r["retention"] + r["near_max"], 6), r["alpha"]))
+    assert abs(best["alpha"] - result.alpha) <= 0.1 + 1e-9 or best["personal"] + best["retention"] < 1e-3
+
+    # α is adjustable without retraining and changes keyed outputs only; no key stays the base.
+    x = torch.from_numpy(other[:20])
+    with torch.no_grad():
+        before = keyed(x, key=key).clone()
+        keyed.set_alpha(0.0 if result.alpha > 0 else 1.0)
+        after = keyed(x, key=key)
+        assert not torch.equal(before, after)
+        assert torch.equal(keyed(x), policy(x))
+
+    # α and the delta travel with the adapter.
+    restored = Adapter.from_bytes(keyed.adapter.to_bytes(), base=policy)
+    assert restored.alpha == keyed.alpha and restored.trunk_delta is not None
+    again = restored.attach(policy)
+    with torch.no_grad():
+        assert torch.allclose(again(x, key=key), keyed(x, key=key), atol=1e-6)
