@@ -199,6 +199,10 @@ class Recorder:
     def samples(self) -> int:
         return self._buffer.n
 
+    def stats(self) -> LoopStats | None:
+        """Live loop statistics (achieved rate, jitter, misses) for the UI, from any thread; None before start."""
+        return None if self.loop is None else self.loop.stats()
+
     # -- the recording ---------------------------------------------------------------------------------
     def run(self) -> Episode:
         fault: str | None = None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from prop_desktop.arm.safety import GoalFilter, SafetyConfig, SafetyStop, Watchdog
 
@@ -87,3 +89,22 @@ def test_watchdog_temperature_and_sustained_load():
     assert wd.check(np.full(6, 40.0), loads, 20.0) is None
     assert wd.check(np.full(6, 40.0), np.zeros(6), 20.5) is None
     assert wd.check(np.full(6, 40.0), loads, 21.2) is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.floats(-1.0, 1.0), min_size=6, max_size=6),
+    st.lists(st.tuples(st.floats(0.0, 0.3), st.lists(st.floats(-50, 50), min_size=6, max_size=6)), max_size=40),
+)
+def test_goal_filter_never_leaves_the_range_nor_exceeds_the_step(start, ticks):
+    clock = FakeClock()
+    cfg = SafetyConfig(ramp_s=0.5)
+    f = _filter(cfg, clock)
+    f.reset(np.array(start))
+    prev = f.last.copy()
+    for dt, target in ticks:
+        clock.t += dt
+        goal = f(np.array(target))
+        assert np.all(goal >= -1.0 - 1e-12) and np.all(goal <= 1.0 + 1e-12)
+        assert np.all(np.abs(goal - prev) <= 2.0 * min(dt, cfg.max_dt) + 1e-9)
+        prev = goal
