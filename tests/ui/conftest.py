@@ -43,6 +43,8 @@ def window(qtbot, services) -> Iterator[object]:
     w.resize(1280, 820)
     w.show()
     qtbot.waitExposed(w)
+    w.build_all_later(0)  # as the app does right after showing the window
+    qtbot.waitUntil(lambda: not w.pages.missing(), timeout=20_000)
     yield w
     w._closing_confirmed = True  # teardown closes without asking, the arm is stopped by shutdown()
     w.close()
