@@ -173,10 +173,11 @@ def release_all(reason: str) -> None:
 def _install() -> None:
     global _installed
     with _install_lock:
-        if _installed:
-            return
-        _installed = True
-        atexit.register(release_all, "the program exited")
+        if not _installed:
+            _installed = True
+            atexit.register(release_all, "the program exited")
+    # Every connect from the main thread (re)puts our handlers in front; from other threads this is a no-op,
+    # so an app that connects on a worker thread should call install_signal_handlers() once from main.
     install_signal_handlers()
 
 
