@@ -26,10 +26,15 @@ from prop_desktop.ui.widgets.joint_plot import LossPlot
 from prop_desktop.ui.widgets.privacy_plots import PrivacyPlots
 from prop_desktop.ui.worker import run_in_background
 
+# Loss terms the engine reports, in plain words; anything not listed (stage counters, gate checks) is not
+# a curve a person needs to watch.
 LOSS_LABELS = {
+    "loss": "overall",
     "total": "overall",
     "personal": "matching your recordings",
-    "fidelity": "others still get the general way",
+    "wrong_keys": "other keys stay general",
+    "fidelity": "other keys stay general",
+    "retain": "general skills kept",
 }
 
 
@@ -130,7 +135,7 @@ class TrainPage(Page):
         self.alpha_metrics.setObjectName("alphaMetrics")
         self.alpha_metrics.setWordWrap(True)
         rep.addWidget(self.alpha_metrics)
-        self.outer.addWidget(self.report_box, 2)
+        self.outer.addWidget(self.report_box, 3)
 
         self.ui_timer = QTimer(self)
         self.ui_timer.setInterval(100)
@@ -284,7 +289,7 @@ class TrainPage(Page):
         with self._lock:
             points, self._loss_points = self._loss_points, []
         for step, losses in points:
-            self.loss_plot.add_point(step, {LOSS_LABELS.get(k, k): v for k, v in losses.items()})
+            self.loss_plot.add_point(step, {LOSS_LABELS[k]: v for k, v in losses.items() if k in LOSS_LABELS})
         if p is None:
             return
         self.progress.setValue(int(p.fraction * 1000))
@@ -330,7 +335,9 @@ class TrainPage(Page):
             if result.alpha_metrics is not None:
                 self._show_alpha(result.alpha_metrics)
             self._set_report_enabled(True)
-            self._show_skill(self.window_.active_profile)
+            n = len(result.episodes_used)
+            self.skill_label.setText(f"Current personal skill: trained just now from {n} recording"
+                                     f"{'s' if n != 1 else ''}.")
         self.window_.refresh_profiles()
         self._update_controls()
 

@@ -142,6 +142,7 @@ class LossPlot(QWidget):
         self.plot.addLegend(offset=(-10, 5), labelTextSize="8pt")
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
+        cache_axes(self.plot)
         layout.addWidget(self.plot)
         self._series: dict[str, tuple[list[float], list[float]]] = {}
         self._curves: dict[str, pg.PlotDataItem] = {}

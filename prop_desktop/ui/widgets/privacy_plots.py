@@ -8,6 +8,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
+from prop_desktop.ui.widgets.joint_plot import cache_axes
+
 RIGHT = "#7c3aed"
 OTHER = "#0f766e"
 
@@ -32,6 +34,8 @@ class PrivacyPlots(QWidget):
         self.near.setLabel("bottom", "bits different from your key")
         self.near.setMinimumHeight(190)
         layout.addWidget(self.near, 2)
+        for plot in (self.bars, self.near):
+            cache_axes(plot)
         self.labels: list[str] = []
         self.scores: list[float] = []
 
@@ -63,4 +67,5 @@ class PrivacyPlots(QWidget):
 
 
 def _short(label: str) -> str:
-    return label.replace("other profile: ", "").replace(" keys", "\nkeys").replace(" key", "\nkey")
+    """Tick labels in the words of the page: the report's "right key" is "your key"."""
+    return {"right key": "your key"}.get(label, label.replace("other profile: ", ""))
