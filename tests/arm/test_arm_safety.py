@@ -62,11 +62,13 @@ def test_first_target_is_approached_with_ramped_limited_velocity(arm):
     while time.monotonic() - t0 < 0.5:
         sent.append((time.monotonic() - t0, arm.command(target)))
         time.sleep(0.02)
+    times = np.array([t for t, _ in sent])
     steps = np.abs(np.diff([g for _, g in sent], axis=0)).max(axis=1)
     cfg = arm.safety
     # Never more than one tick's worth at full speed (dt capped), and slower at the start (ramp).
     assert steps.max() <= cfg.gripper_max_velocity * cfg.max_dt + 1e-9
-    assert steps[0] < steps[-1]
+    speed = steps / np.diff(times)
+    assert speed[0] < speed[-1]
     moved = np.abs(sent[-1][1] - q0)
     assert np.all(moved < 1.0)  # half a second is not enough to get there at the limited speed
     assert np.all(moved[:5] <= cfg.max_velocity * 0.6)
