@@ -65,7 +65,7 @@ def test_point_and_click_moves_smoothly_to_each_target_while_recording(arm):
     assert np.min(np.abs(ep.goal - targets[0]).max(axis=1)) < 0.01
     # Smooth: goals change by small steps, starting and ending at rest.
     steps = np.abs(np.diff(ep.goal, axis=0)).max(axis=1)
-    assert steps.max() < 0.05 and steps[0] < 0.005
+    assert steps.max() < 0.1 and steps[0] < 0.005
     assert arm.torque_enabled  # holds the final pose
 
 
