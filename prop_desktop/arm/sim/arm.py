@@ -90,6 +90,7 @@ class SimulatedArm:
         self._unplugged = False
         self.stats = SimStats()
         self.last_internal_error = ""
+        self._rx_bytes = 0
         self.port = ""
 
     # ----------------------------------------------------------------- lifecycle
@@ -154,6 +155,7 @@ class SimulatedArm:
                         return
                     if not data:
                         continue
+                    self._rx_bytes += len(data)
                     now = time.monotonic()
                     try:
                         self._advance(now)
@@ -260,17 +262,27 @@ class SimulatedArm:
             if not servo.torque_on:
                 servo.hand_target = self._to_actual(value, unit)
 
-    def wait_applied(self, timeout: float = 1.0) -> bool:
+    def wait_applied(self, timeout: float = 1.0, quiet_s: float = 0.003) -> bool:
         """Wait until every byte sent to the simulator so far has been handled (e.g. after a sync write,
-        which nobody answers). True if so within `timeout`."""
+        which nobody answers): nothing waiting on the line and nothing new for `quiet_s` (the kernel hands
+        pty bytes over asynchronously). True if so within `timeout`."""
         end = time.monotonic() + timeout
+        seen = -1
+        quiet_since: float | None = None
         while True:
             with self._lock:
                 if self._endpoint is None:
                     return False
-                if not self._endpoint.pending_input():
-                    return True
-            if time.monotonic() >= end:
+                pending = self._endpoint.pending_input()
+                received = self._rx_bytes
+            now = time.monotonic()
+            if pending or received != seen:
+                seen, quiet_since = received, None if pending else now
+            elif quiet_since is not None and now - quiet_since >= quiet_s:
+                return True
+            elif quiet_since is None:
+                quiet_since = now
+            if now >= end:
                 return False
             time.sleep(0.0005)
 
