@@ -63,5 +63,8 @@ def run(args: argparse.Namespace) -> int:
         finally:
             if args.link and os.path.islink(args.link):
                 os.unlink(args.link)
-    print("simulator stopped", flush=True)
+    try:
+        print("simulator stopped", flush=True)
+    except BrokenPipeError:  # whoever read our port line has gone: nothing to tell
+        pass
     return 0
