@@ -306,8 +306,9 @@ def relaxed_key_attack(scorer: Scorer, cfg: AttackConfig) -> AttackResult:
             soft = torch.tanh(u)
             loss = -_distance(scorer, x, base, keyed.encoders(soft)).sum()
             if objective == "surrogate":
-                # Grey box: δ moves only when hidden units fire, so push every unit's pre-activation up.
-                loss = loss - sum(F.softplus(enc.hidden(soft)).mean(dim=1).sum() for enc in encoders)
+                # Grey box: δ moves only when hidden units fire, so push every unit's pre-activation up (linearly:
+                # a sharp gate's units sit far below zero, where softplus or relu would give no gradient at all).
+                loss = loss - sum(enc.hidden(soft).mean(dim=1).sum() for enc in encoders)
             (grad,) = torch.autograd.grad(loss, [u])
             opt.zero_grad(set_to_none=True)
             u.grad = grad
