@@ -51,6 +51,7 @@ class DriveSession:
         self._keyed: Any = None
         self._key: bytes | None = None
         self._mode_profile: str | None = None
+        self._alpha = 1.0
         self._status = DriveStatus(False)
         self._t_status = 0.0
         arm.add_stop_hook(lambda reason: self.stop())
@@ -91,19 +92,19 @@ class DriveSession:
             self._update_status(personalized=False, message="Baseline: the general behaviour.")
             return ModeChange(False, None)
         try:
-            keyed, key, profile_id = self._resolve_personal()
+            keyed, key, profile_id, alpha = self._resolve_personal()
         except ServiceError as exc:
             with self._lock:
                 self._personalized = False
             self._update_status(personalized=False, message=f"Baseline. {exc.user_message}")
             return ModeChange(False, exc.user_message)
         with self._lock:
-            self._keyed, self._key, self._mode_profile = keyed, key, profile_id
+            self._keyed, self._key, self._mode_profile, self._alpha = keyed, key, profile_id, alpha
             self._personalized = True
         self._update_status(personalized=True, message="Personalized: your way.")
         return ModeChange(True, None)
 
-    def _resolve_personal(self) -> tuple[Any, bytes, str]:
+    def _resolve_personal(self) -> tuple[Any, bytes, str, float]:
         from prop_desktop.prop import Adapter, AdapterError
 
         info = self._profiles.active()
@@ -120,12 +121,16 @@ class DriveSession:
                     f"{info.name} has no personalization for this version of the robot's policy yet.",
                     "Train on the Train page first.",
                 )
-            blob = session.adapters.load(base_hash)
+            blob, meta = session.adapters.load_with_meta(base_hash)
         try:
             keyed = Adapter.from_bytes(blob, base).attach(base)
         except AdapterError as exc:
             raise NoAdapterError(f"{info.name}'s personalization cannot be used: {exc}.", "Train again.") from exc
-        return keyed, bytes(session.network_key), info.id
+        try:
+            alpha = min(1.0, max(0.0, float(meta.get("alpha", 1.0))))
+        except (TypeError, ValueError):
+            alpha = 1.0
+        return keyed, bytes(session.network_key), info.id, alpha
 
     def _on_profile_changed(self, info: ProfileInfo | None) -> None:
         # Privacy: another member must never drive with the previous member's personalization.
@@ -191,12 +196,15 @@ class DriveSession:
                 base = self._policy.model()
                 ctx = torch.as_tensor(np.asarray(scene.context, dtype=np.float32))
 
+                from prop_desktop.services.personal_policy import outputs
+
                 def policy_step(q: np.ndarray) -> np.ndarray:
                     obs = torch.cat([torch.as_tensor(q, dtype=torch.float32), ctx])[None]
                     with self._lock:
-                        keyed, key = (self._keyed, self._key) if self._personalized else (None, None)
+                        keyed, key, alpha = self._keyed, self._key, self._alpha
+                        personal = self._personalized and keyed is not None
                     with torch.no_grad():
-                        out = keyed(obs, key=key) if keyed is not None else base(obs)
+                        out = outputs(keyed, obs, key, alpha) if personal else base(obs)
                         return base.next_targets(obs, out)[0].numpy().astype(np.float64)
 
                 loop = DriveLoop(arm, policy_step, rate_hz=RATE_HZ, on_tick=self._on_tick)

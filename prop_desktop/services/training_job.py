@@ -12,7 +12,6 @@ slider's metrics quickly and `apply_alpha(a)` saves the chosen α with the adapt
 
 from __future__ import annotations
 
-import copy
 import threading
 import time
 from collections.abc import Sequence
@@ -29,7 +28,6 @@ from prop_desktop.services.errors import (
 from prop_desktop.services.events import Signal
 from prop_desktop.services.models import (
     AlphaMetrics,
-    PrivacyReport,
     TrainingProgress,
     TrainingResult,
     TrainingState,
@@ -50,7 +48,8 @@ class _Cancelled(Exception):
 
 class TrainingJob:
     def __init__(self, profiles: ProfileService, policy: PolicyProvider, profile_id: str,
-                 episode_ids: Sequence[str] | None, max_steps: int, max_seconds: float | None) -> None:
+                 episode_ids: Sequence[str] | None, max_steps: int, max_seconds: float | None,
+                 fine_tune_trunk: bool = False, in_process: bool = False) -> None:
         self.progress: Signal[TrainingProgress] = Signal("training.progress")
         self.finished: Signal[TrainingResult] = Signal("training.finished")
         self.profile_id = profile_id
@@ -59,16 +58,18 @@ class TrainingJob:
         self._episode_ids = list(episode_ids) if episode_ids is not None else None
         self._max_steps = int(max_steps)
         self._max_seconds = max_seconds
+        self._fine_tune_trunk = fine_tune_trunk
+        self._in_process = in_process
+        self._child: Any = None
         self._cancel = threading.Event()
         self._done = threading.Event()
         self._state = TrainingState.IDLE
         self._result: TrainingResult | None = None
         self._last_progress: TrainingProgress | None = None
-        self._keyed: Any = None
-        self._key: bytes | None = None
-        self._report_data: Any = None
+        self._curve: list[AlphaMetrics] = []
         self._base_hash: str | None = None
         self._adapter_meta: dict[str, Any] = {}
+        self._adapter_bytes = b""
         self._started = 0.0
         self._train_started = 0.0
         self._thread = threading.Thread(target=self._run, name="training", daemon=True)
@@ -98,6 +99,9 @@ class TrainingJob:
     def cancel(self) -> None:
         """Stop within 1 s; the previous adapter is kept. Safe from any thread, idempotent."""
         self._cancel.set()
+        child = self._child
+        if child is not None and child.poll() is None:
+            child.terminate()  # the worker holds nothing worth saving; the parent saves only on success
 
     def wait(self, timeout: float | None = None) -> TrainingResult | None:
         """Block until done (scripts/tests only, never the GUI thread)."""
@@ -106,31 +110,33 @@ class TrainingJob:
 
     # --- α slider ----------------------------------------------------------------------------------------
     def evaluate_alpha(self, alpha: float) -> AlphaMetrics:
-        """Metrics at merge α in [0, 1] (fast, for the slider). Only after a successful run."""
-        from prop_desktop.services.privacy_report import alpha_metrics
+        """Metrics at merge α in [0, 1], for the slider: instant (interpolated on a curve the training measured
+        at α = 0, 0.05, …, 1). Only after a successful run."""
+        from prop_desktop.services.alpha_curve import interpolate
 
-        keyed, key, data = self._trained()
-        alpha = _check_alpha(alpha)
-        return alpha_metrics(keyed, key, data, alpha)
+        return interpolate(self._trained(), _check_alpha(alpha))
 
     def apply_alpha(self, alpha: float) -> AlphaMetrics:
-        """Save α with the adapter (sealed, atomic); later drives use it."""
-        keyed, key, data = self._trained()
+        """Save α with the adapter (sealed, atomic); later drives use it. May ask for the passphrase."""
+        curve = self._trained()
         alpha = _check_alpha(alpha)
-        metrics = self.evaluate_alpha(alpha)
-        if keyed.trunk_delta is not None:
-            keyed.set_alpha(alpha)
         session = self._profiles.session(self.profile_id)
         meta = dict(self._adapter_meta, alpha=alpha)
         with user_errors():
-            session.adapters.save(self._base_hash, keyed.adapter.to_bytes(), meta)
+            session.adapters.save(self._base_hash, self._adapter_bytes, meta)
         self._adapter_meta = meta
-        return metrics
+        from prop_desktop.services.alpha_curve import interpolate
 
-    def _trained(self) -> tuple[Any, bytes, Any]:
-        if self._state is not TrainingState.DONE or self._keyed is None or self._key is None:
+        return interpolate(curve, alpha)
+
+    def alpha_curve(self) -> list[AlphaMetrics]:
+        """The measured curve (α = 0, 0.05, …, 1) for plotting next to the slider."""
+        return list(self._trained())
+
+    def _trained(self) -> list[AlphaMetrics]:
+        if self._state is not TrainingState.DONE or not self._curve:
             raise NoAdapterError("There is no finished training to adjust.", "Train first, then move the slider.")
-        return self._keyed, self._key, self._report_data
+        return self._curve
 
     # --- the work ----------------------------------------------------------------------------------------
     def _emit(self, state: TrainingState, step: int = 0, total: int = 0, losses: dict[str, float] | None = None,
@@ -152,7 +158,7 @@ class TrainingJob:
             raise _Cancelled()
 
     def _run(self) -> None:
-        from prop_desktop.prop import PropError, TrainConfig, TrainingCancelled, train_adapter, wrap
+        from prop_desktop.services.training_compute import TrainRequest
 
         try:
             self._emit(TrainingState.PREPARING, message="Unlocking your demonstrations…")
@@ -160,69 +166,165 @@ class TrainingJob:
             self._check()
             episodes = self._load_episodes(session)
             self._check()
-            from prop_desktop.services.training_data import build_demo_set, reference_states
-
-            demo = build_demo_set(episodes)
-            self._emit(TrainingState.PREPARING, message="Preparing the general behaviour to keep…")
-            base = copy.deepcopy(self._policy.model())  # our own copy: driving may use the shared one meanwhile
             base_hash = self._policy.hash()
-            base_states, retain = reference_states(demo)
-            self._check()
-            from prop_desktop.policy.base import DEFAULT_PROP_LAYERS
-
-            keyed = wrap(base, list(DEFAULT_PROP_LAYERS))
-            key = bytes(session.network_key)
-            config = TrainConfig(max_steps=self._max_steps, min_steps=min(200, self._max_steps),
-                                 fine_tune_trunk=True, max_seconds=self._max_seconds, eval_every=25)
-            self._train_started = time.monotonic()
-            self._emit(TrainingState.TRAINING, 0, self._max_steps, message="Training…")
-
-            def on_progress(step: int, total: int, losses: dict[str, float]) -> None:
-                self._emit(TrainingState.TRAINING, step, total, losses, "Training…")
-
-            result = train_adapter(keyed, demo.states, demo.actions, key, base_states=base_states,
-                                   retain_states=retain, config=config, progress=on_progress,
-                                   cancel=self._cancel)
-            train_seconds = time.monotonic() - self._train_started
-            self._check()
-            self._emit(TrainingState.EVALUATING, result.steps, result.steps, message="Checking privacy…")
-            report, data = self._report(keyed, key, demo, retain)
+            request = TrainRequest(
+                episodes=episodes,
+                key=bytes(session.network_key),
+                policy_dir=None if self._policy.path is None else str(self._policy.path),
+                max_steps=self._max_steps,
+                max_seconds=self._max_seconds,
+                fine_tune_trunk=self._fine_tune_trunk,
+                other_keys=self._other_profile_keys(),
+            )
+            outcome = self._compute(request)
             self._check()
             meta = {
                 "trained": datetime.now(UTC).isoformat(timespec="seconds"),
-                "episodes": demo.episode_ids,
-                "alpha": result.alpha,
-                "steps": result.steps,
-                "train_seconds": round(train_seconds, 2),
-                "verdict": report.verdict,
-                "right_key_score": round(report.right_key.score_mean, 4),
+                "episodes": outcome["episode_ids"],
+                "alpha": outcome["alpha"],
+                "steps": outcome["steps"],
+                "train_seconds": round(outcome["train_seconds"], 2),
+                "verdict": outcome["report"].verdict,
+                "right_key_score": round(outcome["report"].right_key.score_mean, 4),
             }
             with user_errors():
                 # Only now, after success, the new adapter replaces the old one (sealed, atomic rename).
-                session.adapters.save(base_hash, keyed.adapter.to_bytes(), meta)
-            self._keyed, self._key, self._report_data, self._base_hash = keyed, key, data, base_hash
-            self._adapter_meta = meta
-            from prop_desktop.services.privacy_report import alpha_metrics
-
-            at_alpha = alpha_metrics(keyed, key, data, result.alpha)
-            skipped = f" Left out: {'; '.join(demo.skipped)}." if demo.skipped else ""
+                session.adapters.save(base_hash, outcome["adapter"], meta)
+            self._adopt(outcome, base_hash, meta)
+            skipped = f" Left out: {'; '.join(outcome['skipped'])}." if outcome["skipped"] else ""
+            message = f"Training finished in {outcome['train_seconds']:.1f} s.{skipped}"
             self._state = TrainingState.DONE
-            message = f"Training finished in {train_seconds:.1f} s.{skipped}"
-            self._finish(TrainingResult(True, TrainingState.DONE, message, train_seconds, result.alpha, at_alpha,
-                                        report, tuple(demo.episode_ids)))
-        except (_Cancelled, TrainingCancelled):
+            self._finish(TrainingResult(True, TrainingState.DONE, message, outcome["train_seconds"],
+                                        outcome["alpha"], outcome["at_alpha"], outcome["report"],
+                                        tuple(outcome["episode_ids"])))
+        except _Cancelled:
             self._state = TrainingState.CANCELLED
             self._finish(TrainingResult(False, TrainingState.CANCELLED,
                                         "Training was cancelled. Your previous personalization is unchanged."))
         except ServiceError as exc:
             self._state = TrainingState.FAILED
             self._finish(TrainingResult(False, TrainingState.FAILED, exc.user_message))
-        except PropError as exc:
-            self._state = TrainingState.FAILED
-            self._finish(TrainingResult(False, TrainingState.FAILED, f"Training could not use the data: {exc}."))
         except Exception as exc:  # noqa: BLE001 - the worker must always report and finish
             self._state = TrainingState.FAILED
             self._finish(TrainingResult(False, TrainingState.FAILED, f"Training failed unexpectedly: {exc}"))
+
+    def _compute(self, request: Any) -> dict[str, Any]:
+        """Run the heavy part in a child process (default) or, when frozen or asked to, on this thread."""
+        if self._in_process:
+            return self._compute_here(request)
+        return self._compute_in_child(request)
+
+    def _progress(self, state: TrainingState, step: int, total: int, losses: dict[str, float], message: str) -> None:
+        if state is TrainingState.TRAINING and step == 0:
+            self._train_started = time.monotonic()
+        self._emit(state, step, total, losses, message)
+
+    def _compute_here(self, request: Any) -> dict[str, Any]:
+        from prop_desktop.prop import PropError
+        from prop_desktop.services.training_compute import ComputeCancelled, compute
+
+        try:
+            out = compute(request, self._progress, self._cancel.is_set)
+        except ComputeCancelled:
+            raise _Cancelled() from None
+        except PropError as exc:
+            raise TrainingError(f"Training could not use the data: {exc}.") from exc
+        return {"adapter": out.adapter, "alpha": out.alpha, "at_alpha": out.at_alpha, "report": out.report,
+                "steps": out.steps, "train_seconds": out.train_seconds, "episode_ids": out.episode_ids,
+                "skipped": out.skipped, "alpha_curve": out.alpha_curve}
+
+    def _compute_in_child(self, request: Any) -> dict[str, Any]:
+        import os
+        import subprocess
+        import sys
+
+        from prop_desktop.services import training_wire as wire
+
+        arrays: dict[str, Any] = {}
+        episodes = []
+        for i, (episode_id, ep_arrays, meta) in enumerate(request.episodes):
+            arrays.update({f"{i}.{k}": v for k, v in ep_arrays.items()})
+            episodes.append({"id": episode_id, "meta": meta})
+        header = {
+            "episodes": episodes,
+            "key": request.key.hex(),
+            "policy_dir": request.policy_dir,
+            "max_steps": request.max_steps,
+            "max_seconds": request.max_seconds,
+            "fine_tune_trunk": request.fine_tune_trunk,
+            "other_keys": [[name, k.hex()] for name, k in request.other_keys],
+        }
+        env = dict(os.environ, OMP_NUM_THREADS="1")
+        child = subprocess.Popen([sys.executable, "-m", "prop_desktop.services.training_worker"],
+                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        self._child = child
+        try:
+            if self._cancel.is_set():
+                raise _Cancelled()
+            assert child.stdin is not None and child.stdout is not None
+            try:
+                wire.write_frame(child.stdin, header, wire.pack_arrays(arrays))
+                child.stdin.close()
+            except (BrokenPipeError, OSError):
+                pass  # the child died or was cancelled; its stdout tells which
+            while True:
+                try:
+                    frame, body = wire.read_frame(child.stdout)
+                except EOFError:
+                    if self._cancel.is_set():
+                        raise _Cancelled() from None
+                    raise TrainingError("The training process stopped unexpectedly.", "Try again.") from None
+                kind = frame.get("type")
+                if kind == "progress":
+                    self._progress(TrainingState(frame["state"]), int(frame["step"]), int(frame["total"]),
+                                   frame.get("losses") or {}, frame.get("message", ""))
+                elif kind == "cancelled":
+                    raise _Cancelled()
+                elif kind == "error":
+                    if frame.get("kind") == "prop":
+                        raise TrainingError(f"Training could not use the data: {frame['message']}.")
+                    raise TrainingError(frame["message"], frame.get("fix"))
+                elif kind == "done":
+                    got = wire.unpack_arrays(body)
+                    return {
+                        "adapter": got.pop("adapter").tobytes(),
+                        "alpha": float(frame["alpha"]),
+                        "at_alpha": wire.alpha_from_json(frame["at_alpha"]),
+                        "report": wire.report_from_json(frame["report"]),
+                        "steps": int(frame["steps"]),
+                        "train_seconds": float(frame["train_seconds"]),
+                        "episode_ids": list(frame["episode_ids"]),
+                        "skipped": list(frame["skipped"]),
+                        "alpha_curve": [wire.alpha_from_json(m) for m in frame["alpha_curve"]],
+                    }
+        finally:
+            self._stop_child()
+
+    def _stop_child(self) -> None:
+        import subprocess
+
+        child, self._child = self._child, None
+        if child is None:
+            return
+        if child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(timeout=1.0)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait(timeout=5.0)
+        for stream in (child.stdin, child.stdout):
+            if stream is not None:
+                try:
+                    stream.close()
+                except OSError:
+                    pass
+
+    def _adopt(self, outcome: dict[str, Any], base_hash: str, meta: dict[str, Any]) -> None:
+        """Keep what the α slider needs: the metric curve (no torch, no model in this process)."""
+        self._curve = list(outcome["alpha_curve"])
+        self._base_hash = base_hash
+        self._adapter_meta, self._adapter_bytes = meta, outcome["adapter"]
 
     def _load_episodes(self, session: Any) -> list[tuple[str, Any, Any]]:
         with user_errors():
@@ -237,16 +339,6 @@ class TrainingJob:
                 arrays, meta = session.episodes.load(episode_id)
             episodes.append((episode_id, arrays, meta))
         return episodes
-
-    def _report(self, keyed: Any, key: bytes, demo: Any, retain: Any) -> tuple[PrivacyReport, Any]:
-        from prop_desktop.services.privacy_report import prepare, privacy_report
-
-        data = prepare(keyed, key, demo.states, demo.actions, retain)
-        others = self._other_profile_keys()
-        report = privacy_report(keyed, key, data, others, cancelled=self._cancel.is_set)
-        if report is None:
-            raise _Cancelled()
-        return report, data
 
     def _other_profile_keys(self) -> list[tuple[str, bytes]]:
         """Other members' keys that open without a passphrase (a protected key is never asked for here)."""
@@ -291,8 +383,19 @@ class TrainingService:
         return self._job
 
     def start(self, episode_ids: Sequence[str] | None = None, max_steps: int = DEFAULT_MAX_STEPS,
-              max_seconds: float | None = DEFAULT_MAX_SECONDS) -> TrainingJob:
-        """Train the active profile's adapter from `episode_ids` (None = all its episodes). Returns at once."""
+              max_seconds: float | None = DEFAULT_MAX_SECONDS, fine_tune_trunk: bool = False,
+              in_process: bool | None = None) -> TrainingJob:
+        """Train the active profile's adapter from `episode_ids` (None = all its episodes). Returns at once.
+
+        `fine_tune_trunk` also learns a trunk delta (merged as base + α·delta): more capacity, but wrong keys
+        then run the merged trunk too, so privacy against near keys is measurably weaker; off by default.
+        `in_process` runs the heavy part on the job's thread instead of a child process (default: a child
+        process, except in a frozen bundle, where `python -m` is not available).
+        """
+        import sys
+
+        if in_process is None:
+            in_process = bool(getattr(sys, "frozen", False))
         profile_id = self._profiles.active_id()
         if max_steps < 1:
             from prop_desktop.services.errors import InvalidInputError
@@ -301,7 +404,8 @@ class TrainingService:
         with self._lock:
             if self._job is not None and self._job.running:
                 raise BusyError("Training is already running.", "Wait for it to finish or cancel it.")
-            job = TrainingJob(self._profiles, self._policy, profile_id, episode_ids, max_steps, max_seconds)
+            job = TrainingJob(self._profiles, self._policy, profile_id, episode_ids, max_steps, max_seconds,
+                              fine_tune_trunk, in_process)
             self._job = job
             job.start()
         self.job_started.emit(job)
