@@ -319,6 +319,12 @@ class Arm:
             alarms = dict(self.bus.alarms)
             self.bus.clear_alarms()
             serious = {i: w for i, w in alarms.items() if {"overheating", "overload", "over-current"} & set(w)}
+            for servo_id, words in alarms.items():
+                note = f"servo {servo_id} reported {', '.join(words)} while moving"
+                if "input voltage" in words:
+                    note += ": the power supply sags under load (too weak, or a loose power cable)"
+                if servo_id not in serious and note not in self.warnings:
+                    self.warnings.append(note)
             if serious:
                 servo_id, words = next(iter(serious.items()))
                 reason = (

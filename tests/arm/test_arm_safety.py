@@ -335,3 +335,15 @@ sys.stdin.readline()
         if child.poll() is None:
             child.kill()
     assert not any(sim.torque_enabled(j) for j in sim.joint_names)  # ...after torque was released
+
+
+@pytest.mark.timeout(30)
+def test_a_sagging_supply_while_moving_is_a_warning_not_a_stop(arm):
+    arm.safety.watchdog_period_s = 0.02
+    q = arm.torque_on()
+    arm.sim.low_voltage()
+    for _ in range(20):
+        arm.command(q)
+        time.sleep(0.01)
+    assert arm.torque_enabled
+    assert any("power supply sags" in w for w in arm.warnings)
