@@ -144,3 +144,15 @@ def test_a_failing_live_plot_callback_does_not_stop_the_recording(arm):
 
     ep = record_hand(arm, seconds=0.3, rate_hz=50, on_sample=broken_plot)
     assert not ep.interrupted and len(ep) >= 10
+
+
+@pytest.mark.timeout(30)
+def test_koch_arm_records_both_modes():
+    with connect(sim=True, model="koch") as koch:
+        koch.sim.play_hand_trajectory(lambda t: {"shoulder_lift": 0.5 * t}, 1.0)
+        hand = record_hand(koch, seconds=0.5, rate_hz=50, task="pick")
+        assert not hand.interrupted and hand.q[-1, 1] - hand.q[0, 1] > 0.1
+        q0 = koch.read_joints()
+        click = record_click(koch, [q0 + 0.2], rate_hz=50, task="pick", settle_s=0.3)
+        assert not click.interrupted
+        np.testing.assert_allclose(click.q[-1], q0 + 0.2, atol=0.05)
