@@ -182,8 +182,9 @@ def train(qtbot, window, timeout: int = 120_000):
     return page.result
 
 
-def drive(qtbot, window, task: str, personalized: bool, seconds: float = 4.0):
-    """Drive page: pick the task and mode, Start, let it run, Stop; returns (path, reason shown)."""
+def drive(qtbot, window, task: str, personalized: bool, seconds: float = 4.0, samples: int = 0):
+    """Drive page: pick the task and mode, Start, let it run `seconds` (and at least `samples` policy steps),
+    Stop; returns (path, the mode line shown)."""
     go_to(qtbot, window, "Drive")
     page = window.pages["Drive"]
     page.task_combo.setCurrentIndex(page.task_combo.findData(task))
@@ -192,6 +193,8 @@ def drive(qtbot, window, task: str, personalized: bool, seconds: float = 4.0):
     click(qtbot, page.start_button)
     qtbot.waitUntil(lambda: page.running, timeout=10_000)
     qtbot.wait(int(seconds * 1000))
+    if samples:
+        qtbot.waitUntil(lambda: len(page.path_snapshot()) >= samples, timeout=60_000)
     click(qtbot, page.stop_button)
     qtbot.waitUntil(lambda: not page.running, timeout=5000)
     return page.path_snapshot(), page.mode_label.text()

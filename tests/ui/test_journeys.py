@@ -33,6 +33,7 @@ TASK = "point"
 ALEX_DEMOS = [[(0.20, -0.12, 0.28)], [(0.19, -0.13, 0.27)], [(0.21, -0.11, 0.29)]]
 ALEX_POINT = np.array([0.20, -0.12, 0.28])
 STALL_LIMIT_MS = 50.0
+DRIVE_STEPS = 80  # policy steps per drive (4 s at the policy's 20 Hz): enough to reach the pointing pose
 
 
 def assert_responsive(monitor: StallMonitor, what: str) -> None:
@@ -103,10 +104,10 @@ def test_first_run_then_a_second_member_cannot_get_the_first_ones_way(qtbot, win
     qtbot.waitUntil(lambda: page.alpha_metrics.text().startswith(f"At {(result.alpha or 1.0):.2f}"), timeout=10_000)
 
     # Drive: Personalized goes Alex's way, Baseline the general way.
-    personal_path, personal_label = drive(qtbot, window, TASK, personalized=True)
+    personal_path, personal_label = drive(qtbot, window, TASK, personalized=True, seconds=1, samples=DRIVE_STEPS)
     assert personal_label.startswith("Personalized"), personal_label
     assert all(p for _t, _q, p in personal_path[5:]), "the drive was not personalized"
-    base_path, base_label = drive(qtbot, window, TASK, personalized=False)
+    base_path, base_label = drive(qtbot, window, TASK, personalized=False, seconds=1, samples=DRIVE_STEPS)
     assert base_label.startswith("Baseline"), base_label
     personal_tip, base_tip = _final_tip(personal_path), _final_tip(base_path)
     assert np.linalg.norm(personal_tip - base_tip) > 0.04, (personal_tip, base_tip)
@@ -118,7 +119,7 @@ def test_first_run_then_a_second_member_cannot_get_the_first_ones_way(qtbot, win
     assert window.status_profile.text() == "Active profile: Sam"
     go_to(qtbot, window, "Record")
     assert window.pages["Record"].episode_table.rowCount() == 0  # Alex's recordings are not listed
-    sam_path, sam_label = drive(qtbot, window, TASK, personalized=True)
+    sam_path, sam_label = drive(qtbot, window, TASK, personalized=True, seconds=1, samples=DRIVE_STEPS)
     assert sam_label.startswith("Staying on Baseline"), sam_label
     assert window.pages["Drive"].base_button.isChecked()
     assert all(not p for _t, _q, p in sam_path)

@@ -257,6 +257,8 @@ class DrivePage(Page):
     def _on_status(self, status: Any) -> None:
         self._status = status
         self.rate_label.setText(f"{status.loop_hz:.0f} steps/s" if status.running else "— steps/s")
+        if status.running and status.message and self.running:
+            self.drive_status.setText(status.message)
         if status.running != self.running and not self._pending:
             self.running = status.running
             if not status.running:
@@ -304,6 +306,21 @@ class DrivePage(Page):
 
     def page_shown(self) -> None:
         self._show_scene()
+        if not self.personalized and not self.running:
+            run_in_background(self.bridge, self.app.drive.can_personalize, self._show_possible, lambda _e: None,
+                              name="can-personalize")
+
+    def _show_possible(self, change: Any) -> None:
+        """Before anyone clicks: say whether Personalized is available for the active person, and why not."""
+        if self.personalized or self.running or self._pending:
+            return
+        if change.personalized:
+            self.personal_button.setToolTip("Use your personal skill (your key is fetched from the keyring)")
+            self.mode_label.setText("Baseline: the arm does the general way. Personalized is ready for "
+                                    f"{self._active_name()}.")
+        else:
+            self.personal_button.setToolTip(change.reason or "")
+            self.mode_label.setText(f"Baseline: the arm does the general way. (Personalized: {change.reason})")
 
     def _update_controls(self) -> None:
         connected = self.app.arm.state.connected
