@@ -56,7 +56,18 @@ def run_app() -> int:
     t0 = time.perf_counter()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     qt_app = create_qapplication()
-    window = build_window()
+    try:
+        window = build_window()
+    except Exception as exc:  # noqa: BLE001 - a person sees a message, not a traceback
+        from PySide6.QtWidgets import QMessageBox
+
+        from prop_desktop.ui.messages import user_message
+
+        log.exception("the app could not start")
+        QMessageBox.critical(None, "PRoP Desktop cannot start",
+                             f"{user_message(exc)}\n\nIf this keeps happening, check that the data folder "
+                             "can be written (Settings → Data folder) and reinstall the app.")
+        return 1
     window.show()
     window.pages["Connect"].refresh()
     window.build_all_later()
