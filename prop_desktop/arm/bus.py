@@ -18,8 +18,10 @@ Conventions
   (0 rad = count 2048, 4096 counts per turn).
 - Common register names (present on both protocols) are listed in COMMON_REGISTERS; each protocol has a few
   more (bus.registers holds the full table: address, size, encoding, EEPROM or RAM).
-- Every call is one bus transaction guarded by a lock, so a call from another thread (e.g. an emergency
-  stop writing torque_enable = 0) waits at most one transaction.
+- Every call is one bus transaction guarded by a lock. For an emergency stop from another thread,
+  `with bus.preempt(): bus.sync_write_register("torque_enable", {...: 0})` aborts the transaction in flight
+  at once (it raises TransactionAborted in its thread, even mid-retry) and takes the bus ahead of anyone
+  else; `abort_pending()` only aborts the transaction in flight.
 - Timeouts and corrupt answers are retried up to `retries` times (input flushed before each retry); after
   that ServoTimeout / CorruptPacket is raised, naming the servo(s) and what to check. Sync reads retry only
   the servos that did not answer. Counters are in `bus.stats` (BusStats).
@@ -37,11 +39,20 @@ import math
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal, TypeVar
 
-from prop_desktop.arm.errors import BusError, CorruptPacket, PortError, RegisterError, ServoError, ServoTimeout
+from prop_desktop.arm.errors import (
+    BusError,
+    CorruptPacket,
+    PortError,
+    RegisterError,
+    ServoError,
+    ServoTimeout,
+    TransactionAborted,
+)
 from prop_desktop.arm.packet_io import Garbled, NoAnswer, SerialLink
 
 _T = TypeVar("_T")
@@ -215,6 +226,12 @@ class ServoBus(ABC):
         self._settling = False
         self._lock = threading.RLock()
         self._link = SerialLink(port, self.baudrate)
+        # Emergency-stop support: another thread can make the transaction in flight give up at once.
+        self._abort = threading.Event()
+        self._link.abort_event = self._abort
+        self._preempting = 0
+        self._preempt_lock = threading.Lock()
+        self._busy = 0  # depth of transactions in flight (nested for a ping that reads the model, etc.)
 
     # ----------------------------------------------------------------- lifecycle
     def open(self) -> ServoBus:
@@ -237,6 +254,54 @@ class ServoBus(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def abort_pending(self) -> None:
+        """From any thread: make the transaction in flight (if any) give up at once with TransactionAborted.
+
+        Prefer `preempt()` for an emergency stop: it also takes the bus before any other transaction starts.
+        """
+        if self._busy > 0:
+            self._abort.set()
+            self._link.wake()
+
+    @contextmanager
+    def preempt(self) -> Iterator[ServoBus]:
+        """From any thread: abort the transaction in flight and hold the bus for this block, ahead of every
+        transaction that was waiting (they raise TransactionAborted)::
+
+            with bus.preempt():
+                bus.sync_write_register("torque_enable", {i: 0 for i in ids})
+        """
+        with self._preempt_lock:
+            self._preempting += 1
+        self._abort.set()
+        self._link.wake()
+        acquired = False
+        try:
+            self._lock.acquire()
+            acquired = True
+            with self._preempt_lock:
+                self._preempting -= 1
+                if self._preempting == 0:
+                    self._abort.clear()
+            yield self
+        finally:
+            if acquired:
+                self._lock.release()
+            else:
+                with self._preempt_lock:
+                    self._preempting -= 1
+
+    def _begin(self) -> None:
+        """Start of a transaction (bus lock held): refuse while a preemptor waits; forget stale aborts."""
+        if self._abort.is_set():
+            if self._preempting:
+                raise TransactionAborted(self.port)
+            self._abort.clear()
+        self._busy += 1
+
+    def _end(self) -> None:
+        self._busy -= 1
 
     def reset_stats(self) -> None:
         self.stats = BusStats()
@@ -304,8 +369,12 @@ class ServoBus(ABC):
         for servo_id in data:
             self._check_id(servo_id)
         with self._lock:
-            packet = self._sync_write_packet(address, lengths.pop(), {k: bytes(v) for k, v in data.items()})
-            self._send(packet, answered=False)
+            self._begin()
+            try:
+                packet = self._sync_write_packet(address, lengths.pop(), {k: bytes(v) for k, v in data.items()})
+                self._send(packet, answered=False)
+            finally:
+                self._end()
 
     # ----------------------------------------------------------------- named registers
     def register(self, name: str) -> Register:
@@ -417,11 +486,22 @@ class ServoBus(ABC):
         self, what: str, ids: list[int], attempt: Callable[[list[int]], _T], partial: dict | None = None
     ) -> _T:
         """Run attempt(pending_ids) up to 1 + retries times; flush input between attempts."""
+        self._begin()
+        try:
+            return self._attempts(what, ids, attempt, partial)
+        finally:
+            self._end()
+
+    def _attempts(
+        self, what: str, ids: list[int], attempt: Callable[[list[int]], _T], partial: dict | None
+    ) -> _T:
         pending = list(ids)
         last: Exception | None = None
         attempts = 0
         for attempts in range(1, self.retries + 2):
             if attempts > 1:
+                if self._abort.is_set():
+                    raise TransactionAborted(self.port)
                 self.stats.retries += 1
                 self._link.drain()
             try:
@@ -526,6 +606,7 @@ __all__ = [
     "ServoError",
     "ServoTimeout",
     "StatusPacket",
+    "TransactionAborted",
     "counts_to_radians",
     "make_bus",
     "open_bus",

@@ -227,18 +227,22 @@ class DynamixelBus(ServoBus):
     def broadcast_ping(self) -> dict[int, int]:
         """Broadcast PING: every servo answers (staggered by id) with its model number."""
         with self._lock:
-            self._link.drain()
-            self._send(build_packet(BROADCAST_ID, PING))
-            found: dict[int, int] = {}
-            deadline = time.monotonic() + self.timeout_s + 0.01
-            while time.monotonic() < deadline:
-                try:
-                    status = read_status(self._link, deadline, [BROADCAST_ID])
-                except (NoAnswer, Garbled):
-                    break
-                if status.servo_id < BROADCAST_ID and len(status.params) == 3:
-                    found[status.servo_id] = status.params[0] | (status.params[1] << 8)
-            return dict(sorted(found.items()))
+            self._begin()
+            try:
+                self._link.drain()
+                self._send(build_packet(BROADCAST_ID, PING))
+                found: dict[int, int] = {}
+                deadline = time.monotonic() + self.timeout_s + 0.01
+                while time.monotonic() < deadline:
+                    try:
+                        status = read_status(self._link, deadline, [BROADCAST_ID])
+                    except (NoAnswer, Garbled):
+                        break
+                    if status.servo_id < BROADCAST_ID and len(status.params) == 3:
+                        found[status.servo_id] = status.params[0] | (status.params[1] << 8)
+                return dict(sorted(found.items()))
+            finally:
+                self._end()
 
     def reboot(self, servo_id: int) -> None:
         """REBOOT one servo (clears a hardware error such as overheating; torque comes back off)."""

@@ -8,6 +8,7 @@ Hierarchy::
         CorruptPacket           an answer arrived but was garbled (bad header, length or checksum)
         ServoError              a servo answered and reported an error or alarm (decoded to words)
         PortError               the serial port cannot be opened, or vanished (USB unplugged)
+        TransactionAborted      another thread aborted the transaction in flight (emergency stop)
       RegisterError             a register name or value that this protocol does not have or cannot hold
 """
 
@@ -106,6 +107,17 @@ class PortError(BusError):
     def __init__(self, message: str, port: str = "") -> None:
         super().__init__(message, None)
         self.port = port
+
+
+class TransactionAborted(BusError):
+    """The transaction in flight gave up because another thread took the bus (bus.preempt / abort_pending)."""
+
+    def __init__(self, port: str = "") -> None:
+        where = f" on {port}" if port else ""
+        super().__init__(
+            f"bus transaction{where} aborted: another thread took the bus (emergency stop). "
+            "Nothing is wrong with the servos; check why the arm was stopped before continuing."
+        )
 
 
 class RegisterError(ArmError, ValueError):

@@ -186,19 +186,23 @@ class FeetechBus(ServoBus):
     def broadcast_ping(self) -> dict[int, int]:
         """Broadcast PING, collect every answer within the timeout, then read each one's model number."""
         with self._lock:
-            self._link.drain()
-            self._send(build_packet(BROADCAST_ID, PING))
-            found: list[int] = []
-            deadline = time.monotonic() + self.timeout_s + 0.01
-            while time.monotonic() < deadline:
-                try:
-                    status = read_packet(self._link, deadline, [BROADCAST_ID])
-                except (NoAnswer, Garbled):
-                    break
-                if status.servo_id < BROADCAST_ID and status.servo_id not in found:
-                    found.append(status.servo_id)
-            self._link.drain()
-            return {servo_id: self.read_register(servo_id, "model_number") for servo_id in sorted(found)}
+            self._begin()
+            try:
+                self._link.drain()
+                self._send(build_packet(BROADCAST_ID, PING))
+                found: list[int] = []
+                deadline = time.monotonic() + self.timeout_s + 0.01
+                while time.monotonic() < deadline:
+                    try:
+                        status = read_packet(self._link, deadline, [BROADCAST_ID])
+                    except (NoAnswer, Garbled):
+                        break
+                    if status.servo_id < BROADCAST_ID and status.servo_id not in found:
+                        found.append(status.servo_id)
+                self._link.drain()
+                return {servo_id: self.read_register(servo_id, "model_number") for servo_id in sorted(found)}
+            finally:
+                self._end()
 
     def firmware_version(self, servo_id: int) -> str:
         data = self.read(servo_id, 0, 2)

@@ -11,12 +11,13 @@ import os
 import select
 import socket
 import sys
+import threading
 import time
 from typing import Protocol
 
 import serial
 
-from prop_desktop.arm.errors import PortError
+from prop_desktop.arm.errors import PortError, TransactionAborted
 
 WRITE_TIMEOUT_S = 1.0
 
@@ -46,6 +47,13 @@ class Garbled(Exception):
 
 
 class ByteSource(Protocol):
+    def _drain_wake(self) -> None:
+        try:
+            while self._wake_r is not None and os.read(self._wake_r, 64):
+                pass
+        except BlockingIOError:
+            pass
+
     def _fill_socket(self, sock: socket.socket, timeout_s: float) -> bool:
         try:
             readable, _, _ = select.select([sock], [], [], max(0.0, timeout_s))
@@ -70,6 +78,13 @@ class BytesSource:
     def __init__(self, data: bytes) -> None:
         self._data = bytes(data)
         self._pos = 0
+
+    def _drain_wake(self) -> None:
+        try:
+            while self._wake_r is not None and os.read(self._wake_r, 64):
+                pass
+        except BlockingIOError:
+            pass
 
     def _fill_socket(self, sock: socket.socket, timeout_s: float) -> bool:
         try:
@@ -130,6 +145,9 @@ class SerialLink:
         self._fd: int | None = None
         self._buf = bytearray()
         self._poll: select.poll | None = None
+        self.abort_event: threading.Event | None = None  # set by another thread: give up waiting at once
+        self._wake_r: int | None = None
+        self._wake_w: int | None = None
 
     @property
     def is_open(self) -> bool:
@@ -172,8 +190,32 @@ class SerialLink:
             self._fd = fd
             self._poll = select.poll()
             self._poll.register(fd, select.POLLIN | select.POLLERR | select.POLLHUP)
+            self._wake_r, self._wake_w = os.pipe()  # wake() ends a wait in poll() at once
+            os.set_blocking(self._wake_r, False)
+            os.set_blocking(self._wake_w, False)
+            self._poll.register(self._wake_r, select.POLLIN)
+
+    def wake(self) -> None:
+        """From any thread: interrupt a wait for input (used with abort_event)."""
+        if self._wake_w is not None:
+            try:
+                os.write(self._wake_w, b"x")
+            except OSError:
+                pass  # the pipe is full (a wake is already pending) or closed
+
+    def _check_abort(self) -> None:
+        if self.abort_event is not None and self.abort_event.is_set():
+            raise TransactionAborted(self.port)
+
+    def _slice(self, timeout_s: float) -> float:
+        # Without a wake pipe, wait in short slices so an abort is noticed quickly.
+        return min(timeout_s, 0.002) if self.abort_event is not None else timeout_s
 
     def close(self) -> None:
+        for fd in (self._wake_r, self._wake_w):
+            if fd is not None:
+                os.close(fd)
+        self._wake_r = self._wake_w = None
         sock, self._sock = self._sock, None
         if sock is not None:
             sock.close()
@@ -227,18 +269,25 @@ class SerialLink:
                     "Unplug and replug it; if it is the simulator, it may have stopped.",
                     self.port,
                 )
-            writable.poll(remaining * 1000.0)
+            self._check_abort()
+            writable.poll(self._slice(remaining) * 1000.0)
 
     def _fill(self, timeout_s: float) -> bool:
         """Wait up to timeout_s for input and append it to the buffer; True if bytes arrived."""
+        self._check_abort()
         if self._sock is not None:
-            return self._fill_socket(self._sock, timeout_s)
+            return self._fill_socket(self._sock, self._slice(timeout_s))
         ser = self._require_open()
         try:
             if self._fd is not None and self._poll is not None:
                 events = self._poll.poll(max(0.0, timeout_s) * 1000.0)
                 if not events:
                     return False
+                if any(fd == self._wake_r for fd, _ in events):
+                    self._drain_wake()
+                    self._check_abort()
+                    if not any(fd == self._fd for fd, _ in events):
+                        return False
                 try:
                     chunk = os.read(self._fd, 4096)
                 except BlockingIOError:
@@ -246,7 +295,7 @@ class SerialLink:
                 if not chunk:
                     raise self._gone("end of file")
             else:
-                ser.timeout = max(0.0, timeout_s)
+                ser.timeout = max(0.0, self._slice(timeout_s))
                 waiting = max(1, ser.in_waiting)
                 chunk = ser.read(waiting)
                 if not chunk:
@@ -257,6 +306,13 @@ class SerialLink:
             raise self._gone(exc) from None
         self._buf += chunk
         return True
+
+    def _drain_wake(self) -> None:
+        try:
+            while self._wake_r is not None and os.read(self._wake_r, 64):
+                pass
+        except BlockingIOError:
+            pass
 
     def _fill_socket(self, sock: socket.socket, timeout_s: float) -> bool:
         try:
