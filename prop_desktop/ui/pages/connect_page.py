@@ -222,7 +222,8 @@ class ConnectPage(Page):
         self.banner.show_message(f"Could not connect: {user_message(exc)}", "error")
 
     def disconnect_arm(self) -> None:
-        self.window_.emergency_stop() if self.window_.moving_activity() else None
+        if self.window_.moving_activity():
+            self.window_.emergency_stop()
         run_in_background(self.bridge, self.app.arm.disconnect, lambda _r: self._clear_preflight(),
                           lambda e: self.banner.show_message(user_message(e), "error"), name="disconnect")
 

@@ -26,6 +26,7 @@ from prop_desktop.ui.profile_dialogs import (
     RestoreDialog,
     TextDialog,
 )
+from prop_desktop.ui.widgets.banner import Banner
 from prop_desktop.ui.worker import run_in_background
 
 
@@ -93,8 +94,7 @@ class ProfilesPage(Page):
 
     def __init__(self, window: Any) -> None:
         super().__init__(window)
-        self.keyring_banner = type(self.banner)(self, closable=False)
-        self.keyring_banner.setObjectName("banner")
+        self.keyring_banner = Banner(self, closable=False)
         self.outer.insertWidget(0, self.keyring_banner)
         actions = QHBoxLayout()
         self.add_button = QPushButton("+  Add a household member")

@@ -590,8 +590,8 @@ class RecordPage(Page):
         is_sim = connected and state.choice is not None and state.choice.kind == "sim"
         self.sim_hand_box.setVisible(is_sim)
         self.sim_hand_box.setEnabled(self.recording and self.mode == "hand")
-        if not connected:
-            self.status_label.setText("Connect an arm first (step 1).") if not busy else None
+        if not connected and not busy:
+            self.status_label.setText("Connect an arm first (step 1).")
         elif not has_profile:
             self.status_label.setText("Create or pick a profile first (step 2): recordings belong to a person.")
 
