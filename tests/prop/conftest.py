@@ -9,10 +9,19 @@ from prop_helpers import SmallTask, small_policy
 from prop_desktop.prop import TrainConfig, new_key, train_adapter, wrap
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Small tensors: one intra-op thread is faster, and far faster when other jobs share the two cores."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
 @pytest.fixture(scope="session")
 def trained():
     """(keyed, key, task, result) — one adapter trained on the small task."""
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)
     policy = small_policy().eval()
     task = SmallTask(policy)
     keyed = wrap(policy, ["2", "4"], hidden=16)

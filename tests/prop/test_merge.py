@@ -20,7 +20,7 @@ def test_trunk_delta_alpha_choice_and_adjustment():
         actions = policy(torch.from_numpy(demo)).numpy() + np.array([0.3, -0.3], dtype=np.float32)
     keyed = wrap(policy, ["2", "4"], hidden=8)
     key = new_key()
-    config = TrainConfig(fine_tune_trunk=True, max_steps=150, personal_steps=300)
+    config = TrainConfig(fine_tune_trunk=True, max_steps=60, personal_steps=150)
     result = train_adapter(keyed, demo, actions, key, retain_states=other, config=config)
     assert keyed.trunk_delta is not None and set(keyed.trunk_delta) == {n for n, _ in policy.named_parameters()}
     assert result.alpha in config.alpha_grid and keyed.alpha == result.alpha
