@@ -413,6 +413,37 @@ class ServoBus(ABC):
             for i, block in blocks.items()
         }
 
+    def write_eeprom(self, servo_id: int, name: str, value: int) -> None:
+        """Write an EEPROM register so that it persists (ids, limits, homing offset…).
+
+        Feetech: opens the lock around the write (and closes it again, even on error). Dynamixel: refuses
+        with a clear RegisterError while torque is on, since the servo only accepts EEPROM writes with
+        torque off.
+        """
+        reg = self._writable(name)
+        if not reg.eeprom:
+            raise RegisterError(f"{name!r} is not an EEPROM register: use write_register")
+        with self._lock:
+            self._write_eeprom(servo_id, reg, int(value))
+
+    def write_eeprom_many(self, name: str, values: Mapping[int, int]) -> None:
+        """write_eeprom for several servos, each write acknowledged."""
+        with self._lock:
+            for servo_id, value in values.items():
+                self.write_eeprom(servo_id, name, value)
+
+    @abstractmethod
+    def _write_eeprom(self, servo_id: int, reg: Register, value: int) -> None: ...
+
+    def load_fraction(self, servo_id: int, raw: int) -> float:
+        """A raw present_load value -> signed fraction of the servo's maximum torque, for its model
+        (model and limits are read once per servo and cached)."""
+        return raw / 1000.0
+
+    def load_fractions(self, ids: Sequence[int]) -> dict[int, float]:
+        """One sync read of present_load, converted with load_fraction: {id: fraction}."""
+        return {i: self.load_fraction(i, raw) for i, raw in self.sync_read_register("present_load", ids).items()}
+
     # ----------------------------------------------------------------- conversions and diagnostics
     def to_si(self, name: str, raw: int) -> float:
         """Raw register value -> SI units (see `si_unit(name)`); RegisterError for registers without one."""

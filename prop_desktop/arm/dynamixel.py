@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping
 from typing import ClassVar
 
-from prop_desktop.arm.bus import ServoBus, StatusPacket
+from prop_desktop.arm.bus import Register, ServoBus, StatusPacket
 from prop_desktop.arm.control_table import (
     DYNAMIXEL_ERROR_NUMBERS,
     DYNAMIXEL_HARDWARE_ALERT,
@@ -21,7 +21,7 @@ from prop_desktop.arm.control_table import (
     MODEL_NAMES,
     decode_bits,
 )
-from prop_desktop.arm.errors import BusError
+from prop_desktop.arm.errors import BusError, RegisterError
 from prop_desktop.arm.packet_io import ByteSource, Garbled, NoAnswer
 
 HEADER = b"\xff\xff\xfd\x00"
@@ -29,6 +29,7 @@ BROADCAST_ID = 0xFE
 PING, READ, WRITE, REG_WRITE, ACTION, FACTORY_RESET, REBOOT, CLEAR = 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x08, 0x10
 SYNC_READ, SYNC_WRITE, FAST_SYNC_READ, BULK_READ, BULK_WRITE = 0x82, 0x83, 0x8A, 0x92, 0x93
 STATUS = 0x55
+XL330_MODEL = 1200
 MAX_LENGTH = 1024  # largest length field we accept in an answer
 MAX_SKIPPED = 64
 
@@ -135,6 +136,10 @@ def decode_error_byte(error: int) -> tuple[list[str], bool]:
 
 class DynamixelBus(ServoBus):
     """Dynamixel X-series servos (XL430, XL330) speaking protocol 2.0 on one serial port."""
+
+    def __init__(self, port: str, baudrate: int | None = None, **options: object) -> None:
+        super().__init__(port, baudrate, **options)  # type: ignore[arg-type]
+        self._servo_info: dict[int, tuple[int, int]] = {}  # id -> (model, current limit) for load_fraction
 
     protocol: ClassVar[str] = "dynamixel"
     registers = DYNAMIXEL_X
@@ -249,6 +254,26 @@ class DynamixelBus(ServoBus):
         self._check_id(servo_id)
         with self._lock:
             self._retrying("a reboot", [servo_id], lambda ids: self._request(ids[0], REBOOT, b"", 0, "rebooting"))
+
+    def _write_eeprom(self, servo_id: int, reg: Register, value: int) -> None:
+        if self.read_register(servo_id, "torque_enable"):
+            raise RegisterError(
+                f"servo {servo_id}: {reg.name} is in EEPROM, which Dynamixel servos accept only with torque off. "
+                "Disable torque (torque_enable = 0) first."
+            )
+        self.write(servo_id, reg.address, reg.encode(value))
+
+    def load_fraction(self, servo_id: int, raw: int) -> float:
+        # XL330: address 126 is current in mA (fraction = current / current limit); XL430: load in 0.1 %.
+        key = self._servo_info.get(servo_id)
+        if key is None:
+            model = self.read_register(servo_id, "model_number")
+            limit = self.read_register(servo_id, "current_limit") if model == XL330_MODEL else 0
+            key = self._servo_info[servo_id] = (model, limit)
+        model, limit = key
+        if model == XL330_MODEL and limit > 0:
+            return raw / limit
+        return raw / 1000.0
 
     def firmware_version(self, servo_id: int) -> str:
         return str(self.read_register(servo_id, "firmware_version"))

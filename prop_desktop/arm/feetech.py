@@ -11,7 +11,7 @@ import time
 from collections.abc import Mapping
 from typing import ClassVar
 
-from prop_desktop.arm.bus import ServoBus, StatusPacket
+from prop_desktop.arm.bus import Register, ServoBus, StatusPacket
 from prop_desktop.arm.control_table import FEETECH_ERROR_BITS, FEETECH_STS, MODEL_NAMES, decode_bits
 from prop_desktop.arm.packet_io import ByteSource, Garbled, NoAnswer
 
@@ -203,6 +203,13 @@ class FeetechBus(ServoBus):
                 return {servo_id: self.read_register(servo_id, "model_number") for servo_id in sorted(found)}
             finally:
                 self._end()
+
+    def _write_eeprom(self, servo_id: int, reg: Register, value: int) -> None:
+        self.write_register(servo_id, "lock", 0)  # unlocked: the EEPROM write persists over power-off
+        try:
+            self.write(servo_id, reg.address, reg.encode(value))
+        finally:
+            self.write_register(servo_id, "lock", 1)
 
     def firmware_version(self, servo_id: int) -> str:
         data = self.read(servo_id, 0, 2)

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from prop_desktop.arm.bus import make_bus, radians_to_counts
-from prop_desktop.arm.errors import ServoError, ServoTimeout
+from prop_desktop.arm.errors import RegisterError, ServoError, ServoTimeout
 from prop_desktop.arm.sim import SimulatedArm
 
 IDS = [1, 2, 3, 4, 5, 6]
@@ -203,3 +203,45 @@ def test_load_rises_against_the_hard_stop(feetech_sim: SimulatedArm) -> None:
         bus.write_register(6, "goal_position", 4000)  # the gripper's stop is at +1.3 rad ≈ 2896
         assert wait_until(lambda: abs(bus.read_register(6, "present_load")) > 900)
         assert bus.read_register(6, "present_position") <= 2897
+
+
+@pytest.mark.timeout(30)
+def test_write_eeprom_persists_on_feetech(feetech_sim: SimulatedArm) -> None:
+    with make_bus("feetech", feetech_sim.port) as bus:
+        bus.write_eeprom(5, "homing_offset", -120)
+        assert bus.read_register(5, "lock") == 1  # closed again
+        feetech_sim.power_cycle()
+        assert bus.read_register(5, "homing_offset") == -120
+        bus.write_eeprom_many("max_position_limit", {1: 3000, 2: 3100})
+        feetech_sim.power_cycle()
+        assert bus.sync_read_register("max_position_limit", [1, 2]) == {1: 3000, 2: 3100}
+        with pytest.raises(RegisterError, match="not an EEPROM register"):
+            bus.write_eeprom(1, "goal_position", 2048)
+
+
+@pytest.mark.timeout(30)
+def test_write_eeprom_needs_torque_off_on_dynamixel(dynamixel_sim: SimulatedArm) -> None:
+    with make_bus("dynamixel", dynamixel_sim.port) as bus:
+        bus.write_register(4, "torque_enable", 1)
+        with pytest.raises(RegisterError, match="servo 4: homing_offset is in EEPROM.*torque off"):
+            bus.write_eeprom(4, "homing_offset", 30)
+        bus.write_register(4, "torque_enable", 0)
+        bus.write_eeprom(4, "homing_offset", 30)
+        dynamixel_sim.power_cycle()
+        assert bus.read_register(4, "homing_offset") == 30
+
+
+@pytest.mark.parametrize("protocol", ["feetech", "dynamixel"])
+@pytest.mark.timeout(30)
+def test_load_fraction_is_per_model(make_sim, protocol: str) -> None:
+    """Stalled against a hard stop, every servo model reports about its full torque as load fraction ~1."""
+    sim = make_sim(protocol)
+    with make_bus(protocol, sim.port) as bus:
+        ids = [2, 5]  # an XL430 and an XL330 on the Koch arm
+        here = bus.sync_read_register("present_position", ids)
+        bus.sync_write_register("goal_position", here)
+        bus.sync_write_register("torque_enable", {i: 1 for i in ids})
+        bus.sync_write_register("goal_position", {i: 4095 for i in ids})  # beyond both hard stops
+        assert wait_until(lambda: min(bus.load_fractions(ids).values()) > 0.9)
+        fractions = bus.load_fractions(ids)
+        assert all(0.9 < f <= 1.0 for f in fractions.values()), fractions

@@ -477,7 +477,9 @@ class DynamixelServo(SimServo):
         if OVERLOAD in conditions:
             bits |= 0x20
         self.set("hardware_error", bits)  # latched: only REBOOT clears it
-        current = round(self.load * 1000)  # 0.1 % load on XL430, ~mA on XL330: one scale for both
+        # XL330: current in mA (the current limit is full torque); XL430: load in 0.1 % of max torque.
+        scale = self.get("current_limit") if self.kind.model_number == 1200 else 1000
+        current = round(self.load * scale)
         self.set("present_current", max(-32767, min(32767, current)))
 
 
