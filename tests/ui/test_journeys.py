@@ -110,6 +110,8 @@ def test_first_run_then_a_second_member_cannot_get_the_first_ones_way(qtbot, win
     base_path, base_label = drive(qtbot, window, TASK, personalized=False, seconds=1, samples=DRIVE_STEPS)
     assert base_label.startswith("Baseline"), base_label
     personal_tip, base_tip = _final_tip(personal_path), _final_tip(base_path)
+    print(f"tip after {DRIVE_STEPS} steps: personalized {np.round(personal_tip, 3)}, baseline {np.round(base_tip, 3)}, "
+          f"Alex's point {ALEX_POINT}")
     assert np.linalg.norm(personal_tip - base_tip) > 0.04, (personal_tip, base_tip)
     assert np.linalg.norm(personal_tip - ALEX_POINT) < np.linalg.norm(base_tip - ALEX_POINT) - 0.03, (
         personal_tip, base_tip)
@@ -124,6 +126,7 @@ def test_first_run_then_a_second_member_cannot_get_the_first_ones_way(qtbot, win
     assert window.pages["Drive"].base_button.isChecked()
     assert all(not p for _t, _q, p in sam_path)
     sam_tip = _final_tip(sam_path)
+    print(f"Sam's tip {np.round(sam_tip, 3)} (baseline {np.round(base_tip, 3)})")
     assert np.linalg.norm(sam_tip - base_tip) < 0.02, (sam_tip, base_tip)
     assert len(memory_keyring.entries) == 2
 
