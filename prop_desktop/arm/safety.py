@@ -5,7 +5,7 @@
   first `ramp_s` seconds after torque on the speed limit grows from a fraction to the full value, so the
   first target is approached gently instead of with a jump.
 - Watchdog: temperature and sustained load; it names the servo and says why torque was released.
-- TorqueGuard: releases torque on every live arm at process exit (atexit), on SIGINT/SIGTERM (chaining to
+- guard(arm): emergency-stops every live arm at process exit (atexit) and on SIGINT/SIGTERM (chaining to
   the host application's own handlers), so a crash or Ctrl-C never leaves an arm stiff.
 """
 
