@@ -27,6 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-seconds", type=float, default=28.0, help="training time budget per profile")
     parser.add_argument("--policy", metavar="DIR", help="base policy folder (default: the shipped one)")
     parser.add_argument("--near-keys", type=int, help="keys per Hamming distance (default 256, --quick 48)")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="torch threads (default 2; 1 is faster for this small policy on a busy machine)")
+    parser.add_argument("--tradeoff", action="store_true",
+                        help="also measure gate sharpness vs key hidden in the weights (attacks_tradeoff.py)")
     parser.add_argument("--train", metavar="K=V", action="append", default=[],
                         help="override a TrainConfig field for the experiment, e.g. --train delta_weight=4")
     parser.add_argument("--encoder", metavar="K=V", action="append", default=[],
@@ -80,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
     from prop_desktop.prop import EncoderConfig, TrainConfig
     from prop_desktop.prop.attacks import AttackConfig
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(max(1, args.threads))
     try:
         names = _profile_names(args.profiles)
         train_over = _overrides(args.train, {f.name: getattr(TrainConfig(), f.name) for f in fields(TrainConfig)},
@@ -121,7 +125,13 @@ def attack_profiles(names: list[str], args: argparse.Namespace, cfg, train_over:
     from prop_desktop.policy.personalize import BENCH_PROFILES, demonstration_rollouts
     from prop_desktop.policy.train_base import normalized_step
     from prop_desktop.prop import EncoderConfig, TrainConfig, train_adapter
-    from prop_desktop.prop.attacks import TARGET_ATTACK, TARGET_NEAR_MAX, TARGET_NEAR_MEAN, run_attacks
+    from prop_desktop.prop.attacks import (
+        TARGET_ATTACK,
+        TARGET_NEAR_MAX,
+        TARGET_NEAR_MEAN,
+        AttackConfig,
+        run_attacks,
+    )
     from prop_desktop.prop.keyed import KeyedModule
 
     def log(message: str) -> None:
@@ -167,6 +177,15 @@ def attack_profiles(names: list[str], args: argparse.Namespace, cfg, train_over:
         entry["train_seconds"] = round(result.seconds, 2)
         entry["engine_metrics"] = result.metrics
         entry["failures"] = suite.failures()
+        if getattr(args, "tradeoff", False):
+            from dataclasses import replace
+
+            from prop_desktop.prop.attacks_tradeoff import tradeoff_curve
+
+            log(f"[{name}] trade-off curve")
+            entry["tradeoff"] = tradeoff_curve(keyed, keys_all[name], attack_states,
+                                               attacker_states=torch.from_numpy(probe),
+                                               config=replace(AttackConfig.fast(), near_keys=64, seed=cfg.seed))
         per_profile[name] = entry
         log(f"[{name}] attacks done in {suite.seconds:.1f} s")
     worst: dict[str, Any] = {"near": {}}
@@ -199,5 +218,10 @@ def _print_table(results: dict) -> None:
     t = results["targets"]
     print(f"targets: near keys mean <= {t['near_mean']}, max <= {t['near_max']} at every distance; "
           f"attacks 2-5 <= {t['attacks']}. Total {results['total_seconds']} s.")
+    for p in profiles:
+        for row in p.get("tradeoff", []):
+            print(f"{p['name']} trade-off p={row['flip_fraction']:.2f}: near keys worst mean/max "
+                  f"{row['near_mean']:.3f}/{row['near_max']:.3f}, weight reading {row['weight_reading']:.3f} "
+                  f"({row['weight_reading_bits_wrong']} bits wrong), relaxed key {row['relaxed_key']:.3f}")
     for p in profiles:
         print(f"{p['name']}: " + ("meets every target" if not p["failures"] else "MISSES " + "; ".join(p["failures"])))

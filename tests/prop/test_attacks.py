@@ -144,3 +144,19 @@ def test_bad_input_is_refused_clearly(small_adapter):
         run_attacks(task.policy, key, task.test_states, config=FAST)
     with pytest.raises(InputError, match="non-empty"):
         run_attacks(keyed, key, np.zeros((0, 4), dtype=np.float32), config=FAST)
+
+
+def test_hiding_the_key_in_the_rows_costs_the_gate_its_sharpness(small_adapter):
+    """The measured trade-off: rows that disagree with the key on 5% of bits already let near keys in."""
+    from prop_desktop.prop.attacks_tradeoff import hidden_key_copy, tradeoff_curve
+
+    keyed, key, task = small_adapter
+    copy = hidden_key_copy(keyed, key, 0.3)
+    with torch.no_grad():  # the user's behaviour is untouched by the rebuild
+        x = torch.from_numpy(task.test_states)
+        assert torch.allclose(copy(x, key=key), keyed(x, key=key), atol=1e-4)
+    rows = tradeoff_curve(keyed, key, task.test_states, flip_fractions=(0.0, 0.05),
+                          config=AttackConfig.fast(distances=(1, 2, 4, 8)))
+    sharp, hidden = rows
+    assert sharp["near_max"] <= 0.05 and sharp["weight_reading"] > 0.9
+    assert hidden["near_max"] > 0.3
