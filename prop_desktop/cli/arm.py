@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from prop_desktop.arm.arm import Arm
+    from prop_desktop.arm.calibration import Calibration
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -119,39 +120,51 @@ def cmd_joints(args: argparse.Namespace) -> int:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     with _open(args) as arm:
         cal = arm.calibrate()
-        demo = arm.sim is not None
-        print("Torque is off: the arm is limp, support it.")
-        print(f"Step 1: {cal.instructions}")
-        if demo:
-            print("(simulated arm: it puts itself in the middle pose)")
-            for joint in arm.sim.joint_names:
-                arm.sim.move_by_hand(joint, 0.0)
-        else:
-            input("Press Enter when the arm is in its middle pose... ")
-        offsets = cal.record_middle()
-        print(f"homing offsets written: {', '.join(str(int(o)) for o in offsets)}")
-        print(f"Step 2: {cal.instructions}")
-        seconds = args.sweep_seconds
-        if demo:
-            seconds = seconds or 2.0
-            print("(simulated arm: its joints sweep by themselves)")
-            arm.sim.play_hand_trajectory(
-                lambda t: {j: 1.5 * math.sin(2 * math.pi * t / seconds) for j in arm.sim.joint_names}, seconds
-            )
-        done = threading.Event()
-        if seconds is None:
-            print("Press Enter when every joint has been end to end.")
-            threading.Thread(target=lambda: (sys.stdin.readline(), done.set()), daemon=True).start()
-        end = math.inf if seconds is None else time.monotonic() + seconds
-        while not done.is_set() and time.monotonic() < end:
-            cal.sample()
-            time.sleep(0.02)
+        try:
+            return _guided_calibration(arm, cal, args)
+        except BaseException:
+            if cal.step not in ("done", "cancelled"):
+                try:
+                    cal.cancel()  # put the previous homing offsets and limits back
+                except Exception:  # noqa: BLE001 - the port may be gone; the original error matters
+                    pass
+            raise
+
+
+def _guided_calibration(arm: Arm, cal: Calibration, args: argparse.Namespace) -> int:
+    demo = arm.sim is not None
+    print("Torque is off: the arm is limp, support it.")
+    print(f"Step 1: {cal.instructions}")
+    if demo:
+        print("(simulated arm: it puts itself in the middle pose)")
+        for joint in arm.sim.joint_names:
+            arm.sim.move_by_hand(joint, 0.0)
+    else:
+        input("Press Enter when the arm is in its middle pose... ")
+    offsets = cal.record_middle()
+    print(f"homing offsets written: {', '.join(str(int(o)) for o in offsets)}")
+    print(f"Step 2: {cal.instructions}")
+    seconds = args.sweep_seconds
+    if demo:
+        seconds = seconds or 2.0
+        print("(simulated arm: its joints sweep by themselves)")
+        arm.sim.play_hand_trajectory(
+            lambda t: {j: 1.5 * math.sin(2 * math.pi * t / seconds) for j in arm.sim.joint_names}, seconds
+        )
+    done = threading.Event()
+    if seconds is None:
+        print("Press Enter when every joint has been end to end.")
+        threading.Thread(target=lambda: (sys.stdin.readline(), done.set()), daemon=True).start()
+    end = math.inf if seconds is None else time.monotonic() + seconds
+    while not done.is_set() and time.monotonic() < end:
         cal.sample()
-        result = cal.finish()
-        for joint in result.joints:
-            lo, hi = joint.range_rad
-            print(f"  {joint.name:13} {math.degrees(lo):+7.1f}° .. {math.degrees(hi):+7.1f}°  sign {joint.sign:+d}")
-        print(f"Calibration stored for {arm.arm_id}; it is reused whenever this arm is connected.")
+        time.sleep(0.02)
+    cal.sample()
+    result = cal.finish()
+    for joint in result.joints:
+        lo, hi = joint.range_rad
+        print(f"  {joint.name:13} {math.degrees(lo):+7.1f}° .. {math.degrees(hi):+7.1f}°  sign {joint.sign:+d}")
+    print(f"Calibration stored for {arm.arm_id}; it is reused whenever this arm is connected.")
     return 0
 
 

@@ -100,3 +100,12 @@ def test_arm_drive_cli_without_weights_says_what_to_do(tmp_path, monkeypatch, ca
     monkeypatch.setattr(base, "resources_dir", lambda: tmp_path)
     assert main(["arm", "drive", "--sim", "--seconds", "0.5"]) == 2
     assert "train-base" in capsys.readouterr().err
+
+
+@pytest.mark.timeout(60)
+def test_arm_calibrate_cli_on_the_simulator_stores_the_calibration(capsys):
+    assert main(["arm", "calibrate", "--sim", "--sweep-seconds", "1.0"]) == 0
+    assert "Calibration stored for so101-sim" in capsys.readouterr().out
+    assert (Path(os.environ["PROP_DESKTOP_DATA_DIR"]) / "calibration" / "so101-sim.json").is_file()
+    assert main(["arm", "preflight", "--sim"]) == 0
+    assert "(calibrated)" in capsys.readouterr().out  # reused on the next connect
