@@ -62,6 +62,14 @@ def _policy_step_with_and_without_key() -> str:
     torch.set_num_threads(1)
     base = load_base_policy()
     keyed = wrap(base, linear_layer_names(base)[:-1])
+    # A fresh encoder starts as "no change" (δ = 1); random weights show that the key really modulates the
+    # layers in this build (hooks fire, bits are read) — and that two keys act differently.
+    generator = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in keyed.encoders.parameters():
+            p.copy_(torch.randn(p.shape, generator=generator) * 0.5)
+    if hasattr(keyed, "invalidate"):
+        keyed.invalidate()
     q = torch.zeros(1, 6)
     ctx = torch.as_tensor(task_context("serve", (0.25, 0.0), (0.2, 0.1)))
     obs = make_obs(q, ctx)
@@ -69,12 +77,17 @@ def _policy_step_with_and_without_key() -> str:
         plain = base.next_targets(obs, base(obs))
         no_key = base.next_targets(obs, keyed(obs))
         with_key = base.next_targets(obs, keyed(obs, key=new_key(keyed.key_bits)))
+        other_key = base.next_targets(obs, keyed(obs, key=new_key(keyed.key_bits)))
     if not torch.equal(plain, no_key):
         raise AssertionError("without a key the wrapped policy must act exactly like the base policy")
     if not bool(torch.isfinite(with_key).all()):
         raise AssertionError("the keyed policy step produced non-finite joint targets")
     diff = float(np.abs((with_key - plain).numpy()).max())
-    return f"next joint targets finite; no key == base exactly; with a key differs by {diff:.2e} rad"
+    between = float(np.abs((with_key - other_key).numpy()).max())
+    if diff == 0.0 or between == 0.0:
+        raise AssertionError("the key does not change the policy's step: layer modulation is not working")
+    return (f"next joint targets finite; no key == base exactly; a key moves them by {diff:.3f} rad, "
+            f"another key differs by {between:.3f} rad")
 
 
 def run_self_test() -> int:
