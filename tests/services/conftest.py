@@ -12,6 +12,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "keys"))
 
 from keyring_fakes import MemoryKeyring  # noqa: E402
+from svc_helpers import base_policy_dir  # noqa: E402
 
 from prop_desktop.services import App  # noqa: E402
 from prop_desktop.services.profile_service import ProfileService  # noqa: E402
@@ -43,12 +44,6 @@ def sim_app(app: App) -> App:
     app.arm.connect("sim")
     app.profiles.create("Ana")
     return app
-
-
-def base_policy_dir() -> Path | None:
-    """The shipped base policy (resources/), or PROP_DESKTOP_TEST_POLICY_DIR while developing."""
-    override = os.environ.get("PROP_DESKTOP_TEST_POLICY_DIR")
-    return Path(override) if override else None
 
 
 @pytest.fixture

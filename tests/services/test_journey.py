@@ -19,8 +19,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "keys"))
 
-from conftest import base_policy_dir  # noqa: E402
 from keyring_fakes import MemoryKeyring  # noqa: E402
+from svc_helpers import base_policy_dir  # noqa: E402
 
 from prop_desktop.services import App  # noqa: E402
 from prop_desktop.services.models import TrainingState  # noqa: E402
