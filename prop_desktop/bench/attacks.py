@@ -213,6 +213,9 @@ def _print_table(results: dict) -> None:
     for attack in ("weight_reading", "relaxed_key", "direct_delta", "other_profile"):
         cells = "".join(f"{p[attack]:>14.3f}" for p in profiles)
         print(f"{attack.replace('_', ' '):<{width}}{cells}{results[attack]:>14.3f}")
+    print(f"{'near keys with the gate shut':<{width}}"
+          + "".join(f"{p['near_silent_fraction']:>14.1%}" for p in profiles))
+    print(f"{'  score of a shut gate':<{width}}" + "".join(f"{p['silent_key_score']:>14.3f}" for p in profiles))
     print(f"{'train seconds':<{width}}" + "".join(f"{p['train_seconds']:>14.1f}" for p in profiles))
     print(f"{'attack seconds':<{width}}" + "".join(f"{p['seconds']:>14.1f}" for p in profiles))
     t = results["targets"]

@@ -46,6 +46,8 @@ class Scorer:
         self._gap2 = gap.square().sum(dim=1).clamp_min(1e-12)
         # Keys whose δ is exactly 1 in every layer all behave alike: computed once (a sharp gate makes most so).
         self._silent: tuple[torch.Tensor, torch.Tensor] | None = None
+        self.last_silent_fraction = 0.0
+        self.near_silent_fraction = 0.0
         self.attacker_states = self.states  # what the optimisation attacks work on (the attacker's own states)
         self.attacker_base = self.base.to(self.states.dtype)
 
@@ -98,17 +100,23 @@ class Scorer:
     def score_deltas(self, deltas: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         return self.score_outputs(self.outputs_for_deltas(deltas))
 
+    def silent(self, deltas: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Which candidates leave every layer unmodulated (δ exactly 1): the gate stayed shut for them."""
+        silent = torch.ones(next(iter(deltas.values())).shape[0], dtype=torch.bool)
+        for d in deltas.values():
+            silent &= (d == 1.0).all(dim=1)
+        return silent
+
     def score_signs(self, signs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Scores and distances of a batch of (possibly relaxed) keys (n, bits); silent keys share one pass."""
         signs = signs.to(torch.float32)
         deltas = self.deltas_for_signs(signs)
-        silent = torch.ones(signs.shape[0], dtype=torch.bool)
-        for d in deltas.values():
-            silent &= (d == 1.0).all(dim=1)
+        silent = self.silent(deltas)
+        self.last_silent_fraction = float(silent.float().mean())
         scores = torch.zeros(signs.shape[0], dtype=torch.float64)
         distance = torch.zeros(signs.shape[0], dtype=torch.float64)
         if bool(silent.any()):
-            s, dist = self._silent_score()
+            s, dist = self.silent_score()
             scores[silent], distance[silent] = s, dist
         loud = ~silent
         if bool(loud.any()):
@@ -116,7 +124,7 @@ class Scorer:
             scores[loud], distance[loud] = s, dist
         return scores, distance
 
-    def _silent_score(self) -> tuple[torch.Tensor, torch.Tensor]:
+    def silent_score(self) -> tuple[torch.Tensor, torch.Tensor]:
         if self._silent is None:
             ones = {name: torch.ones(1, dim) for name, dim in self.keyed.layer_dims.items()}
             s, d = self.score_deltas(ones)
