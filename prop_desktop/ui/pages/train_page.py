@@ -220,6 +220,8 @@ class TrainPage(Page):
             item = QListWidgetItem(f"{ep.name}  —  {ep.task}, {ep.duration_s:.1f} s"
                                    + ("  ⚠ ended early" if ep.fault or ep.interrupted else ""))
             item.setData(Qt.ItemDataRole.UserRole, ep.id)
+            item.setToolTip(f"{ep.name}: {ep.samples} samples, {ep.duration_s:.1f} s, "
+                            f"{'clicked' if ep.mode == 'click' else 'by hand'}")
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             on = ep.id in checked or ep.id not in known  # new recordings start ticked
             item.setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)

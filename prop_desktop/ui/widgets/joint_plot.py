@@ -139,6 +139,7 @@ class LossPlot(QWidget):
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setLabel("bottom", "training step")
         self.plot.setLogMode(y=True)
+        self.plot.getAxis("left").setStyle(maxTickLevel=0)  # decades only: minor labels pile up on a log axis
         self.plot.addLegend(offset=(-10, 5), labelTextSize="8pt")
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
