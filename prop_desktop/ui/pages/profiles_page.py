@@ -118,11 +118,11 @@ class ProfilesPage(Page):
         scroll.setObjectName("cardsScroll")
         self.cards_host.setObjectName("cardsHost")
         scroll.setWidget(self.cards_host)
-        self.outer.addWidget(scroll, 1)
         self.empty_hint = QLabel("Nobody here yet. Press “Add a household member” to make the first profile — it "
                                  "takes a few seconds.")
         self.empty_hint.setObjectName("muted")
         self.outer.addWidget(self.empty_hint)
+        self.outer.addWidget(scroll, 1)
         self.card_widgets: list[ProfileCard] = []
         self.dialog: Any = None
         self._keyring_ok = True
