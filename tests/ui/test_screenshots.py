@@ -49,6 +49,7 @@ def _save(widget: QWidget, folder: Path, name: str) -> Path:
 def test_screenshots_of_every_page(qtbot, window, artifacts_dir):
     if os.environ.get("PROP_DESKTOP_XVFB") != "1" and QGuiApplication.platformName() != "xcb":
         pytest.skip("screenshots are taken under Xvfb (scripts/run-tests.sh)")
+    assert QGuiApplication.platformName() == "xcb", "the screenshot run must use the real X server"
     window.move(0, 0)
     window.resize(1360, 860)
     saved = []
