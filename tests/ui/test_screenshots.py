@@ -19,7 +19,6 @@ from .journey import (
     click,
     connect_simulated_arm,
     create_profile,
-    drive,
     go_to,
     record_click_demo,
     train,
@@ -86,8 +85,15 @@ def test_screenshots_of_every_page(qtbot, window, artifacts_dir):
     go_to(qtbot, window, "Train")
     saved.append(_save(window, artifacts_dir, "4-train"))
 
-    drive(qtbot, window, "point", personalized=True, seconds=3.0)
-    saved.append(_save(window, artifacts_dir, "5-drive"))
+    go_to(qtbot, window, "Drive")
+    drive_page = window.pages["Drive"]
+    drive_page.task_combo.setCurrentIndex(drive_page.task_combo.findData("point"))
+    click(qtbot, drive_page.personal_button)
+    qtbot.waitUntil(lambda: not drive_page._pending and drive_page.personalized, timeout=20_000)
+    click(qtbot, drive_page.start_button)
+    qtbot.waitUntil(lambda: len(drive_page.path_snapshot()) >= 60, timeout=60_000)
+    saved.append(_save(window, artifacts_dir, "5-drive"))  # while the arm is moving
+    click(qtbot, drive_page.stop_button)
 
     settings = window.open_settings()
     qtbot.waitExposed(settings)
