@@ -268,6 +268,8 @@ def weight_reading_attack(scorer: Scorer, cfg: AttackConfig) -> AttackResult:
         moved = sum((d - 1).square().sum(dim=1) for d in keyed.encoders(keys).values())
     assert isinstance(moved, torch.Tensor)
     screened = keys[moved.argsort(descending=True)[: cfg.max_scored_keys]]
+    # The read-off candidates themselves are always scored (a loose gate can move δ more for their neighbours).
+    screened = torch.unique(torch.cat([unique.to(screened.dtype), screened]), dim=0)
     scores, distance = scorer.score_signs(screened)
     best = int(scores.argmax())
     pick = int(distance.argmax())
