@@ -125,6 +125,7 @@ def save_base_policy(model: BasePolicy, out_dir: str | Path, train_config: dict,
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     tmp = weights.with_suffix(".safetensors.tmp")
     save_file(state, str(tmp), metadata={"format": FORMAT})
+    tmp.chmod(0o644)  # shipped with the app: readable by everyone, like the JSON beside it
     tmp.replace(weights)
     config = {
         "format": FORMAT,

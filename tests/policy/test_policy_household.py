@@ -1,0 +1,24 @@
+"""`bench household` machinery on one profile with a tiny budget: it learns the person's way, keeps the base's."""
+
+from __future__ import annotations
+
+import pytest
+
+from prop_desktop.policy.household_eval import evaluate_profiles
+from prop_desktop.policy.personalize import BENCH_PROFILES
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_one_profile_learns_and_wrong_keys_stay_base():
+    alex = BENCH_PROFILES[0]
+    report = evaluate_profiles([alex], demos=6, seed=1, max_seconds=6.0, near_keys=4, held_out_demos=6)
+    r = report["profiles"]["alex"]
+    assert r["none"] == 0.0  # no key is the base policy, bit for bit
+    assert r["base_gap"] > 0.1  # serving on the left really differs from the base
+    assert r["personal"] < 0.5 * r["base_gap"]  # the key moved the policy toward the person's way
+    assert r["random"]["max"] < 0.5 * r["base_gap"]  # random keys did not
+    assert set(r["near"]) == {"1", "2", "3", "4", "8", "16"}
+    assert r["retention"] < 0.5 * r["base_gap"]
+    assert 0.0 <= r["alpha"] <= 1.0 and r["train_seconds"] > 0
+    assert len(report["base_hash"]) == 64
