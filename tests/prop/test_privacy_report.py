@@ -36,7 +36,7 @@ def test_report_is_fast_json_and_in_plain_words(small_adapter):
     data = json.loads(json.dumps(report.to_json()))
     assert sorted(int(d) for d in data["near"]) == list(range(1, 17))
     assert data["near_keys_hold"] is True and data["near_worst"] <= 0.05
-    assert set(data["attacks"]) == {"weight_reading", "direct_delta", "other_profile"}
+    assert set(data["attacks"]) == {"weight_reading", "relaxed_key", "direct_delta", "other_profile"}
     assert all(0.0 <= v <= 1.0 for v in data["attacks"].values())
     text = "\n".join(report.summary)
     assert "Keys 1–16 bits off: behave like the general policy" in text
