@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from typing import Any
 
@@ -282,6 +283,11 @@ class MainWindow(QMainWindow):
         missing = self.pages.missing()
         if missing:
             QTimer.singleShot(delay_ms, lambda: (self.pages.build(missing[0]), self.build_all_later(0)))
+        else:
+            # Everything long-lived exists now: move it out of the garbage collector's way, so a full
+            # collection during recording or driving does not walk (and stall on) thousands of Qt wrappers.
+            gc.collect()
+            gc.freeze()
 
     def page_built(self, page: Page) -> None:
         """A page made after start-up catches up with the current profile and recordings."""
