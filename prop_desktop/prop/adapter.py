@@ -89,6 +89,11 @@ class Adapter:
             raise AdapterMismatchError(
                 f"adapter modulates layers {self.layers}, the module is wrapped at {keyed.layers}"
             )
+        if self.trunk_delta:
+            params = dict(keyed.base.named_parameters())
+            for name, tensor in self.trunk_delta.items():
+                if name not in params or tuple(params[name].shape) != tuple(tensor.shape):
+                    raise AdapterMismatchError(f"adapter's trunk delta {name!r} does not fit the base model")
         if keyed.encoder_config != self.encoder_config:
             keyed.encoder_config = self.encoder_config
             keyed.encoders = KeyEncoders(self.encoder_config, self.layer_dims)

@@ -108,10 +108,12 @@ class KeyedModule(nn.Module):
         """Run the base module; with `key` (bytes, bit array, ±1 array, or a (n, bits) batch) modulated by δ(key)."""
         if key is None:
             return self.base(*args, **kwargs)
-        if isinstance(key, torch.Tensor | list | tuple) or hasattr(key, "shape"):
-            shape = tuple(key.shape) if hasattr(key, "shape") else None
-            if shape is not None and len(shape) == 2 and shape[0] != 1:
+        if isinstance(key, list | tuple):
+            key = np.asarray(key)
+        if isinstance(key, torch.Tensor | np.ndarray):
+            if key.ndim == 2 and key.shape[0] != 1:
                 return self.forward_signs(*args, signs=keys_to_signs(key, self.key_bits), **kwargs)
+            key = key_to_signs(key, self.key_bits)  # one canonical form, so caches hit for 0/1 and bool keys
         if not torch.is_grad_enabled():
             fast = self._specialized(key)
             if fast is not None:
