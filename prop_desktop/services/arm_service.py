@@ -288,7 +288,10 @@ class ArmService:
                     pass
             self._set_state(ConnectionState(ConnectionStatus.DISCONNECTED, self._state.choice, message))
             return message
-        message = f"The arm stopped: {detail.rstrip('.')}. Torque is released."
+        if arm is not None and arm.estopped:
+            message = "Emergency stop. Torque released. Press Reset to use the arm again."
+        else:
+            message = f"The arm stopped: {detail.rstrip('.')}. Torque is released."
         if arm is not None:
             self._set_state(ConnectionState(ConnectionStatus.FAULT, self._state.choice, message, self._busy_with))
         return message

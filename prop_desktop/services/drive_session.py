@@ -218,7 +218,12 @@ class DriveSession:
         finally:
             loop_stats = self._loop.stats() if self._loop is not None else None
             self._loop = None
-        message = self._arm.report_fault(fault) if fault else "Stopped. The arm holds its pose."
+        if getattr(arm, "estopped", False):
+            message = "Emergency stop. Torque released. Press Reset to use the arm again."
+        elif fault:
+            message = self._arm.report_fault(fault)
+        else:
+            message = "Stopped. The arm holds its pose."
         self._arm.release("driving")
         hz = loop_stats.achieved_hz if loop_stats is not None else 0.0
         missed = loop_stats.missed if loop_stats is not None else 0

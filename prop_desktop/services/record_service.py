@@ -247,6 +247,8 @@ class RecordService:
             self._recorder = None
             arrays, meta = episode.to_storage()
             meta.update(extra)
+            if getattr(arm, "estopped", False) and not meta.get("fault"):
+                meta.update(interrupted=True, fault="emergency stop")
             fault = meta.get("fault")
             user_fault = self._arm.report_fault(fault) if fault else None
             if len(episode) == 0:

@@ -180,3 +180,22 @@ def test_deleting_a_member_leaves_nothing_readable(trained, tmp_path):
     for f in sealed:
         with pytest.raises(SealedFileError):
             other.episodes._sealer.open(f, other.episodes._context(f.stem))
+
+
+def test_emergency_stop_while_driving(trained):
+    app, _, _ = trained
+    samples = []
+    disconnect = app.drive.sample.connect(samples.append)
+    app.drive.start(TASK, personalized=False)
+    deadline = time.monotonic() + 30
+    while len(samples) < 30 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    app.drive.emergency_stop()
+    status = app.drive.wait(5)
+    disconnect()
+    assert not status.running and "Reset" in status.message
+    sim = app.arm.simulator()
+    assert not any(sim.torque_enabled(j) for j in range(1, 7))
+    assert app.arm.state.status.value == "fault"
+    app.arm.reset()
+    assert app.arm.state.status.value == "connected"

@@ -111,3 +111,15 @@ def test_rename_delete_and_replay(sim_app: App):
     assert done.fault is None and len(replayed) > 50
     sim_app.record.delete_episode(ep.id)
     assert sim_app.record.episodes() == []
+
+
+def test_emergency_stop_during_recording_keeps_the_episode(sim_app: App):
+    far = [(0.25, -0.15, 0.08, 0.5), (0.15, 0.20, 0.30, -0.3)]
+    sim_app.record.start_click_episode("serve", far)
+    assert wait_until(lambda: sim_app.record.status().samples >= 20, 15)
+    sim_app.arm.emergency_stop()
+    result = sim_app.record.wait(5)
+    assert result.episode is not None and result.episode.interrupted
+    assert "Emergency stop" in result.fault and "Reset" in result.fault
+    assert not any(sim_app.arm.simulator().torque_enabled(j) for j in range(1, 7))
+    assert sim_app.arm.state.status is ConnectionStatus.FAULT
