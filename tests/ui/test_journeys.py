@@ -267,3 +267,21 @@ def test_closing_the_window_while_recording_asks_then_stops_safely(qtbot, window
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
     assert not window.app.arm.state.connected
     assert visible_top_level("closeWhileMovingBox") is None
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(90)
+def test_unplugging_while_driving_stops_and_says_so(qtbot, window):
+    connect_simulated_arm(qtbot, window)
+    create_profile(qtbot, window, "Alex")
+    go_to(qtbot, window, "Drive")
+    page = window.pages["Drive"]
+    page.task_combo.setCurrentIndex(page.task_combo.findData(TASK))
+    click(qtbot, page.start_button)
+    qtbot.waitUntil(lambda: len(page.path_snapshot()) >= 10, timeout=30_000)
+    window.app.arm.simulator().unplug()
+    qtbot.waitUntil(lambda: not page.running, timeout=10_000)
+    qtbot.waitUntil(lambda: bool(page.banner.text), timeout=5000)
+    assert "stopped" in page.banner.text.lower() or "unplug" in page.banner.text.lower(), page.banner.text
+    assert "No arm" in window.arm_chip.text()
+    assert not page.start_button.isEnabled()
