@@ -24,7 +24,7 @@ from prop_desktop.ui.messages import show_error, user_message
 from prop_desktop.ui.pages.base import Page
 from prop_desktop.ui.worker import run_in_background
 
-PREFLIGHT_COLUMNS = ("Joint", "Servo", "Model", "Firmware", "Voltage", "Temperature", "Status")
+PREFLIGHT_COLUMNS = ("Joint", "ID", "Model", "Firmware", "Power", "Temp.", "Status")
 JOINT_LABELS = {
     "shoulder_pan": "Base turn",
     "shoulder_lift": "Shoulder",
@@ -93,8 +93,11 @@ class ConnectPage(Page):
         self.preflight_table.setHorizontalHeaderLabels(PREFLIGHT_COLUMNS)
         self.preflight_table.verticalHeader().setVisible(False)
         self.preflight_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.preflight_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.preflight_table.horizontalHeader().setMinimumSectionSize(40)
+        header = self.preflight_table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        for column in (0, 1, 3):  # names and numbers that must never be cut
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        header.setMinimumSectionSize(36)
         rl.addWidget(self.preflight_table, 1)
         self.preflight_summary = QLabel("Connect an arm to check its servos.")
         self.preflight_summary.setObjectName("preflightSummary")
