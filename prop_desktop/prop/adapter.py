@@ -42,6 +42,7 @@ class Adapter:
     alpha: float = 1.0
     trunk_delta: dict[str, torch.Tensor] | None = None
     key_batch_dim: int = 0
+    gate_trunk: bool = True
     info: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -62,6 +63,7 @@ class Adapter:
             if keyed.trunk_delta is None
             else {k: v.detach().clone() for k, v in keyed.trunk_delta.items()},
             key_batch_dim=keyed.key_batch_dim,
+            gate_trunk=bool(keyed.gate_trunk),
             info=json.loads(json.dumps(keyed.info)),
         )
 
@@ -103,6 +105,7 @@ class Adapter:
             raise AdapterError(f"adapter's encoder weights do not fit its config: {_first_line(exc)}") from None
         keyed.trunk_delta = None if self.trunk_delta is None else {k: v.clone() for k, v in self.trunk_delta.items()}
         keyed.alpha = float(self.alpha)
+        keyed.gate_trunk = bool(self.gate_trunk)
         keyed.info = dict(self.info)
         keyed.trained = True
         keyed.invalidate()
@@ -124,6 +127,7 @@ class Adapter:
             "alpha": self.alpha,
             "has_trunk_delta": bool(self.trunk_delta),
             "key_batch_dim": self.key_batch_dim,
+            "gate_trunk": self.gate_trunk,
             "info": self.info,
         }
         return st_save(tensors, metadata={_META_KEY: json.dumps(description, sort_keys=True)})
@@ -207,6 +211,7 @@ def _build(description: dict[str, Any], tensors: dict[str, torch.Tensor]) -> Ada
         alpha = float(description.get("alpha", 1.0))
         has_delta = bool(description.get("has_trunk_delta", False))
         key_batch_dim = int(description.get("key_batch_dim", 0))
+        gate_trunk = bool(description.get("gate_trunk", True))
         info = description.get("info", {})
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise AdapterError(f"adapter description is missing or has a malformed field: {exc}") from None
@@ -241,6 +246,7 @@ def _build(description: dict[str, Any], tensors: dict[str, torch.Tensor]) -> Ada
         alpha=alpha,
         trunk_delta=trunk or None,
         key_batch_dim=key_batch_dim,
+        gate_trunk=gate_trunk,
         info=info if isinstance(info, dict) else {},
     )
 

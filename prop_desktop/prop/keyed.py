@@ -92,6 +92,8 @@ class KeyedModule(nn.Module):
         self.encoders = KeyEncoders(config, dims)
         self.trunk_delta: dict[str, torch.Tensor] | None = None
         self.alpha: float = 1.0
+        # The trunk delta only for keys that open the gate: rejected keys stay the exact base even when merging.
+        self.gate_trunk: bool = True
         self.trained = False
         self.info: dict[str, Any] = {}
         self._cache: tuple[Any, tuple, dict[str, torch.Tensor]] | None = None
@@ -128,6 +130,8 @@ class KeyedModule(nn.Module):
         clone = copy.deepcopy(self.base)
         with torch.no_grad():
             merged = self._merged_params()
+            if merged is not None and self.gate_trunk and not bool(gate_open(deltas)):
+                merged = None
             if merged is not None:
                 named = dict(clone.named_parameters())
                 for name, value in merged.items():
@@ -168,10 +172,35 @@ class KeyedModule(nn.Module):
         deltas: dict[str, torch.Tensor],
         params: dict[str, torch.Tensor] | None,
     ) -> Any:
-        """Low level: run the base with δ per layer and, if given, replacement parameters (e.g. base + α·delta)."""
+        """Low level: run the base with δ per layer and, if given, replacement parameters (e.g. base + α·delta).
+
+        With `gate_trunk` (default) the replacement parameters apply only to keys that open the gate (some δ ≠ 1);
+        a key the encoders reject (every δ exactly 1) runs the pure base, exactly like no key.
+        """
         missing = [name for name in self.layers if name not in deltas]
         if missing:
             raise WrapError(f"no δ given for wrapped layer(s) {missing}")
+        if params is None or not self.gate_trunk:
+            return self._run(args, kwargs, deltas, params)
+        is_open = gate_open(deltas)
+        if is_open.dim() == 0 or bool(is_open.all()) or not bool(is_open.any()):
+            return self._run(args, kwargs, deltas, params if bool(is_open.any()) else None)
+        # A batch mixing open and shut keys: both passes, rows picked per key (training batches only).
+        opened = self._run(args, kwargs, deltas, params)
+        shut = self._run(args, kwargs, deltas, None)
+        if not isinstance(opened, torch.Tensor):
+            raise WrapError("a trunk-gated batch of keys needs a module that returns one tensor")
+        shape = [1] * opened.dim()
+        shape[self.key_batch_dim] = is_open.shape[0]
+        return torch.where(is_open.reshape(shape), opened, shut)
+
+    def _run(
+        self,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        deltas: dict[str, torch.Tensor],
+        params: dict[str, torch.Tensor] | None,
+    ) -> Any:
         fired: set[str] = set()
         token = _ACTIVE.set((self, deltas, fired))
         handles = [self.base.get_submodule(name).register_forward_pre_hook(self._hook(name)) for name in self.layers]
@@ -226,7 +255,9 @@ class KeyedModule(nn.Module):
         """The folded copy for `key` if this key was also used by the previous call (steady-state control loop)."""
         if not isinstance(key, bytes | bytearray) and not isinstance(key, torch.Tensor | np.ndarray):
             return None
-        stamp = (self._stamp(), self._base_stamp(), self.alpha, id(self.trunk_delta), self.base.training)
+        stamp = (
+            self._stamp(), self._base_stamp(), self.alpha, id(self.trunk_delta), self.gate_trunk, self.base.training
+        )
         spec = self._spec_cache
         if spec is not None and spec[1] == stamp and _same_key(spec[0], key):
             return spec[2]
@@ -292,6 +323,16 @@ class KeyedModule(nn.Module):
             merged = {n: base_params[n] + self.alpha * d for n, d in delta.items()}
         self._merged_cache = (stamp, merged)
         return merged
+
+
+def gate_open(deltas: dict[str, torch.Tensor]) -> torch.Tensor:
+    """Per key (a scalar for one key, (n,) for a batch): does any layer's δ differ from exactly 1?"""
+    result: torch.Tensor | None = None
+    for delta in deltas.values():
+        moved = (delta.detach() != 1.0).any(dim=-1)
+        result = moved if result is None else (result | moved)
+    assert result is not None
+    return result
 
 
 def _same_key(cached: Any, key: Any) -> bool:

@@ -40,7 +40,7 @@ class TrainConfig:
     lr: float = 1e-3  # stage 3 (joint Eq. 6/8 polish) learning rate
     personal_steps: int = 1000  # stage 1 cap (L-BFGS iterations or Adam steps) for the correct key's δ*
     personal_lr: float = 2e-2  # Adam, used when the trunk is fine-tuned too
-    personal_rows: int = 2048  # L-BFGS fits δ* on at most this many demonstration rows (a fixed random sample)
+    personal_rows: int = 1024  # L-BFGS fits δ* on at most this many demonstration rows (a fixed random sample)
     correct_fraction: float = 0.35  # share of each batch that uses the correct key (oversampled on purpose)
     retain_fraction: float = 0.15  # share used for correct-key retention states, when given
     random_key_fraction: float = 0.2  # share of the wrong-key rows with uniformly random keys; the rest near keys

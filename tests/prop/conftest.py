@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from prop_helpers import SmallTask, small_policy
 
 from prop_desktop.prop import TrainConfig, new_key, train_adapter, wrap
+
+from .prop_helpers import SmallTask, small_policy
 
 
 @pytest.fixture(autouse=True)

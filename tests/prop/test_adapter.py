@@ -7,7 +7,6 @@ import struct
 
 import pytest
 import torch
-from prop_helpers import small_policy
 
 from prop_desktop.prop import (
     FORMAT_VERSION,
@@ -17,6 +16,8 @@ from prop_desktop.prop import (
     model_hash,
     wrap,
 )
+
+from .prop_helpers import small_policy
 
 
 def test_model_hash_is_stable_and_sensitive(trained):

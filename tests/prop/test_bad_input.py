@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from prop_helpers import small_policy
 
 from prop_desktop.prop import InputError, KeyFormatError, PropError, TrainConfig, new_key, train_adapter, wrap
+
+from .prop_helpers import small_policy
 
 GOOD_STATES = np.random.default_rng(0).uniform(-1, 1, (50, 4)).astype(np.float32)
 GOOD_ACTIONS = np.random.default_rng(1).uniform(-1, 1, (50, 2)).astype(np.float32)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from prop_helpers import small_policy
 
-from prop_desktop.prop import Adapter, TrainConfig, alpha_curve, new_key, train_adapter, wrap
+from prop_desktop.prop import Adapter, TrainConfig, alpha_curve, key_to_signs, new_key, train_adapter, wrap
+
+from .prop_helpers import small_policy
 
 
 def test_trunk_delta_alpha_choice_and_adjustment():
@@ -39,9 +40,25 @@ def test_trunk_delta_alpha_choice_and_adjustment():
         assert not torch.equal(before, after)
         assert torch.equal(keyed(x), policy(x))
 
+    # Rejected keys (the gate shut: every δ exactly 1) never see the trunk delta: they are the base, bit for bit.
+    with torch.no_grad():
+        for _ in range(3):
+            other_key = new_key()
+            assert torch.equal(keyed(x, key=other_key), policy(x))
+        near = key_to_signs(key).clone()
+        near[5] *= -1
+        assert torch.equal(keyed(x, key=near), policy(x))
+        assert torch.equal(keyed(x, key=near), policy(x))  # the folded fast path too
+    keyed.gate_trunk = False  # the literal base + α·delta for every key: rejected keys are then moved
+    keyed.set_alpha(1.0)
+    with torch.no_grad():
+        assert not torch.equal(keyed(x, key=new_key()), policy(x))
+    keyed.gate_trunk = True
+    keyed.invalidate()
+
     # α and the delta travel with the adapter.
     restored = Adapter.from_bytes(keyed.adapter.to_bytes(), base=policy)
-    assert restored.alpha == keyed.alpha and restored.trunk_delta is not None
+    assert restored.alpha == keyed.alpha and restored.trunk_delta is not None and restored.gate_trunk
     again = restored.attach(policy)
     with torch.no_grad():
         assert torch.allclose(again(x, key=key), keyed(x, key=key), atol=1e-6)

@@ -7,7 +7,6 @@ import threading
 import numpy as np
 import pytest
 import torch
-from prop_helpers import SmallTask, small_policy
 
 from prop_desktop.prop import (
     TrainConfig,
@@ -20,6 +19,8 @@ from prop_desktop.prop import (
     train_adapter,
     wrap,
 )
+
+from .prop_helpers import SmallTask, small_policy
 
 
 def test_correct_key_reproduces_the_user_and_other_keys_the_base(trained):
