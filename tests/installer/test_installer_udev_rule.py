@@ -8,7 +8,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from udev_testbed import Adapter, properties, sandbox_missing_reason, udevadm_test
+
+from .udev_testbed import Adapter, properties, sandbox_missing_reason, udevadm_test
 
 RULES = Path(__file__).resolve().parents[2] / "installer" / "linux" / "70-prop-desktop.rules"
 

@@ -11,9 +11,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from keyring_fakes import MemoryKeyring  # noqa: E402
-
 from prop_desktop.storage import Household  # noqa: E402
+
+from .keyring_fakes import MemoryKeyring  # noqa: E402
 
 SERVICE = "prop-desktop"
 

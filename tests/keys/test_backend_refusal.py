@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 from keyring.backends import chainer, fail, null
-from keyring_fakes import ForgetfulKeyring, MemoryKeyring, PlaintextKeyring
 
 from prop_desktop.keys import InsecureKeyring, KeyringStore, KeyringUnavailable, KeySet, ProfileKey
 from prop_desktop.keys.backend_check import select_secure_backend
 from prop_desktop.storage import Household
+
+from .keyring_fakes import ForgetfulKeyring, MemoryKeyring, PlaintextKeyring
 
 
 class _Chainer(chainer.ChainerBackend):

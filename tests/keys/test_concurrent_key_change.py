@@ -10,9 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from keyring_fakes import SharedFileKeyring
 
 from prop_desktop.storage import Household, StaleKey
+
+from .keyring_fakes import SharedFileKeyring
 
 MODEL = "a7" * 32
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from keyring_fakes import MemoryKeyring
 
 from prop_desktop.keys import (
     DamagedKeyEntry,
@@ -27,6 +26,8 @@ from prop_desktop.storage import (
     SealedFileError,
     Sealer,
 )
+
+from .keyring_fakes import MemoryKeyring
 
 SERVICE = "prop-desktop"
 MODEL = "d4" * 32

@@ -12,10 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from keyring_fakes import SharedFileKeyring
 
 from prop_desktop.keys import ProfileKey, decode_recovery_code
 from prop_desktop.storage import Household
+
+from .keyring_fakes import SharedFileKeyring
 
 KILLS = 15
 MODEL = "f6" * 32

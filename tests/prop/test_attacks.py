@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 import torch
-from prop_helpers import SmallTask, small_policy
 
 from prop_desktop.prop import InputError, TrainConfig, flip_bits, key_to_signs, new_key, train_adapter, wrap
 from prop_desktop.prop.attacks import (
@@ -18,6 +17,8 @@ from prop_desktop.prop.attacks import (
     run_attacks,
 )
 from prop_desktop.prop.attacks_scoring import Scorer
+
+from .prop_helpers import SmallTask, small_policy
 
 FAST = AttackConfig.fast()
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-from prop_helpers import SmallTask, small_policy
 
 from prop_desktop.prop import TrainConfig, key_to_signs, new_key, random_signs, train_adapter, wrap
 from prop_desktop.prop.attacks import AttackConfig, run_attacks
 from prop_desktop.prop.trunk_gate import TrunkGatedKeyedModule, open_rows
+
+from .prop_helpers import SmallTask, small_policy
 
 
 @pytest.fixture(scope="module")

@@ -7,10 +7,11 @@ import time
 
 import pytest
 import torch
-from prop_helpers import SmallTask, small_policy
 
 from prop_desktop.prop import Adapter, InputError, TrainConfig, new_key, train_adapter, wrap
 from prop_desktop.prop.privacy_report import SEALED_LINE, PrivacyReport, privacy_report
+
+from .prop_helpers import SmallTask, small_policy
 
 
 @pytest.fixture(scope="module")

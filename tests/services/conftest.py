@@ -11,11 +11,11 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "keys"))
 
-from keyring_fakes import MemoryKeyring  # noqa: E402
-from svc_helpers import base_policy_dir  # noqa: E402
-
 from prop_desktop.services import App  # noqa: E402
 from prop_desktop.services.profile_service import ProfileService  # noqa: E402
+from tests.keys.keyring_fakes import MemoryKeyring  # noqa: E402
+
+from .svc_helpers import base_policy_dir  # noqa: E402
 
 
 @pytest.fixture

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from svc_helpers import wait_until
 
 from prop_desktop.services import App
 from prop_desktop.services.errors import ArmFaultError, BusyError, NotConnectedError
 from prop_desktop.services.models import ConnectionStatus
+
+from .svc_helpers import wait_until
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -109,7 +109,7 @@ def test_insecure_keyring_is_reported_for_the_banner(tmp_path):
     from pathlib import Path
 
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "keys"))
-    from keyring_fakes import PlaintextKeyring
+    from tests.keys.keyring_fakes import PlaintextKeyring
 
     service = ProfileService(tmp_path / "d", keyring_backend=PlaintextKeyring())
     status = service.keyring_status()

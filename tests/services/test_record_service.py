@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-from svc_helpers import wait_until
 
 from prop_desktop.services import App
 from prop_desktop.services.errors import (
@@ -17,6 +16,8 @@ from prop_desktop.services.errors import (
     UnreachableTargetError,
 )
 from prop_desktop.services.models import ConnectionStatus
+
+from .svc_helpers import wait_until
 
 pytestmark = pytest.mark.timeout(90)
 TARGET = (0.15, 0.20, 0.30, 0.3)  # metres + gripper: high and to the left

@@ -53,9 +53,9 @@ def test_alpha_curve_interpolates_between_measured_points():
 
 
 def test_policy_hash_matches_the_policy_layer(app: App, require_base_policy):
-    from svc_helpers import base_policy_dir
-
     from prop_desktop.policy.base import base_policy_hash
+
+    from .svc_helpers import base_policy_dir
 
     assert app.policy.hash() == base_policy_hash(base_policy_dir())
 

@@ -11,10 +11,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "keys"))
 
-from storage_helpers import PROFILE_A  # noqa: E402
-
 from prop_desktop.keys import KeySet, ProfileKey  # noqa: E402
 from prop_desktop.storage import AdapterStore, EpisodeStore, Sealer  # noqa: E402
+
+from .storage_helpers import PROFILE_A  # noqa: E402
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from storage_helpers import PROFILE_B, make_episode
 
 from prop_desktop.storage import (
     EpisodeNotFound,
@@ -18,6 +17,8 @@ from prop_desktop.storage import (
     Sealer,
     TamperedFile,
 )
+
+from .storage_helpers import PROFILE_B, make_episode
 
 
 def test_save_list_load_round_trip(episodes_a: EpisodeStore) -> None:
@@ -118,9 +119,9 @@ def test_another_profiles_file_is_detected(tmp_path: Path, episodes_a: EpisodeSt
 
 
 def test_an_episode_is_not_an_adapter(tmp_path: Path, episodes_a: EpisodeStore, sealer_a: Sealer) -> None:
-    from storage_helpers import PROFILE_A
-
     from prop_desktop.storage import AdapterStore
+
+    from .storage_helpers import PROFILE_A
 
     info = episodes_a.save(*make_episode())
     adapters = AdapterStore(tmp_path / "a" / "adapters", sealer_a, PROFILE_A)

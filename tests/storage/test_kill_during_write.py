@@ -12,11 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from storage_helpers import PROFILE_A, make_episode
 
 from prop_desktop.keys import KeySet, ProfileKey
 from prop_desktop.storage import AdapterStore, EpisodeStore, Profile, Sealer
 from prop_desktop.storage.registry import Registry
+
+from .storage_helpers import PROFILE_A, make_episode
 
 KILLS = 40
 MODEL = "c3" * 32

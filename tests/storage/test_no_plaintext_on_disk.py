@@ -9,11 +9,11 @@ import os
 from pathlib import Path
 
 import numpy as np
-from keyring_fakes import MemoryKeyring
 from safetensors.numpy import save as st_save
 
 from prop_desktop.paths import data_dir
 from prop_desktop.storage import Household
+from tests.keys.keyring_fakes import MemoryKeyring
 
 MODEL = "e5" * 32
 TASK = "water the basil plant"

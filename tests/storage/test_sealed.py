@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from storage_helpers import PROFILE_A, PROFILE_B
 
 from prop_desktop.keys import KeySet, ProfileKey
 from prop_desktop.storage import (
@@ -19,6 +18,8 @@ from prop_desktop.storage import (
     UnsupportedFormat,
 )
 from prop_desktop.storage.sealed import MAGIC, key_id_of
+
+from .storage_helpers import PROFILE_A, PROFILE_B
 
 CTX = SealContext(PROFILE_A, "episode", "e" * 32)
 

@@ -12,7 +12,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "keys"))
 
-from keyring_fakes import MemoryKeyring  # noqa: E402
+from tests.keys.keyring_fakes import MemoryKeyring  # noqa: E402
 
 
 @pytest.fixture
