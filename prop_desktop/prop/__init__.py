@@ -17,7 +17,7 @@ from .errors import (
     WrapError,
 )
 from .fingerprint import model_hash
-from .keyed import KeyedModule, linear_layer_names, wrap
+from .keyed import KeyedModule, gate_open, linear_layer_names, wrap
 from .keys import (
     DEFAULT_KEY_BITS,
     flip_bits,
@@ -28,6 +28,7 @@ from .keys import (
     new_key,
     random_signs,
     signs_to_key,
+    window_flips,
 )
 from .merge import alpha_curve, choose_alpha
 from .metrics import (
@@ -68,6 +69,7 @@ __all__ = [
     "evaluate",
     "fidelity",
     "flip_bits",
+    "gate_open",
     "hamming_distance",
     "key_scores",
     "key_to_signs",
@@ -89,5 +91,6 @@ __all__ = [
     "score_mask",
     "signs_to_key",
     "train_adapter",
+    "window_flips",
     "wrap",
 ]
