@@ -114,7 +114,9 @@ def privacy_report(
     report = PrivacyReport(
         near=suite.near,
         attacks={name: r.best_score for name, r in suite.attacks.items()},
-        details={name: r.details for name, r in suite.attacks.items()} | {"config": asdict(cfg)},
+        details={name: r.details for name, r in suite.attacks.items()}
+        | {"config": asdict(cfg), "near_silent_fraction": suite.near_silent_fraction,
+           "silent_key_score": suite.silent_key_score},
         has_personal_behaviour=suite.has_personal_behaviour,
         summary=[],
         mode="fast" if fast else "full",
