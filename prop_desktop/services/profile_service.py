@@ -39,6 +39,7 @@ class ProfileService:
         self._household = Household(Path(data_dir), keyring_backend=keyring_backend)
         self._lock = threading.RLock()
         self._unlocked: dict[str, Any] = {}  # profile id -> storage UnlockedProfile (key in memory only)
+        self._key_present: dict[str, bool] = {}  # keyring look-ups cached: a slow Secret Service stays snappy
 
     @property
     def household(self) -> Any:
@@ -47,7 +48,9 @@ class ProfileService:
 
     # --- status ------------------------------------------------------------------------------------------
     def keyring_status(self) -> KeyringStatus:
-        """Whether keys can be stored: AVAILABLE, or INSECURE/LOCKED/UNAVAILABLE with a banner message."""
+        """Whether keys can be stored: AVAILABLE, or INSECURE/LOCKED/UNAVAILABLE with a banner message.
+        (Also forgets cached keyring look-ups, so a fixed keyring shows at once.)"""
+        self._key_present.clear()
         from prop_desktop.keys import InsecureKeyring, KeyringError
 
         store = self._household.keystore
@@ -92,18 +95,24 @@ class ProfileService:
         # Counting sealed files needs no key: names are random ids, contents stay sealed.
         episodes = [p for p in (folder / EPISODES_DIR).glob("*.sealed") if not p.name.startswith(".")]
         adapters = [p for p in (folder / ADAPTERS_DIR).glob("*.sealed") if not p.name.startswith(".")]
-        try:
-            key_present = not self._household.missing_key(profile)
-        except Exception:  # noqa: BLE001 - an unavailable keyring is reported by keyring_status()
-            key_present = False
+        key_present = self._key_present.get(profile.id)
+        if key_present is None:
+            try:
+                key_present = not self._household.missing_key(profile)
+            except Exception:  # noqa: BLE001 - an unavailable keyring is reported by keyring_status()
+                return self._make_info(profile, False, len(episodes), bool(adapters))
+            self._key_present[profile.id] = key_present
+        return self._make_info(profile, key_present, len(episodes), bool(adapters))
+
+    def _make_info(self, profile: Any, key_present: bool, episodes: int, has_adapter: bool) -> ProfileInfo:
         return ProfileInfo(
             id=profile.id,
             name=profile.name,
             has_passphrase=bool(profile.protected),
             key_present=key_present,
             unlocked=profile.id in self._unlocked,
-            episode_count=len(episodes),
-            has_adapter=bool(adapters),
+            episode_count=episodes,
+            has_adapter=has_adapter,
             created=profile.created,
         )
 
@@ -134,6 +143,7 @@ class ProfileService:
             was_active = self._household.active()
             self._unlocked.pop(profile.id, None)
             warnings = self._household.delete(profile.id)
+            self._key_present.pop(profile.id, None)
         self._announce(active_changed=was_active is not None and was_active.id == profile.id)
         return warnings
 
@@ -164,6 +174,7 @@ class ProfileService:
         with user_errors():
             profile = self._household.restore(ref, recovery_code, passphrase or None)
         self._unlocked.pop(profile.id, None)
+        self._key_present[profile.id] = True
         self._announce(active_changed=not had_active)
         return self._info(profile)
 
@@ -223,12 +234,17 @@ class ProfileService:
                 passphrase = self._ask(self.info(pid), reason)
                 continue
             except Exception as exc:
+                from prop_desktop.keys import KeyMissing
+
+                if isinstance(exc, KeyMissing):
+                    self._key_present[pid] = False
                 mapped = translate(exc)
                 if mapped is None:
                     raise
                 raise mapped from exc
             with self._lock:
                 self._unlocked[pid] = unlocked
+            self._key_present[pid] = True
             return unlocked
         raise WrongPassphraseError(
             "The passphrase was wrong three times.", "Try again, or restore from the recovery code."
@@ -246,6 +262,10 @@ class ProfileService:
                 f"{info.name}'s key is protected by a passphrase.", "Enter the passphrase to use it."
             )
         return answer
+
+    def refresh_key_status(self) -> None:
+        """Forget the cached keyring look-ups (e.g. after the user fixed the keyring)."""
+        self._key_present.clear()
 
     def _announce(self, active_changed: bool = False) -> None:
         try:

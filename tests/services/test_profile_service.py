@@ -83,9 +83,9 @@ def test_restore_after_keyring_entry_lost(profiles: ProfileService, memory_keyri
     key = profiles.network_key()
     profiles.lock()
     memory_keyring.entries.clear()
-    assert not profiles.info(created.profile.id).key_present
     with pytest.raises(KeyUnavailableError, match="(?i)recovery code"):
         profiles.network_key()
+    assert not profiles.info(created.profile.id).key_present  # noticed, and shown on the card
     other = profiles.create("Ben").recovery_code
     with pytest.raises(RecoveryCodeError):
         profiles.restore(other, profile_id=created.profile.id)

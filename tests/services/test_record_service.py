@@ -99,6 +99,7 @@ def test_unplug_during_recording_keeps_the_samples_and_says_so(sim_app: App):
     assert meta["interrupted"] and len(arrays["t"]) == result.episode.samples
 
 
+@pytest.mark.slow
 def test_rename_delete_and_replay(sim_app: App):
     sim_app.record.start_click_episode("point", [TARGET])
     ep = sim_app.record.wait(30).episode
