@@ -29,8 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--near-keys", type=int, help="keys per Hamming distance (default 256, --quick 48)")
     parser.add_argument("--threads", type=int, default=2,
                         help="torch threads (default 2; 1 is faster for this small policy on a busy machine)")
-    parser.add_argument("--gated-trunk", action="store_true",
-                        help="train and attack with the trunk delta applied only when the gate opens (trunk_gate.py)")
+    parser.add_argument("--no-trunk-gate", action="store_true",
+                        help="apply the trunk delta for every key, as before the engine gated it (for comparison)")
     parser.add_argument("--tradeoff", action="store_true",
                         help="also measure gate sharpness vs key hidden in the weights (attacks_tradeoff.py)")
     parser.add_argument("--train", metavar="K=V", action="append", default=[],
@@ -135,7 +135,6 @@ def attack_profiles(names: list[str], args: argparse.Namespace, cfg, train_over:
         run_attacks,
     )
     from prop_desktop.prop.keyed import KeyedModule
-    from prop_desktop.prop.trunk_gate import TrunkGatedKeyedModule
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
@@ -155,8 +154,9 @@ def attack_profiles(names: list[str], args: argparse.Namespace, cfg, train_over:
         actions = normalized_step(q, act)
         retain = base_distribution_states(seed + 100 * k + 50, 24, profile.undemonstrated)
         extra = base_distribution_states(seed + 100 * k + 60, 24)
-        module_cls = TrunkGatedKeyedModule if getattr(args, "gated_trunk", False) else KeyedModule
-        keyed = module_cls(load_base_policy(args.policy), DEFAULT_PROP_LAYERS, EncoderConfig(**enc_over))
+        keyed = KeyedModule(load_base_policy(args.policy), DEFAULT_PROP_LAYERS, EncoderConfig(**enc_over))
+        if getattr(args, "no_trunk_gate", False):
+            keyed.gate_trunk = False
         tcfg = TrainConfig(**{"fine_tune_trunk": not args.no_trunk, "seed": seed + k, "max_seconds": args.max_seconds,
                               **train_over})
         log(f"[{name}] training on {len(states)} states")
@@ -201,7 +201,7 @@ def attack_profiles(names: list[str], args: argparse.Namespace, cfg, train_over:
     worst["targets"] = {"near_max": TARGET_NEAR_MAX, "near_mean": TARGET_NEAR_MEAN, "attacks": TARGET_ATTACK}
     worst["config"] = {"attack": dict(cfg.__dict__), "train_overrides": {k: str(v) for k, v in train_over.items()},
                        "encoder_overrides": enc_over, "trunk": not args.no_trunk, "demos": args.demos,
-                       "gated_trunk": bool(getattr(args, "gated_trunk", False))}
+                       "trunk_gate": not getattr(args, "no_trunk_gate", False)}
     return worst
 
 
