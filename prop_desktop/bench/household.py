@@ -8,7 +8,8 @@ automatically) and measure, on held-out data:
 - none / random / other / near d: wrong keys vs the base policy, on held-out demonstration states and on
   base-distribution states of every task (mean and max over keys);
 - retention: correct key vs the base policy on the tasks the person did not demonstrate;
-- base_gap: the base policy vs the person's demonstrations (how different the personalization is).
+- base_gap: the base policy vs the person's demonstrations (how different the personalization is);
+- base_floor: the base policy vs its own expert on the same tasks (the imitation floor a key builds on).
 
 Every error is normalized: MSE over the 6 action dimensions divided by the variance of the person's held-out
 demonstration actions (normalized joint steps, summed over dimensions). 0 is perfect; 1 is as bad as always
@@ -35,6 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-trunk", action="store_true", help="train the key encoders only (no merged trunk delta)")
     parser.add_argument("--max-seconds", type=float, default=28.0, help="training time budget per profile")
     parser.add_argument("--policy", metavar="DIR", help="base policy folder (default: the shipped one)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1; see the module doc)")
     parser.add_argument("--near-keys", type=int, default=32, help="keys per Hamming distance (default 32)")
 
 
@@ -50,7 +52,9 @@ def run(args: argparse.Namespace) -> int:
     from prop_desktop.policy.household_eval import evaluate_profiles
     from prop_desktop.policy.personalize import BENCH_PROFILES
 
-    torch.set_num_threads(2)
+    # One thread: these matmuls are tiny, and on a busy 2-core machine OpenMP's second thread spin-waits
+    # (measured: fwd+bwd of the policy on 512 rows 65 ms with 2 threads under load, 7 ms with 1).
+    torch.set_num_threads(args.threads)
     wanted = [p.strip() for p in args.profiles.split(",") if p.strip()]
     known = {p.name: p for p in BENCH_PROFILES}
     unknown = [p for p in wanted if p not in known]
@@ -90,6 +94,7 @@ def _print_table(results: dict) -> None:
     rows = [
         ("personalization", ""),
         ("  base_gap (base vs demos)", lambda r: _fmt(r["base_gap"])),
+        ("  base floor (base vs expert)", lambda r: _fmt(r["base_floor"])),
         ("  personal (correct key)", lambda r: _fmt(r["personal"])),
         ("  personal, train demos", lambda r: _fmt(r["personal_train"])),
         ("wrong keys vs base", ""),

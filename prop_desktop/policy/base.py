@@ -21,8 +21,10 @@ FORMAT = "prop-desktop-base-policy"
 FORMAT_VERSION = 1
 WEIGHTS_NAME = "base_policy.safetensors"
 CONFIG_NAME = "base_policy.json"
-# The hidden layers whose inputs PRoP modulates by default (their input features get multiplied by δ).
-DEFAULT_PROP_LAYERS: tuple[str, ...] = ("fc2", "fc3", "head")
+# The layers whose inputs PRoP modulates by default (their input features get multiplied by δ). fc1 is
+# included: its inputs are the normalized observation features (context, tip offsets), so δ there can move
+# "where" a task goes - measured on bench household, held-out personal error 0.17 with fc1 vs 0.20 without.
+DEFAULT_PROP_LAYERS: tuple[str, ...] = ("fc1", "fc2", "fc3", "head")
 
 
 class BasePolicyError(ValueError):
@@ -138,7 +140,7 @@ def save_base_policy(model: BasePolicy, out_dir: str | Path, train_config: dict,
             "act_dim": ACT_DIM,
             "feature_dim": FEATURE_DIM,
             "layer_names": list(LAYER_NAMES),
-            "default_prop_layers": list(DEFAULT_PROP_LAYERS),
+            "default_prop_layers": list(DEFAULT_PROP_LAYERS),  # informative; the code's list is what is used
             "activation": "silu",
         },
         "observation": "q (6 rad, joint_names order) + task context (one-hot task_names + object xy + target xy, m)",

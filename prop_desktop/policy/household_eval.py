@@ -112,12 +112,19 @@ def evaluate_profiles(
         with torch.no_grad():
             retention = float(((keyed(retain, key=key) - keyed(retain)) ** 2).mean()) / denom
         with_key, no_key = _closed_loop(keyed, key, profile, seed + 30_000 + 100 * k)
+        # The floor: how well the base policy imitates its own expert on these tasks (same held-out recipe).
+        floor_inst = sample_instances(20, np.random.default_rng(seed + 40_000 + k), profile.demonstrated)
+        fs, fa = _obs_actions(floor_inst, rollout_expert(floor_inst, BASE_STYLE, seed=seed + 40_001 + k, noise=0.004))
+        with torch.no_grad():
+            fp = keyed.base(torch.from_numpy(fs)).numpy()
+        base_floor = float(np.mean((fp - fa) ** 2) / np.mean(np.var(fa, axis=0)))
         wrong_max = max([float(rand.max()), float(other.max())] + [v["max"] for v in near.values()] + [none])
         entry = {
             "description": profile.describe(),
             "personalizations": list(profile.personalizations),
             "demonstrated": list(profile.demonstrated),
             "base_gap": base_gap,
+            "base_floor": base_floor,
             "personal": personal,
             "personal_train": personal_train,
             "none": none,
