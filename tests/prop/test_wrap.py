@@ -151,3 +151,31 @@ def test_a_layer_never_called_is_reported():
     keyed = wrap(Skips(), ["unused"])
     with pytest.raises(WrapError, match="never called"):
         keyed(torch.randn(2, 3), key=torch.ones(2, 128))
+
+
+@pytest.mark.parametrize("case", ["conv", "transformer"])
+def test_training_separates_keys_on_other_architectures(case):
+    from prop_desktop.prop import TrainConfig, near_key_fidelity, output_scale, personalization_error, train_adapter
+
+    torch.manual_seed(1)
+    make, layers, inputs = CASES[case]
+    module = make().eval()
+    x = torch.cat([inputs() for _ in range(40)])[:120]
+    with torch.no_grad():
+        base = module(x)
+        if case == "transformer":  # behind LayerNorm: a personal behaviour = a stronger feed-forward branch
+            other = copy.deepcopy(module)
+            other.linear2.weight.mul_(2.0)
+            target = other(x)
+        else:
+            target = base * 0.8 + 0.1
+    keyed = wrap(module, layers)
+    key = new_key()
+    train_adapter(keyed, x.numpy(), target.numpy(), key, config=TrainConfig(max_steps=40, personal_steps=60))
+    rows = x.shape[0]
+    scale = output_scale(torch.cat([target.reshape(rows, -1), base.reshape(rows, -1)]))
+    before = personalization_error(keyed, None, x, target, scale=scale)
+    after = personalization_error(keyed, key, x, target, scale=scale)
+    assert after < 0.5 * before
+    near = near_key_fidelity(keyed, key, x[:20], distances=(1, 2), n_keys=8, scale=scale)
+    assert all(v["max"] == 0.0 for v in near.values())  # rejected keys are the base, exactly
