@@ -164,8 +164,12 @@ def summary_lines(report: PrivacyReport, with_other_profiles: bool = True) -> li
                         ("direct_delta", "Forcing the adapter's internal switches directly")):
         if name in report.attacks:
             score = report.attacks[name]
-            result = f"recovers part of your behaviour ({score:.2f})" if score > TARGET_ATTACK else (
-                f"does not recover your behaviour (best {score:.2f})")
+            if score <= TARGET_ATTACK:
+                result = f"does not recover your behaviour (best {_num(score)})"
+            elif score >= 0.9:
+                result = f"recovers your behaviour ({score:.2f})"
+            else:
+                result = f"recovers part of your behaviour ({score:.2f})"
             lines.append(f"{words} {result}.")
     lines.append(SEALED_LINE)
     return lines
