@@ -199,3 +199,23 @@ def test_emergency_stop_while_driving(trained):
     assert app.arm.state.status.value == "fault"
     app.arm.reset()
     assert app.arm.state.status.value == "connected"
+
+
+def test_unplug_while_driving_stops_safely_and_says_so(trained):
+    from prop_desktop.services.models import ConnectionStatus
+
+    app, _, _ = trained
+    samples = []
+    disconnect = app.drive.sample.connect(samples.append)
+    app.drive.start(TASK, personalized=True)
+    deadline = time.monotonic() + 30
+    while len(samples) < 20 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    app.arm.simulator().unplug()
+    status = app.drive.wait(5)
+    disconnect()
+    try:
+        assert not status.running and "disconnected" in status.message.lower()
+        assert app.arm.state.status is ConnectionStatus.DISCONNECTED
+    finally:
+        app.arm.connect("sim")  # leave the module's app usable
