@@ -101,10 +101,11 @@ def make_obs(q: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def step(policy: nn.Module, q, task_context):
+def step(policy: nn.Module, q, task_context, key=None):
     """One control tick: joint positions (6,) or (N, 6) + context (8,) or (N, 8) -> next joint targets.
 
     Works with the base policy or a PRoP-wrapped one (any module whose forward maps obs -> normalized step);
+    with `key`, calls `policy(obs, key=key)` (a KeyedModule from prop_desktop.prop.wrap).
     numpy in, numpy out (float32); torch in, torch out.
     """
     import numpy as np
@@ -115,7 +116,7 @@ def step(policy: nn.Module, q, task_context):
     ct = ct.to(torch.float32)
     obs = make_obs(qt, ct)
     base = policy if isinstance(policy, BasePolicy) else _find_base(policy)
-    out = base.next_targets(obs, policy(obs))
+    out = base.next_targets(obs, policy(obs) if key is None else policy(obs, key=key))
     return out.numpy() if as_numpy else out
 
 

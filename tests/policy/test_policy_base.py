@@ -164,3 +164,15 @@ def test_nan_weights_refused(copy_dir):
     save_file(state, str(path))
     with pytest.raises(BasePolicyError, match="NaN"):
         load_base_policy(copy_dir, verify_hash=False)
+
+
+def test_step_with_a_keyed_policy(policy):
+    from prop_desktop.policy.base import DEFAULT_PROP_LAYERS as layers
+    from prop_desktop.prop import new_key, wrap
+
+    keyed = wrap(policy, layers)
+    ctx = sample_instances(1, np.random.default_rng(0))[0].context()
+    q = np.zeros(6, dtype=np.float32)
+    # An untrained adapter: no key and any key both give the base policy's step.
+    np.testing.assert_array_equal(step(keyed, q, ctx), step(policy, q, ctx))
+    assert step(keyed, q, ctx, key=new_key()).shape == (6,)
