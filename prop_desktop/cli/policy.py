@@ -69,7 +69,14 @@ def _train_base(args: argparse.Namespace) -> int:
 
 
 def _info(args: argparse.Namespace) -> int:
-    from prop_desktop.policy.base import BasePolicyError, _paths, base_policy_hash, load_base_policy, load_config
+    from prop_desktop.policy.base import (
+        DEFAULT_PROP_LAYERS,
+        BasePolicyError,
+        _paths,
+        base_policy_hash,
+        load_base_policy,
+        load_config,
+    )
 
     try:
         model = load_base_policy(args.path)
@@ -93,7 +100,7 @@ def _info(args: argparse.Namespace) -> int:
         "parameters": sum(p.numel() for p in model.parameters()),
         "hidden": config["architecture"]["hidden"],
         "tasks": config["task_names"],
-        "default_prop_layers": config["architecture"]["default_prop_layers"],
+        "default_prop_layers": list(DEFAULT_PROP_LAYERS),
         "train_seconds": report.get("train_seconds"),
         "held_out": held,
     }
