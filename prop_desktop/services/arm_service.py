@@ -35,6 +35,7 @@ from prop_desktop.services.models import (
 
 log = logging.getLogger(__name__)
 IDLE_POLL_S = 0.1
+IDLE_FAILURES = 3  # consecutive failed idle reads before the arm is reported faulty
 UNPLUGGED_MESSAGE = "The arm was disconnected: {detail}. Torque is released; connect again when it is back."
 
 
@@ -344,7 +345,10 @@ class ArmService:
         self._monitor = None
 
     def _watch(self, stop: threading.Event) -> None:
+        from prop_desktop.arm.errors import PortError
+
         t0 = time.monotonic()
+        failures = 0
         while not stop.wait(IDLE_POLL_S):
             with self._lock:
                 arm, busy = self._arm, self._busy_with
@@ -354,11 +358,15 @@ class ArmService:
                 continue
             try:
                 q = arm.read_joints()
-            except Exception as exc:  # noqa: BLE001 - any bus failure while idle is reported as a fault
+            except Exception as exc:  # noqa: BLE001 - bus trouble while idle
                 if stop.is_set():
                     return
-                self.report_fault(str(exc))
-                return
+                failures += 1
+                # A vanished port is final at once; a single timeout on a busy machine is not a fault.
+                if isinstance(exc, PortError) or self._looks_unplugged(str(exc)) or failures >= IDLE_FAILURES:
+                    self.report_fault(str(exc))
+                    return
+                continue
+            failures = 0
             self.note_joints(q)
             self.joints.emit(JointSample(time.monotonic() - t0, tuple(float(v) for v in q), None))
-

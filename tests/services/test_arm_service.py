@@ -67,3 +67,13 @@ def test_emergency_stop_releases_torque_and_needs_reset(app: App):
         app.arm.claim("recording")
     app.arm.release("driving")
     assert app.arm.state.busy_with is None
+
+
+def test_idle_monitor_tolerates_a_blip_but_reports_a_silent_servo(app: App):
+    app.arm.connect("sim")
+    sim = app.arm.simulator()
+    sim.corrupt_next(1)  # one garbled answer: retried by the bus, nothing to report
+    sim.set_silent(3)
+    assert wait_until(lambda: app.arm.state.status is ConnectionStatus.FAULT, 10.0)
+    assert "3" in app.arm.state.message  # names the servo that stopped answering
+    sim.set_silent(3, False)
