@@ -34,6 +34,15 @@ from prop_desktop.ui.worker import run_in_background
 log = logging.getLogger(__name__)
 
 STEPS = ("Connect", "Profiles", "Record", "Train", "Drive")
+PLOT_PAGE_MODULES = ("record_page", "train_page", "drive_page")
+
+
+def import_page_modules() -> None:
+    """Import the plot pages' modules (and with them pyqtgraph); safe on a worker: no widget is made."""
+    import importlib
+
+    for name in PLOT_PAGE_MODULES:
+        importlib.import_module(f"prop_desktop.ui.pages.{name}")
 
 
 def set_chip(label: QLabel, text: str, state: str) -> None:
@@ -110,12 +119,15 @@ class MainWindow(QMainWindow):
         self.settings = settings or UiSettings()
         self._save_prefs = save_prefs
         self.bridge = ThreadBridge(self)
-        self.passphrase_prompter = PassphrasePrompter(self.bridge, self)
+        self.passphrase_prompter = PassphrasePrompter(
+            self.bridge, self, is_unlocked=lambda profile_id: app.profiles.info(profile_id).unlocked)
         app.profiles.passphrase_provider = self.passphrase_prompter
         self._closing_confirmed = False
         self._disconnects: list[Any] = []
         self._profiles_loading = False
         self._profiles_dirty = False
+        self._page_modules_loading = False
+        self._page_modules_ready = False
         self.profiles: list[Any] = []
         self.active_profile: Any = None
         self.keyring_status: Any = None
@@ -279,14 +291,29 @@ class MainWindow(QMainWindow):
         self.nav.setCurrentRow(STEPS.index(name))
 
     def build_all_later(self, delay_ms: int = 50) -> None:
-        """Build the remaining pages one per event-loop turn, after the window is on screen."""
+        """Build the remaining pages one per event-loop turn, after the window is on screen. Their modules
+        (pyqtgraph: ~0.5-1.5 s of imports) are imported on a worker first, so the GUI thread only pays for
+        making the widgets (~0.1-0.2 s per page). A page opened before that simply imports on the GUI thread
+        (Python's import lock makes it wait for the worker's import)."""
+        if not self._page_modules_ready:
+            if not self._page_modules_loading:
+                self._page_modules_loading = True
+
+                def ready(_result: object = None) -> None:
+                    self._page_modules_ready = True
+                    self.build_all_later(delay_ms)
+
+                run_in_background(self.bridge, import_page_modules, ready, lambda _e: ready(), name="page-imports")
+            return
         missing = self.pages.missing()
         if missing:
             QTimer.singleShot(delay_ms, lambda: (self.pages.build(missing[0]), self.build_all_later(0)))
         else:
             # Everything long-lived exists now: move it out of the garbage collector's way, so a full
             # collection during recording or driving does not walk (and stall on) thousands of Qt wrappers.
-            gc.collect()
+            # Only the young generations are collected first: a full collection here costs the GUI ~0.15 s,
+            # and what little garbage survives into the frozen set is a few kilobytes.
+            gc.collect(1)
             gc.freeze()
 
     def page_built(self, page: Page) -> None:

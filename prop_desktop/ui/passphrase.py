@@ -3,11 +3,20 @@
 The services ask for a passphrase from the thread that needs the key (a worker). The provider posts a
 request to the GUI thread, which shows a PassphraseDialog, and the worker waits for the answer. Asked on the
 GUI thread itself (it should not happen), it answers None rather than block the event loop.
+
+Several workers may need the same locked key at once (a recording starting while the recordings list loads).
+They are asked one at a time, and an answer typed a moment ago for that profile is handed to the next waiting
+worker instead of a second dialog; a worker that already got that answer (so it was wrong) gets the dialog.
+The answer is held in memory only, for REUSE_S seconds. A reused answer is handed over only once the first
+worker has opened the key with it: two Argon2id derivations at the same moment hang the process
+(cryptography 50 / OpenSSL), and each worker derives the key itself.
 """
 
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QThread
@@ -16,18 +25,55 @@ from PySide6.QtWidgets import QApplication, QWidget
 from prop_desktop.ui.bridge import ThreadBridge
 from prop_desktop.ui.profile_dialogs import PassphraseDialog
 
+REUSE_S = 20.0  # an answer (or a Cancel) serves the other workers waiting for the same profile this long
+
 
 class PassphrasePrompter:
-    def __init__(self, bridge: ThreadBridge, parent: QWidget, timeout_s: float = 300.0) -> None:
+    def __init__(self, bridge: ThreadBridge, parent: QWidget, timeout_s: float = 300.0,
+                 is_unlocked: Callable[[str], bool] | None = None) -> None:
         self._bridge = bridge
+        self._is_unlocked = is_unlocked
         self._parent = parent
         self._timeout_s = timeout_s
         self.dialog: PassphraseDialog | None = None
+        self.dialogs_shown = 0
+        self._one_at_a_time = threading.Lock()
+        self._recent: dict[str, tuple[str | None, float]] = {}
+        self._given = threading.local()
 
     def __call__(self, profile: Any, reason: str | None) -> str | None:
         app = QApplication.instance()
         if app is None or QThread.currentThread() is app.thread():
             return None
+        key = str(getattr(profile, "id", None) or getattr(profile, "name", ""))
+        with self._one_at_a_time:
+            recent = self._recent.get(key)
+            given = getattr(self._given, "answers", {})
+            if recent is None or time.monotonic() - recent[1] >= REUSE_S or given.get(key) == recent:
+                answer = self._ask(profile, reason)
+                self._recent[key] = (answer, time.monotonic())
+                self._given.answers = {**given, key: self._recent[key]}
+                return answer
+            self._given.answers = {**given, key: recent}
+        if recent[0] is None:
+            return None  # cancelled a moment ago: cancel this request too
+        # Wait until the worker that got this answer has opened the key (or found it wrong and asked again).
+        deadline = time.monotonic() + 30.0
+        while time.monotonic() < deadline and self._recent.get(key) is recent and not self._unlocked(key):
+            time.sleep(0.05)
+        if self._recent.get(key) is not recent:
+            return self(profile, reason)  # it was wrong and a new answer came: use that one
+        return recent[0]
+
+    def _unlocked(self, profile_id: str) -> bool:
+        if self._is_unlocked is None:
+            return True
+        try:
+            return bool(self._is_unlocked(profile_id))
+        except Exception:  # noqa: BLE001 - a profile deleted meanwhile: stop waiting
+            return True
+
+    def _ask(self, profile: Any, reason: str | None) -> str | None:
         answered = threading.Event()
         answer: list[str | None] = [None]
 
@@ -36,6 +82,7 @@ class PassphrasePrompter:
             answered.set()
 
         def show() -> None:
+            self.dialogs_shown += 1
             self.dialog = PassphraseDialog(profile.name, reason, done, self._parent)
             self.dialog.open()
 

@@ -37,6 +37,39 @@ def child(parent: QWidget, object_name: str, cls: type = QWidget) -> QWidget:
     return found
 
 
+def choose(qtbot, combo: QWidget, data: object) -> None:
+    """Pick an entry of a combo box like a person: click it open, walk its list with the arrow keys, Enter.
+    (A mouse click on the entry is not delivered to the popup on the offscreen platform.)"""
+    index = combo.findData(data)
+    assert index >= 0, f"{data!r} is not offered by {combo.objectName()}"
+    if combo.currentIndex() == index:
+        return
+    click(qtbot, combo)
+    view = combo.view()
+    qtbot.waitUntil(view.isVisible, timeout=2000)
+    key = Qt.Key.Key_Down if index > view.currentIndex().row() else Qt.Key.Key_Up
+    for _ in range(abs(index - view.currentIndex().row())):
+        qtbot.keyClick(view, key)
+    qtbot.keyClick(view, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: combo.currentIndex() == index and not view.isVisible(), timeout=2000)
+
+
+def choose_tab(qtbot, tabs: QWidget, index: int) -> None:
+    """Open a tab by clicking its title."""
+    bar = tabs.tabBar()
+    qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.tabRect(index).center())
+    qtbot.waitUntil(lambda: tabs.currentIndex() == index, timeout=2000)
+
+
+def slide_to(qtbot, slider: QWidget, value: int) -> None:
+    """Move a slider with the keyboard (Home, then the arrow key), as a person without a mouse would."""
+    slider.setFocus()
+    qtbot.keyClick(slider, Qt.Key.Key_Home)
+    for _ in range(value - slider.minimum()):
+        qtbot.keyClick(slider, Qt.Key.Key_Right)
+    assert slider.value() == value
+
+
 def click_dialog_button(qtbot, dialog: QWidget, text: str) -> None:
     for b in dialog.findChildren(QPushButton):
         if b.text().replace("&", "") == text and b.isVisible():
@@ -139,7 +172,7 @@ def record_click_demo(qtbot, window, targets: list[tuple[float, float, float]], 
     go_to(qtbot, window, "Record")
     page = window.pages["Record"]
     before = page.episode_table.rowCount()
-    page.tabs.setCurrentIndex(0)
+    choose_tab(qtbot, page.tabs, 0)
     for x, y, z in targets:
         n = len(page.targets)
         ws = page.workspace
@@ -161,8 +194,7 @@ def choose_quick_training(qtbot, window) -> None:
     focus_window(qtbot, window)
     qtbot.keyClick(window, Qt.Key.Key_Comma, Qt.KeyboardModifier.ControlModifier)
     dlg = wait_for_dialog(qtbot, "settingsDialog")
-    combo = child(dlg, "trainingCombo")
-    combo.setCurrentIndex(combo.findData("quick"))
+    choose(qtbot, child(dlg, "trainingCombo"), "quick")
     click_dialog_button(qtbot, dlg, "OK")
     qtbot.waitUntil(lambda: window.settings.training == "quick", timeout=2000)
 
@@ -187,7 +219,7 @@ def drive(qtbot, window, task: str, personalized: bool, seconds: float = 4.0, sa
     Stop; returns (path, the mode line shown)."""
     go_to(qtbot, window, "Drive")
     page = window.pages["Drive"]
-    page.task_combo.setCurrentIndex(page.task_combo.findData(task))
+    choose(qtbot, page.task_combo, task)
     click(qtbot, page.personal_button if personalized else page.base_button)
     qtbot.waitUntil(lambda: not page._pending, timeout=20_000)
     click(qtbot, page.start_button)

@@ -12,7 +12,9 @@ from prop_desktop.ui.stall_monitor import StallMonitor
 from .journey import (
     card,
     child,
+    choose,
     choose_quick_training,
+    choose_tab,
     click,
     click_dialog_button,
     connect_simulated_arm,
@@ -21,6 +23,7 @@ from .journey import (
     focus_window,
     go_to,
     record_click_demo,
+    slide_to,
     start_training,
     switch_profile,
     train,
@@ -57,8 +60,8 @@ def _final_tip(path) -> np.ndarray:
 def _record_alex_demos(qtbot, window, monitor: StallMonitor | None = None) -> None:
     go_to(qtbot, window, "Record")
     page = window.pages["Record"]
-    page.task_combo.setCurrentIndex(page.task_combo.findData(TASK))
-    page.gripper_combo.setCurrentIndex(page.gripper_combo.findData(-0.4))
+    choose(qtbot, page.task_combo, TASK)
+    choose(qtbot, page.gripper_combo, -0.4)
     qtbot.wait(300)  # the page's first paint is not part of recording
     for targets in ALEX_DEMOS:
         if monitor is not None:
@@ -98,9 +101,9 @@ def test_first_run_then_a_second_member_cannot_get_the_first_ones_way(qtbot, win
     assert page.verdict.text() and page.privacy_plots.labels[:3] == [
         result.report.right_key.label, result.report.no_key.label, result.report.random_keys.label]
     assert page.alpha_slider.isEnabled()
-    page.alpha_slider.setValue(30)  # the metrics follow the slider
+    slide_to(qtbot, page.alpha_slider, 30)  # the metrics follow the slider
     qtbot.waitUntil(lambda: page.alpha_metrics.text().startswith("At 0.30"), timeout=10_000)
-    page.alpha_slider.setValue(int(round((result.alpha or 1.0) * 100)))
+    slide_to(qtbot, page.alpha_slider, int(round((result.alpha or 1.0) * 100)))
     qtbot.waitUntil(lambda: page.alpha_metrics.text().startswith(f"At {(result.alpha or 1.0):.2f}"), timeout=10_000)
 
     # Drive: Personalized goes Alex's way, Baseline the general way.
@@ -144,7 +147,7 @@ def test_unplugging_during_a_recording_says_so_and_keeps_the_samples(qtbot, wind
     create_profile(qtbot, window, "Alex")
     go_to(qtbot, window, "Record")
     page = window.pages["Record"]
-    page.tabs.setCurrentIndex(1)  # by hand: records until stopped
+    choose_tab(qtbot, page.tabs, 1)  # by hand: records until stopped
     qtbot.waitUntil(page.record_button.isEnabled, timeout=3000)
     click(qtbot, page.record_button)
     qtbot.waitUntil(lambda: page.buffer.total > 40, timeout=10_000)
@@ -169,7 +172,7 @@ def test_cancelling_training_stops_within_a_second_and_keeps_no_new_skill(qtbot,
     connect_simulated_arm(qtbot, window)
     create_profile(qtbot, window, "Alex")
     go_to(qtbot, window, "Record")
-    window.pages["Record"].task_combo.setCurrentIndex(window.pages["Record"].task_combo.findData(TASK))
+    choose(qtbot, window.pages["Record"].task_combo, TASK)
     record_click_demo(qtbot, window, ALEX_DEMOS[0])
     start_training(qtbot, window)
     page = window.pages["Train"]
@@ -233,7 +236,7 @@ def test_escape_is_an_emergency_stop_from_any_page(qtbot, window):
     create_profile(qtbot, window, "Alex")
     go_to(qtbot, window, "Record")
     page = window.pages["Record"]
-    page.tabs.setCurrentIndex(1)
+    choose_tab(qtbot, page.tabs, 1)
     click(qtbot, page.record_button)
     qtbot.waitUntil(lambda: page.buffer.total > 20, timeout=5000)
     go_to(qtbot, window, "Profiles", keyboard=True)
@@ -253,7 +256,7 @@ def test_closing_the_window_while_recording_asks_then_stops_safely(qtbot, window
     create_profile(qtbot, window, "Alex")
     go_to(qtbot, window, "Record")
     page = window.pages["Record"]
-    page.tabs.setCurrentIndex(1)
+    choose_tab(qtbot, page.tabs, 1)
     click(qtbot, page.record_button)
     qtbot.waitUntil(lambda: page.recording, timeout=3000)
     window.close()
@@ -276,7 +279,7 @@ def test_unplugging_while_driving_stops_and_says_so(qtbot, window):
     create_profile(qtbot, window, "Alex")
     go_to(qtbot, window, "Drive")
     page = window.pages["Drive"]
-    page.task_combo.setCurrentIndex(page.task_combo.findData(TASK))
+    choose(qtbot, page.task_combo, TASK)
     click(qtbot, page.start_button)
     qtbot.waitUntil(lambda: len(page.path_snapshot()) >= 10, timeout=30_000)
     window.app.arm.simulator().unplug()

@@ -9,6 +9,8 @@ from PySide6.QtCore import Qt
 
 from .journey import (
     child,
+    choose,
+    choose_tab,
     click,
     click_dialog_button,
     connect_simulated_arm,
@@ -28,7 +30,7 @@ def test_record_by_hand_with_space_then_rename_replay_and_delete(qtbot, window):
     create_profile(qtbot, window, "Alex")
     go_to(qtbot, window, "Record")
     page = window.pages["Record"]
-    page.tabs.setCurrentIndex(1)
+    choose_tab(qtbot, page.tabs, 1)
     assert page.sim_hand_box.isVisible() and not page.sim_hand_box.isEnabled()  # torque holds until Record
     focus_window(qtbot, window)
     qtbot.keyClick(window, Qt.Key.Key_Space)
@@ -91,7 +93,7 @@ def test_general_way_targets_then_record(qtbot, window):
     create_profile(qtbot, window, "Alex")
     go_to(qtbot, window, "Record")
     page = window.pages["Record"]
-    page.task_combo.setCurrentIndex(page.task_combo.findData("point"))
+    choose(qtbot, page.task_combo, "point")
     click(qtbot, page.general_way_button)
     assert len(page.targets) == len(window.app.record.scene("point").base_waypoints)
     result = record_click_demo(qtbot, window, [])

@@ -15,6 +15,7 @@ from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QWidget
 
 from .journey import (
+    choose,
     choose_quick_training,
     click,
     connect_simulated_arm,
@@ -69,10 +70,10 @@ def test_screenshots_of_every_page(qtbot, window, artifacts_dir):
     choose_quick_training(qtbot, window)
     go_to(qtbot, window, "Record")
     page = window.pages["Record"]
-    page.task_combo.setCurrentIndex(page.task_combo.findData("serve"))
+    choose(qtbot, page.task_combo, "serve")
     click(qtbot, page.general_way_button)
     record_click_demo(qtbot, window, [])
-    page.task_combo.setCurrentIndex(page.task_combo.findData("point"))
+    choose(qtbot, page.task_combo, "point")
     record_click_demo(qtbot, window, [(0.20, -0.12, 0.28)])
     page.workspace.set_target(None)
     for xyz in [(0.24, 0.05, 0.20), (0.18, -0.10, 0.26)]:
@@ -87,7 +88,7 @@ def test_screenshots_of_every_page(qtbot, window, artifacts_dir):
 
     go_to(qtbot, window, "Drive")
     drive_page = window.pages["Drive"]
-    drive_page.task_combo.setCurrentIndex(drive_page.task_combo.findData("point"))
+    choose(qtbot, drive_page.task_combo, "point")
     click(qtbot, drive_page.personal_button)
     qtbot.waitUntil(lambda: not drive_page._pending and drive_page.personalized, timeout=20_000)
     click(qtbot, drive_page.start_button)

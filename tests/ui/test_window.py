@@ -13,6 +13,7 @@ from prop_desktop.ui.settings import load_settings, settings_path
 
 from .journey import (
     child,
+    choose,
     click,
     click_dialog_button,
     connect_simulated_arm,
@@ -60,9 +61,9 @@ def test_settings_change_units_everywhere_and_are_saved(qtbot, services):
     click(qtbot, window.settings_button)
     dlg = wait_for_dialog(qtbot, "settingsDialog")
     units = child(dlg, "unitsCombo")
-    units.setCurrentIndex(units.findData("rad"))
+    choose(qtbot, units, "rad")
     rate = child(dlg, "rateCombo")
-    rate.setCurrentIndex(rate.findData(25.0))
+    choose(qtbot, rate, 25.0)
     click_dialog_button(qtbot, dlg, "OK")
     qtbot.waitUntil(lambda: window.settings.units == "rad", timeout=2000)
     assert "radians" in window.pages["Record"].plot.plot.getAxis("left").labelText

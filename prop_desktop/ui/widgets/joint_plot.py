@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
 
 from prop_desktop.ui.ring_buffer import RingBuffer
 
@@ -16,6 +16,21 @@ JOINT_LABELS = ("Base turn", "Shoulder", "Elbow", "Wrist bend", "Wrist turn", "G
 JOINT_COLORS = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2")
 
 pg.setConfigOptions(useOpenGL=False, antialias=False, background="w", foreground="#334155")
+
+
+def legend_html(entries: list[tuple[str, str, bool]]) -> str:
+    """A legend as one line of text, `(name, colour, dashed)` each: shown above a plot, so it can never cover a
+    curve (pyqtgraph's legend floats over the data)."""
+    parts = [f"<span style='color:{color}'>{'╍╍' if dashed else '━━'}</span>&nbsp;{name}"
+             for name, color, dashed in entries]
+    return "&nbsp;&nbsp; ".join(parts)
+
+
+def legend_label(entries: list[tuple[str, str, bool]]) -> QLabel:
+    label = QLabel(legend_html(entries))
+    label.setObjectName("plotLegend")
+    label.setWordWrap(True)
+    return label
 
 
 def cache_axes(plot: pg.PlotWidget) -> None:
@@ -46,7 +61,6 @@ class JointPlot(QWidget):
         self.plot.setMinimumHeight(160)
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setLabel("bottom", "seconds ago")
-        self.plot.addLegend(offset=(-10, 5), labelTextSize="8pt", colCount=3)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
         # Fixed axes: the time axis shows "seconds ago" and the angle axis changes only when the data leaves
@@ -55,6 +69,11 @@ class JointPlot(QWidget):
         self.plot.setXRange(-window_s, 0, padding=0)
         cache_axes(self.plot)
         self._y_range: tuple[float, float] | None = None
+        entries = [(n, c, False) for c, n in zip(JOINT_COLORS, JOINT_LABELS, strict=True)]
+        self.legend = legend_label(entries)
+        if dashed is not None:
+            self.legend.setText(legend_html(entries) + "<br>solid ━━ measured &nbsp; dashed ╍╍ commanded")
+        layout.addWidget(self.legend)
         layout.addWidget(self.plot)
         self.curves = [
             self.plot.plot([], [], pen=pg.mkPen(c, width=2), name=n)
@@ -140,13 +159,15 @@ class LossPlot(QWidget):
         self.plot.setLabel("bottom", "training step")
         self.plot.setLogMode(y=True)
         self.plot.getAxis("left").setStyle(maxTickLevel=0)  # decades only: minor labels pile up on a log axis
-        self.plot.addLegend(offset=(-10, 5), labelTextSize="8pt")
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
         cache_axes(self.plot)
+        self.legend = legend_label([])
+        layout.addWidget(self.legend)
         layout.addWidget(self.plot)
         self._series: dict[str, tuple[list[float], list[float]]] = {}
         self._curves: dict[str, pg.PlotDataItem] = {}
+        self._colors: dict[str, str] = {}
         self._dirty = False
         self.timer = QTimer(self)
         self.timer.setInterval(100)
@@ -158,6 +179,8 @@ class LossPlot(QWidget):
         for c in self._curves.values():
             self.plot.removeItem(c)
         self._curves.clear()
+        self._colors.clear()
+        self.legend.setText("")
         self._dirty = True
 
     def add_point(self, step: float, values: dict[str, float]) -> None:
@@ -183,4 +206,6 @@ class LossPlot(QWidget):
                 color = self.COLORS[len(self._curves) % len(self.COLORS)]
                 curve = self.plot.plot([], [], pen=pg.mkPen(color, width=2), name=name)
                 self._curves[name] = curve
+                self._colors[name] = color
+                self.legend.setText(legend_html([(n, c, False) for n, c in self._colors.items()]))
             curve.setData(np.asarray(xs), np.asarray(ys))

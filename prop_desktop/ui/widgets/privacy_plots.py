@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QHBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
-from prop_desktop.ui.widgets.joint_plot import cache_axes
+from prop_desktop.ui.widgets.joint_plot import cache_axes, legend_label
 
 RIGHT = "#7c3aed"
 OTHER = "#0f766e"
@@ -33,7 +33,12 @@ class PrivacyPlots(QWidget):
         self.near.setYRange(0, 1.05)
         self.near.setLabel("bottom", "bits different from your key")
         self.near.setMinimumHeight(190)
-        layout.addWidget(self.near, 2)
+        near_box = QVBoxLayout()
+        near_box.setContentsMargins(0, 0, 0, 0)
+        near_box.addWidget(legend_label([("average", OTHER, False), ("worst", "#94a3b8", True),
+                                         ("your key", RIGHT, False)]))
+        near_box.addWidget(self.near, 1)
+        layout.addLayout(near_box, 2)
         for plot in (self.bars, self.near):
             cache_axes(plot)
         self.labels: list[str] = []
