@@ -30,7 +30,7 @@ from prop_desktop.arm.calibration import (
     load_calibration,
     save_calibration,
 )
-from prop_desktop.arm.errors import ArmError, BusError, PortError, RegisterError, ServoError
+from prop_desktop.arm.errors import ArmError, BusError, PortError, RegisterError, ServoError, TransactionAborted
 from prop_desktop.arm.loop import describe_error
 from prop_desktop.arm.models import COUNTS_PER_TURN, ArmModel, arm_model
 from prop_desktop.arm.preflight import PreflightReport, run_preflight
@@ -181,7 +181,8 @@ class Arm:
             ),
         }
         if has_load:
-            out["load"] = np.array([self.bus.to_si("present_load", values[i]["present_load"]) for i in self.ids])
+            # Per model: Dynamixel reports current (mA), which only a servo's own limit turns into a fraction.
+            out["load"] = np.array([self.bus.load_fraction(i, values[i]["present_load"]) for i in self.ids])
         return out
 
     # -- torque ----------------------------------------------------------------------------------------
@@ -262,14 +263,14 @@ class Arm:
         """Emergency stop, callable from any thread: refuse further goals and release torque now.
 
         Returns the seconds from the call until the servos confirmed torque off (read back; a servo that does
-        not confirm gets a direct write). It waits at most for the bus transaction in progress, so it takes
-        effect within one loop tick; `last_estop_latency_s` keeps the figure.
+        not confirm gets a direct write). It preempts the bus: a transaction in progress (even one retrying a
+        silent servo) is aborted, so it takes effect within one loop tick; `last_estop_latency_s` keeps the figure.
         """
         t0 = time.monotonic()
         self._estop_reason = reason
         self._estop.set()
         self._t_release_sent = None
-        with self._cmd_lock:
+        with self.bus.preempt():
             self.release_torque(reason)
         latency = time.monotonic() - t0
         self.last_estop_latency_s = latency
@@ -299,9 +300,10 @@ class Arm:
         """
         with self._cmd_lock:
             self._refuse_if_stopped()
-            if not self._torque or self._filter is None:
+            goal_filter = self._filter  # read once: an e-stop from another thread may clear it meanwhile
+            if not self._torque or goal_filter is None:
                 raise SafetyStop("torque is off: call torque_on() before commanding goals")
-            safe = self._filter(goal)
+            safe = goal_filter(goal)
             counts = self.calibration.radians_to_counts(safe)
             self._bus_call(self.bus.sync_write_register, "goal_position", self._clip_counts(counts))
             self.last_goal = safe
@@ -376,6 +378,11 @@ class Arm:
         """A bus call; on a bus failure torque is released (best effort) and the error goes up."""
         try:
             return fn(*args)
+        except TransactionAborted as exc:
+            if self._estop.is_set():  # the e-stop took the bus: say so, not "aborted"
+                self._refuse_if_stopped()
+            self.release_torque(describe_error(exc))
+            raise
         except BusError as exc:
             self.release_torque(describe_error(exc))
             raise

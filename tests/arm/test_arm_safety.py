@@ -157,6 +157,29 @@ def test_estop_from_another_thread_takes_effect_within_one_tick(arm):
 
 
 @pytest.mark.timeout(30)
+def test_estop_does_not_wait_for_a_transaction_retrying_a_silent_servo(arm):
+    arm.torque_on()
+    arm.sim.set_silent(3, True)  # the loop's next read will retry for timeout x (retries + 1)
+    errors: list[BaseException] = []
+
+    def read_forever() -> None:
+        try:
+            arm.read_joints()
+        except BaseException as exc:  # noqa: BLE001 - the test inspects it
+            errors.append(exc)
+
+    reader = threading.Thread(target=read_forever)
+    reader.start()
+    time.sleep(0.02)  # the read is now waiting on servo 3
+    arm.estop("stop button")
+    reader.join(2)
+    # The torque-off write went out at once instead of after the retries (0.2 s with the defaults).
+    assert arm.last_estop_sent_s is not None and arm.last_estop_sent_s < 0.02
+    assert isinstance(errors[0], EmergencyStopped) and "stop button" in str(errors[0])
+    assert not any(arm.sim.torque_enabled(j) for j in arm.joint_names if j != "elbow_flex")
+
+
+@pytest.mark.timeout(30)
 def test_policy_exception_stops_the_drive_and_releases_torque(arm):
     calls = []
 
