@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    arm = subparsers.add_parser("arm", help="use the arm headless: preflight, calibrate, joints, record")
+    arm = subparsers.add_parser("arm", help="use the arm headless: preflight, calibrate, joints, record, drive")
     sub = arm.add_subparsers(dest="arm_command", metavar="<action>", required=True)
 
     p = sub.add_parser("preflight", help="ping every servo; check models, firmware, voltage, temperature")
