@@ -56,6 +56,9 @@ class App:
         self.drive.stop()
         self.record.stop()
         self.training.cancel()
+        # Let the loops finish their tick and release the arm before the port closes under them.
+        self.drive.wait(timeout=2.0)
+        self.record.wait(timeout=2.0)
         self.arm.disconnect()
         self.training.wait(timeout=2.0)
         self.profiles.lock()
