@@ -226,6 +226,14 @@ class MainWindow(QMainWindow):
         self.arm_chip.setObjectName("chip")
         self.arm_chip.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         hl.addWidget(self.arm_chip)
+        # After an emergency stop or a safety fault the arm stays released until the person says so; the
+        # services' messages say "Press Reset", so the button is in the header, on every page.
+        self.reset_button = QPushButton("Reset the arm")
+        self.reset_button.setObjectName("resetArmButton")
+        self.reset_button.setToolTip("The arm was stopped and its motors released. Reset to use it again.")
+        self.reset_button.clicked.connect(self.reset_arm)
+        self.reset_button.hide()
+        hl.addWidget(self.reset_button)
         rl.addWidget(header)
 
         self.stack = QStackedWidget()
@@ -350,6 +358,8 @@ class MainWindow(QMainWindow):
         else:
             chip_state, text = "bad", "○ No arm connected"
         set_chip(self.arm_chip, text, chip_state)
+        self.reset_button.setVisible(status == "fault")
+        self.reset_button.setEnabled(True)
         self.status_connection.setText(f"Arm: {state.message}")
         self._connected = bool(state.connected)
         self.update_steps()
@@ -499,6 +509,19 @@ class MainWindow(QMainWindow):
         for page in self.pages.values():
             page.emergency_stopped()
         self.statusBar().showMessage("Emergency stop: the arm's motors were released.", 8000)
+
+    def reset_arm(self) -> None:
+        """Leave the stopped (fault) state: the arm can be used again (it does not move by itself)."""
+        from prop_desktop.ui.messages import show_error
+
+        self.reset_button.setEnabled(False)
+
+        def failed(exc: BaseException) -> None:
+            self.reset_button.setEnabled(True)
+            show_error(self, "Cannot reset the arm", exc)
+
+        run_in_background(self.bridge, self.app.arm.reset, lambda _s: self.statusBar().showMessage(
+            "The arm is ready again.", 5000), failed, name="arm-reset")
 
     def open_settings(self) -> SettingsDialog:
         dlg = SettingsDialog(self.settings, self.apply_settings, self)

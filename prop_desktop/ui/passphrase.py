@@ -5,11 +5,11 @@ request to the GUI thread, which shows a PassphraseDialog, and the worker waits 
 GUI thread itself (it should not happen), it answers None rather than block the event loop.
 
 Several workers may need the same locked key at once (a recording starting while the recordings list loads).
-They are asked one at a time, and an answer typed a moment ago for that profile is handed to the next waiting
-worker instead of a second dialog; a worker that already got that answer (so it was wrong) gets the dialog.
-The answer is held in memory only, for REUSE_S seconds. A reused answer is handed over only once the first
-worker has opened the key with it: two Argon2id derivations at the same moment hang the process
-(cryptography 50 / OpenSSL), and each worker derives the key itself.
+They are asked one at a time, and the answer typed while a worker was waiting is handed to it instead of a
+second dialog; a worker that already got that answer (so it was wrong) gets the dialog, and so does a request
+made after the answer (the key was closed again since). The answer stays in memory only. A reused answer is
+handed over only once the first worker has opened the key with it: two Argon2id derivations at the same
+moment hang the process (cryptography 50 / OpenSSL), and each worker derives the key itself.
 """
 
 from __future__ import annotations
@@ -24,8 +24,6 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from prop_desktop.ui.bridge import ThreadBridge
 from prop_desktop.ui.profile_dialogs import PassphraseDialog
-
-REUSE_S = 20.0  # an answer (or a Cancel) serves the other workers waiting for the same profile this long
 
 
 class PassphrasePrompter:
@@ -46,24 +44,26 @@ class PassphrasePrompter:
         if app is None or QThread.currentThread() is app.thread():
             return None
         key = str(getattr(profile, "id", None) or getattr(profile, "name", ""))
-        with self._one_at_a_time:
-            recent = self._recent.get(key)
-            given = getattr(self._given, "answers", {})
-            if recent is None or time.monotonic() - recent[1] >= REUSE_S or given.get(key) == recent:
-                answer = self._ask(profile, reason)
-                self._recent[key] = (answer, time.monotonic())
-                self._given.answers = {**given, key: self._recent[key]}
-                return answer
-            self._given.answers = {**given, key: recent}
-        if recent[0] is None:
-            return None  # cancelled a moment ago: cancel this request too
-        # Wait until the worker that got this answer has opened the key (or found it wrong and asked again).
-        deadline = time.monotonic() + 30.0
-        while time.monotonic() < deadline and self._recent.get(key) is recent and not self._unlocked(key):
-            time.sleep(0.05)
-        if self._recent.get(key) is not recent:
-            return self(profile, reason)  # it was wrong and a new answer came: use that one
-        return recent[0]
+        asked_at = time.monotonic()
+        while True:
+            with self._one_at_a_time:
+                recent = self._recent.get(key)
+                given = getattr(self._given, "answers", {})
+                if recent is None or recent[1] < asked_at or given.get(key) == recent:
+                    answer = self._ask(profile, reason)
+                    self._recent[key] = (answer, time.monotonic())
+                    self._given.answers = {**given, key: self._recent[key]}
+                    return answer
+                self._given.answers = {**given, key: recent}
+            if recent[0] is None:
+                return None  # cancelled while this request waited: cancel it too
+            # Wait until the worker that got this answer has opened the key with it, or found it wrong and
+            # asked again (then take the new answer, and wait for that one the same way).
+            deadline = time.monotonic() + 30.0
+            while time.monotonic() < deadline and self._recent.get(key) is recent and not self._unlocked(key):
+                time.sleep(0.05)
+            if self._recent.get(key) is recent:
+                return recent[0]
 
     def _unlocked(self, profile_id: str) -> bool:
         if self._is_unlocked is None:

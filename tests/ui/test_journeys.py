@@ -42,7 +42,10 @@ DRIVE_STEPS = 80  # policy steps per drive (4 s at the policy's 20 Hz): enough t
 def assert_responsive(monitor: StallMonitor, what: str) -> None:
     """The GUI thread never computes for more than 50 ms at a stretch; on a machine that is not overloaded
     the event loop also never waits more than 50 ms (on an overloaded one the OS decides, see StallMonitor)."""
-    print(f"stall monitor while {what}: {monitor.summary()}")
+    worst = sorted(range(len(monitor.gaps_ms)), key=lambda i: -monitor.gaps_ms[i])[:3]
+    where = ", ".join(f"{monitor.gaps_ms[i]:.0f} ms (busy {monitor.busy_ms[i]:.0f}) at {i / len(monitor.gaps_ms):.0%}"
+                      for i in worst)
+    print(f"stall monitor while {what}: {monitor.summary()}; longest gaps: {where}")
     assert monitor.max_busy_ms < STALL_LIMIT_MS, f"GUI thread busy while {what}: {monitor.summary()}"
     if monitor.load_at_start is not None and monitor.load_at_start < 0.9:
         assert monitor.max_stall_ms < STALL_LIMIT_MS, f"GUI blocked while {what}: {monitor.summary()}"
@@ -82,7 +85,7 @@ def test_first_run_then_a_second_member_cannot_get_the_first_ones_way(qtbot, win
     # (1) First run: simulated arm, a profile with its key, three point-and-click demonstrations, training.
     connect_simulated_arm(qtbot, window)
     assert "Simulated" in window.arm_chip.text()
-    create_profile(qtbot, window, "Alex")
+    create_profile(qtbot, window, "Alex", passphrase="correct horse")  # typed at creation: open this session
     assert window.status_profile.text() == "Active profile: Alex"
     choose_quick_training(qtbot, window)
     monitor = StallMonitor(interval_ms=5)
@@ -133,11 +136,38 @@ def test_first_run_then_a_second_member_cannot_get_the_first_ones_way(qtbot, win
     assert np.linalg.norm(sam_tip - base_tip) < 0.02, (sam_tip, base_tip)
     assert len(memory_keyring.entries) == 2
 
-    # Back to Alex: Alex's way again (switching repopulates every page).
+    # Back to Alex: switching closed Alex's key, so listing Alex's recordings asks for the passphrase.
+    # Alex cancels: the recordings stay closed, with a message saying why.
     switch_profile(qtbot, window, "Alex")
+    prompt = wait_for_dialog(qtbot, "passphraseDialog", timeout=20_000)
+    click_dialog_button(qtbot, prompt, "Cancel")
     go_to(qtbot, window, "Record")
-    qtbot.waitUntil(lambda: window.pages["Record"].episode_table.rowCount() == 3, timeout=5000)
+    record_page = window.pages["Record"]
+    cancel_again = wait_for_dialog(qtbot, "passphraseDialog", timeout=20_000)  # opening the page asks again
+    click_dialog_button(qtbot, cancel_again, "Cancel")
+    qtbot.waitUntil(lambda: "passphrase" in record_page.banner.text.lower(), timeout=10_000)
+    assert record_page.episode_table.rowCount() == 0
     assert not window.pages["Drive"].personal_button.isChecked()  # never carried over from before
+    # Drive Personalized needs the key: the prompt appears, a wrong answer is refused, the right one works.
+    go_to(qtbot, window, "Drive")
+    drive_page = window.pages["Drive"]
+    click(qtbot, drive_page.personal_button)
+    prompt = wait_for_dialog(qtbot, "passphraseDialog", timeout=20_000)
+    qtbot.keyClicks(child(prompt, "passphraseField"), "wrong horse")
+    qtbot.keyClick(child(prompt, "passphraseField"), Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: visible_top_level("passphraseDialog") is not None
+                    and "not right" in child(visible_top_level("passphraseDialog"), "dialogError").text(),
+                    timeout=20_000)
+    retry = visible_top_level("passphraseDialog")
+    qtbot.keyClicks(child(retry, "passphraseField"), "correct horse")
+    qtbot.keyClick(child(retry, "passphraseField"), Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not drive_page._pending, timeout=20_000)
+    assert drive_page.mode_label.text().startswith("Personalized"), drive_page.mode_label.text()
+    assert drive_page.personal_button.isChecked()
+    # ... and the recordings open again, the stale message gone.
+    go_to(qtbot, window, "Record")
+    qtbot.waitUntil(lambda: record_page.episode_table.rowCount() == 3, timeout=10_000)
+    assert record_page.banner.isHidden()
 
 
 @pytest.mark.slow

@@ -18,6 +18,7 @@ from .journey import (
     click_dialog_button,
     connect_simulated_arm,
     create_profile,
+    focus_window,
     go_to,
     wait_for_dialog,
 )
@@ -86,3 +87,19 @@ def test_about_shows_versions_and_looks_up_torch_without_blocking(qtbot, window)
 
     assert torch.__version__ in about.versions.text()
     about.reject()
+
+
+@pytest.mark.timeout(60)
+def test_after_an_emergency_stop_the_header_offers_reset_and_the_arm_works_again(qtbot, window):
+    from PySide6.QtCore import Qt
+
+    connect_simulated_arm(qtbot, window)
+    assert window.reset_button.isHidden()
+    focus_window(qtbot, window)
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: window.reset_button.isVisible(), timeout=5000)
+    assert "stopped" in window.arm_chip.text()
+    assert "Reset" in window.status_connection.text()  # the message names the button the person can see
+    click(qtbot, window.reset_button)
+    qtbot.waitUntil(lambda: window.reset_button.isHidden(), timeout=5000)
+    assert window.app.arm.state.connected and "stopped" not in window.arm_chip.text()

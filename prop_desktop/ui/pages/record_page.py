@@ -495,6 +495,10 @@ class RecordPage(Page):
         self.episodes = list(episodes)
         if error is not None:
             self.banner.show_message(f"Your recordings cannot be read: {user_message(error)}", "error")
+            self._episodes_error_shown = True
+        elif getattr(self, "_episodes_error_shown", False):
+            self.banner.hide()  # readable again (e.g. the passphrase was given meanwhile): the error is stale
+            self._episodes_error_shown = False
         selected = self.selected_episode_id
         self.episode_table.setRowCount(len(self.episodes))
         for r, ep in enumerate(self.episodes):

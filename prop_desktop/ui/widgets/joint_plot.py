@@ -21,8 +21,8 @@ pg.setConfigOptions(useOpenGL=False, antialias=False, background="w", foreground
 def legend_html(entries: list[tuple[str, str, bool]]) -> str:
     """A legend as one line of text, `(name, colour, dashed)` each: shown above a plot, so it can never cover a
     curve (pyqtgraph's legend floats over the data)."""
-    parts = [f"<span style='color:{color}'>{'╍╍' if dashed else '━━'}</span>&nbsp;{name}"
-             for name, color, dashed in entries]
+    parts = [f"<span style='color:{color}'>{'╍╍' if dashed else '━━'}</span>&nbsp;{name.replace(' ', '&nbsp;')}"
+             for name, color, dashed in entries]  # a wrapped line breaks between entries, never inside one
     return "&nbsp;&nbsp; ".join(parts)
 
 
@@ -72,7 +72,8 @@ class JointPlot(QWidget):
         entries = [(n, c, False) for c, n in zip(JOINT_COLORS, JOINT_LABELS, strict=True)]
         self.legend = legend_label(entries)
         if dashed is not None:
-            self.legend.setText(legend_html(entries) + "<br>solid ━━ measured &nbsp; dashed ╍╍ commanded")
+            self.legend.setText(legend_html(entries)
+                                + "<br>solid&nbsp;line&nbsp;=&nbsp;measured, dashed&nbsp;=&nbsp;commanded")
         layout.addWidget(self.legend)
         layout.addWidget(self.plot)
         self.curves = [
@@ -153,12 +154,11 @@ class LossPlot(QWidget):
         super().__init__(parent)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        self.plot = pg.PlotWidget(title="How well it is learning (lower is better)")
+        # The x axis is named in the title: a bottom axis label was cut off when the page is not very tall.
+        self.plot = pg.PlotWidget(title="How well it is learning, step by step (lower is better)")
         self.plot.setMinimumHeight(180)
         self.plot.showGrid(x=True, y=True, alpha=0.2)
-        self.plot.setLabel("bottom", "training step")
         self.plot.setLogMode(y=True)
-        self.plot.getAxis("left").setStyle(maxTickLevel=0)  # decades only: minor labels pile up on a log axis
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
         cache_axes(self.plot)
@@ -209,3 +209,19 @@ class LossPlot(QWidget):
                 self._colors[name] = color
                 self.legend.setText(legend_html([(n, c, False) for n, c in self._colors.items()]))
             curve.setData(np.asarray(xs), np.asarray(ys))
+        self._set_loss_ticks()
+
+    def _set_loss_ticks(self) -> None:
+        """At most ~5 readable labels (1, 2, 5 × 10^k) on the log axis: pyqtgraph's own minor labels pile up
+        on top of each other when the losses span less than a decade."""
+        values = [v for _xs, ys in self._series.values() for v in ys]
+        if not values:
+            return
+        low, high = min(values), max(values)
+        ticks: list[float] = []
+        for exponent in range(math.floor(math.log10(low)) - 1, math.ceil(math.log10(high)) + 1):
+            ticks += [m * 10.0 ** exponent for m in (1, 2, 5)]
+        inside = [t for t in ticks if low / 1.3 <= t <= high * 1.3] or [10.0 ** round(math.log10(high))]
+        if len(inside) > 5:
+            inside = [t for t in inside if f"{t:g}".lstrip("0.").startswith("1")] or inside[::2]
+        self.plot.getAxis("left").setTicks([[(math.log10(t), f"{t:g}") for t in inside], []])

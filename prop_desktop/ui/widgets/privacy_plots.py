@@ -57,6 +57,11 @@ class PrivacyPlots(QWidget):
         maxes = [float(e.score_max) for e, _ in entries]
         self.bars.addItem(pg.ScatterPlotItem(x=xs, y=maxes, symbol="t", size=9, brush=pg.mkBrush("#334155"),
                                              pen=None))
+        for x, score in zip(xs, self.scores, strict=True):
+            # The number over each bar: a score of 0 draws no bar at all, which looks like missing data.
+            label = pg.TextItem(f"{score:.2f}", color="#334155", anchor=(0.5, 1.0))
+            label.setPos(float(x), min(score, 0.92) + 0.1)
+            self.bars.addItem(label)
         axis = self.bars.getAxis("bottom")
         axis.setTicks([[(i, _short(lbl)) for i, lbl in enumerate(self.labels)]])
         self.bars.setXRange(-0.6, len(entries) - 0.4)
