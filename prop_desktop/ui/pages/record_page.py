@@ -535,7 +535,9 @@ class RecordPage(Page):
         try:
             self.app.record.replay_episode(ep.id)
         except Exception as exc:  # noqa: BLE001
-            self.banner.show_message(user_message(exc), "error")
+            # The storage names files by id; the person knows the recording by its name.
+            text = user_message(exc).replace(f"{ep.id}.sealed: ", "").replace(f"episode {ep.id}", "recording")
+            self.banner.show_message(f"“{ep.name}” cannot be replayed: {text}", "error")
             return
         self.replaying = True
         self.status_label.setText(f"Replaying “{ep.name}” on the arm…")
