@@ -127,7 +127,7 @@ class RecoveryCodeDialog(QDialog):
         super().__init__(parent)
         self.setObjectName("recoveryCodeDialog")
         self.setWindowTitle(f"{name}'s recovery code")
-        self.setMinimumWidth(520)
+        self.setMinimumWidth(640)  # the code on one line: a wrapped group is easy to copy down wrongly
         layout = QVBoxLayout(self)
         intro = QLabel(
             f"<b>Write this down and keep it somewhere safe.</b> It is the only way to get {name}'s key back if "
@@ -179,6 +179,7 @@ class RestoreDialog(FormDialog):
                  parent: QWidget | None) -> None:
         super().__init__("Restore a key from its recovery code", parent)
         self.setObjectName("restoreDialog")
+        self.setMinimumWidth(600)  # the whole recovery code stays visible while it is typed
         self._on_submit = on_submit
         self.code = QLineEdit()
         self.code.setObjectName("recoveryCodeInput")

@@ -24,7 +24,7 @@ class PrivacyPlots(QWidget):
         self.bars = pg.PlotWidget(title="Does it act your way? (1 = your way, 0 = general way)")
         self.bars.setMouseEnabled(x=False, y=False)
         self.bars.hideButtons()
-        self.bars.setYRange(0, 1.05)
+        self.bars.setYRange(0, 1.2)  # room for the score written over a full bar
         self.bars.setMinimumHeight(190)
         layout.addWidget(self.bars, 3)
         self.near = pg.PlotWidget(title="Keys that are almost right")
