@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -89,14 +90,20 @@ def test_cancel_from_another_thread():
     task = SmallTask(policy, seed=3, n=150)
     keyed = wrap(policy, ["2"], hidden=8)
     event = threading.Event()
-    timer = threading.Timer(0.3, event.set)
-    timer.start()
-    try:
-        with pytest.raises(TrainingCancelled):
-            train_adapter(keyed, task.states, task.actions, new_key(), config=TrainConfig(max_steps=100000),
-                          cancel=event)
-    finally:
-        timer.cancel()
+    started = threading.Event()
+    # Another thread cancels once training is under way (a fixed delay raced a fast machine finishing first).
+    canceller = threading.Thread(target=lambda: started.wait(30) and event.set())
+    canceller.start()
+
+    def progress(step: int, total: int, losses: dict) -> None:
+        started.set()
+        time.sleep(0.005)  # keep each step slow enough that the cancel lands mid-training
+
+    config = TrainConfig(max_steps=100000, min_steps=100000, target=0.0, patience=100000)
+    with pytest.raises(TrainingCancelled):
+        train_adapter(keyed, task.states, task.actions, new_key(), config=config, cancel=event, progress=progress)
+    canceller.join(5)
+    assert not keyed.trained
 
 
 def test_training_is_reproducible_with_a_seed():
