@@ -27,11 +27,11 @@ class PrivacyPlots(QWidget):
         self.bars.setYRange(0, 1.2)  # room for the score written over a full bar
         self.bars.setMinimumHeight(190)
         layout.addWidget(self.bars, 3)
-        self.near = pg.PlotWidget(title="Keys that are almost right")
+        # The x axis is named in the title: an axis label is cut off when the page is not very tall.
+        self.near = pg.PlotWidget(title="Keys almost right: score by bits different from your key")
         self.near.setMouseEnabled(x=False, y=False)
         self.near.hideButtons()
         self.near.setYRange(0, 1.05)
-        self.near.setLabel("bottom", "bits different from your key")
         self.near.setMinimumHeight(190)
         near_box = QVBoxLayout()
         near_box.setContentsMargins(0, 0, 0, 0)
