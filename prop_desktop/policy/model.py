@@ -29,32 +29,25 @@ OBS_DIM = 6 + CONTEXT_DIM
 ACT_DIM = 6
 FEATURE_DIM = OBS_DIM + 3 + 4 + 2
 LAYER_NAMES: tuple[str, ...] = ("fc1", "fc2", "fc3", "head")
+_LINKS = [[float(v[0]), float(v[1])] for v in (UPPER_ARM, FOREARM, WRIST, GRIPPER)]
 
 
 def tip_features(obs: torch.Tensor) -> torch.Tensor:
     """Differentiable tip position and its horizontal offsets/distances to object and target: (..., 9)."""
+    # Planar chain in the arm's vertical plane, all four links at once: a handful of tensor ops instead of a
+    # Python loop keeps a batch-1 control step cheap (the features used to cost more than the whole MLP).
     q = obs[..., :6]
-    a2 = -q[..., 1]
-    a3 = a2 - q[..., 2]
-    a4 = a3 - q[..., 3]
-
-    def rot(v, angle: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        c, s = torch.cos(angle), torch.sin(angle)
-        return c * float(v[0]) - s * float(v[1]), s * float(v[0]) + c * float(v[1])
-
-    r = torch.full_like(a2, float(SHOULDER[0]))
-    z = torch.full_like(a2, float(SHOULDER[1]))
-    for vec, angle in ((UPPER_ARM, a2), (FOREARM, a3), (WRIST, a4), (GRIPPER, a4)):
-        dr, dz = rot(vec, angle)
-        r, z = r + dr, z + dz
+    pitch = -torch.cumsum(q[..., 1:4], dim=-1)  # absolute pitch of upper arm, forearm, wrist
+    angles = torch.cat([pitch, pitch[..., 2:3]], dim=-1)  # the gripper link shares the wrist's pitch
+    c, s = torch.cos(angles), torch.sin(angles)
+    links = torch.as_tensor(_LINKS, dtype=obs.dtype)
+    r = float(SHOULDER[0]) + (c * links[:, 0] - s * links[:, 1]).sum(dim=-1)
+    z = float(SHOULDER[1]) + (s * links[:, 0] + c * links[:, 1]).sum(dim=-1)
     yaw = -q[..., 0]
     tip = torch.stack([r * torch.cos(yaw), r * torch.sin(yaw), z], dim=-1)
-    obj = obs[..., 6 + N_TASKS : 6 + N_TASKS + 2]
-    target = obs[..., 6 + N_TASKS + 2 : 6 + N_TASKS + 4]
-    d_obj = tip[..., :2] - obj
-    d_tgt = tip[..., :2] - target
-    dist = torch.stack([d_obj.norm(dim=-1), d_tgt.norm(dim=-1)], dim=-1)
-    return torch.cat([tip, d_obj, d_tgt, dist], dim=-1)
+    places = obs[..., 6 + N_TASKS : 6 + N_TASKS + 4].unflatten(-1, (2, 2))  # object (x, y), target (x, y)
+    offsets = tip[..., None, :2] - places
+    return torch.cat([tip, offsets.flatten(-2), offsets.norm(dim=-1)], dim=-1)
 
 
 class BasePolicy(nn.Module):

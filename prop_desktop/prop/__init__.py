@@ -6,6 +6,7 @@ No Qt, no serial, no keyring, no storage here (enforced by tests/test_architectu
 from __future__ import annotations
 
 from .adapter import FORMAT_VERSION, Adapter
+from .compiled import compile_for_control
 from .encoder import EncoderConfig, KeyEncoder
 from .errors import (
     AdapterError,
@@ -66,6 +67,7 @@ __all__ = [
     "alpha_curve",
     "auto_max_steps",
     "choose_alpha",
+    "compile_for_control",
     "evaluate",
     "fidelity",
     "flip_bits",
