@@ -300,6 +300,27 @@ def test_closing_the_window_while_recording_asks_then_stops_safely(qtbot, window
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
     assert not window.app.arm.state.connected
     assert visible_top_level("closeWhileMovingBox") is None
+    # Nothing lost: the samples recorded until the close are sealed on disk.
+    assert [p for p in window.app.data_dir.rglob("*.sealed") if "episode" in str(p)], "the recording was lost"
+
+
+@pytest.mark.timeout(90)
+def test_closing_the_window_while_driving_stops_the_arm_and_releases_torque(qtbot, window):
+    connect_simulated_arm(qtbot, window)
+    sim = window.app.arm.simulator()
+    go_to(qtbot, window, "Drive")
+    page = window.pages["Drive"]
+    choose(qtbot, page.task_combo, TASK)
+    click(qtbot, page.start_button)
+    qtbot.waitUntil(lambda: len(page.path_snapshot()) >= 10, timeout=30_000)
+    assert any(sim.torque_enabled(j) for j in sim.joint_names)
+    window.close()
+    box = wait_for_dialog(qtbot, "closeWhileMovingBox")
+    assert "driving" in box.text().lower(), box.text()
+    click_dialog_button(qtbot, box, "Stop the arm and close")
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
+    assert not window.app.arm.state.connected
+    assert not any(sim.torque_enabled(j) for j in sim.joint_names), "torque must be released on close"
 
 
 @pytest.mark.slow
