@@ -18,28 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from keyring.backend import KeyringBackend
-from keyring.errors import PasswordDeleteError
 
-
-class _MemoryKeyring(KeyringBackend):
-    """Benchmark-only keyring: keys stay in this process's memory and vanish with it."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.entries.pop((service, username), None) is None:
-            raise PasswordDeleteError("no such password")
+from prop_desktop.keys.ephemeral import EphemeralKeyring
 
 
 def _user_target(scene: Any) -> tuple[float, float, float, float]:
@@ -54,7 +34,7 @@ def run(demos: int = 3, policy_dir: str | None = None, max_steps: int = 1500, ma
 
     root = Path(tempfile.mkdtemp(prefix="prop-journey-"))
     out: dict[str, Any] = {"demos": demos}
-    app = App(data_dir=root, keyring_backend=_MemoryKeyring(), policy_dir=policy_dir)
+    app = App(data_dir=root, keyring_backend=EphemeralKeyring(), policy_dir=policy_dir)
     try:
         t0 = time.perf_counter()
         app.arm.connect("sim")

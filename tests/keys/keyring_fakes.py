@@ -10,25 +10,11 @@ from pathlib import Path
 from keyring.backend import KeyringBackend
 from keyring.errors import PasswordDeleteError
 
+from prop_desktop.keys.ephemeral import EphemeralKeyring
 
-class MemoryKeyring(KeyringBackend):
+
+class MemoryKeyring(EphemeralKeyring):
     """Keeps secrets in a dict: unit tests without a Secret Service."""
-
-    priority = -1  # type: ignore[assignment]  # never picked by keyring's own discovery in this process
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.entries.pop((service, username), None) is None:
-            raise PasswordDeleteError("no such password")
 
 
 class SharedFileKeyring(KeyringBackend):

@@ -1,0 +1,30 @@
+"""A keyring that lives in this process's memory only, for the self-test and benchmarks.
+
+Never offered to users and never picked by keyring's own discovery (negative priority): it exists so that a
+smoke test of a frozen bundle or a benchmark never touches, or depends on, the person's real keyring.
+"""
+
+from __future__ import annotations
+
+from keyring.backend import KeyringBackend
+from keyring.errors import PasswordDeleteError
+
+
+class EphemeralKeyring(KeyringBackend):
+    """Secrets in a dict; they vanish with the process."""
+
+    priority = -1  # type: ignore[assignment]  # keyring's discovery must never choose it
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.entries.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.entries[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if self.entries.pop((service, username), None) is None:
+            raise PasswordDeleteError("no such password")
