@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import os
+import threading
 from typing import Any
 
 from cryptography.exceptions import InvalidTag
@@ -54,6 +55,11 @@ def check_passphrase(passphrase: str) -> None:
         raise ValueError(f"a passphrase needs at least {MIN_PASSPHRASE_CHARS} characters")
 
 
+# cryptography 50's Argon2id never returns when two threads derive at the same moment (seen as a frozen app:
+# a recording and a drive unlocking one protected key together). One derivation at a time is cheap insurance.
+_KDF_LOCK = threading.Lock()
+
+
 def derive_wrapping_key(passphrase: str, params: dict[str, Any]) -> bytes:
     secret = passphrase.encode("utf-8")
     salt = _unb64(params.get("salt"), "salt")
@@ -75,7 +81,8 @@ def derive_wrapping_key(passphrase: str, params: dict[str, Any]) -> bytes:
             raise DamagedKeyEntry(f"unknown passphrase scheme {name!r} in the keyring entry")
     except (KeyError, TypeError, ValueError) as exc:
         raise DamagedKeyEntry(f"the keyring entry's passphrase parameters are unusable ({exc})") from None
-    return kdf.derive(secret)
+    with _KDF_LOCK:
+        return kdf.derive(secret)
 
 
 def wrap(payload: bytes, passphrase: str, associated: bytes) -> dict[str, Any]:
