@@ -16,28 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from keyring.backend import KeyringBackend
-from keyring.errors import PasswordDeleteError
-
-
-class _ThrowawayKeyring(KeyringBackend):
-    """Secrets in a dict for the self-test only: nothing reaches the user's keyring."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.entries.pop((service, username), None) is None:
-            raise PasswordDeleteError("no such password")
+from prop_desktop.keys.ephemeral import EphemeralKeyring
 
 
 def _wait(qt_app: Any, condition: Callable[[], bool], timeout_s: float) -> bool:
@@ -120,7 +99,7 @@ def run_self_test() -> int:
             from prop_desktop.ui.settings import UiSettings
 
             t0 = time.perf_counter()
-            state["app"] = App(data_dir=Path(tmp), keyring_backend=_ThrowawayKeyring())
+            state["app"] = App(data_dir=Path(tmp), keyring_backend=EphemeralKeyring())
             window = MainWindow(state["app"], UiSettings(), save_prefs=False)
             window.show()
             qt_app.processEvents()
