@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.secret_service import real_secret_service_backend
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -37,37 +38,11 @@ def household(memory_keyring: MemoryKeyring, tmp_path: Path) -> Household:
     return Household(tmp_path / "data", keyring_backend=memory_keyring)
 
 
-def secret_service_problem() -> str | None:
-    """Why the real Secret Service cannot be used here, or None when it can."""
-    if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
-        return "no D-Bus session (run under dbus-run-session -- bash scripts/with-keyring.sh)"
-    try:
-        from contextlib import closing
-
-        import secretstorage
-
-        with closing(secretstorage.dbus_init()) as bus:
-            if not secretstorage.check_service_availability(bus):
-                return "no Secret Service daemon on the D-Bus session"
-            if secretstorage.get_default_collection(bus).is_locked():
-                return "the Secret Service's default collection is locked"
-    except Exception as exc:  # noqa: BLE001 - any failure means "not usable here"
-        return f"Secret Service not usable: {exc}"
-    return None
-
-
 @pytest.fixture
 def secret_service() -> Iterator[object]:
     """The real keyring's SecretService backend. Skips without one, but FAILS in CI (CI=true) where the test
     script always provides it: a silently skipped integration test would hide a broken set-up."""
-    problem = secret_service_problem()
-    if problem is not None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true but the real Secret Service is missing: {problem}")
-        pytest.skip(problem)
-    from keyring.backends.SecretService import Keyring
-
-    backend = Keyring()
+    backend = real_secret_service_backend()
     created: list[str] = []
     backend.created_usernames = created  # type: ignore[attr-defined]
     yield backend

@@ -3,49 +3,25 @@ provides): the key a person enrols lands in the OS keyring and deleting the pers
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+
+from tests.secret_service import real_secret_service_backend
 
 from .journey import card, click, click_dialog_button, create_profile, go_to, wait_for_dialog
 
 SERVICE = "prop-desktop"
 
 
-def _secret_service_problem() -> str | None:
-    if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
-        return "no D-Bus session (run under dbus-run-session -- bash scripts/with-keyring.sh)"
-    try:
-        from contextlib import closing
-
-        import secretstorage
-
-        with closing(secretstorage.dbus_init()) as bus:
-            if not secretstorage.check_service_availability(bus):
-                return "no Secret Service daemon on the D-Bus session"
-            if secretstorage.get_default_collection(bus).is_locked():
-                return "the Secret Service's default collection is locked"
-    except Exception as exc:  # noqa: BLE001 - any failure means "not usable here"
-        return f"Secret Service not usable: {exc}"
-    return None
-
-
 @pytest.fixture
 def real_keyring_window(qtbot, tmp_path: Path):
-    problem = _secret_service_problem()
-    if problem is not None:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"CI=true but the real Secret Service is missing: {problem}")
-        pytest.skip(problem)
-    from keyring.backends.SecretService import Keyring
-
+    backend = real_secret_service_backend()
     from prop_desktop.services import App
     from prop_desktop.ui.app import create_qapplication
     from prop_desktop.ui.main_window import MainWindow
     from prop_desktop.ui.settings import UiSettings
 
-    backend = Keyring()
     create_qapplication()
     app = App(data_dir=tmp_path / "data", keyring_backend=backend)
     window = MainWindow(app, UiSettings(), save_prefs=False)
