@@ -47,26 +47,6 @@ class Garbled(Exception):
 
 
 class ByteSource(Protocol):
-    def _drain_wake(self) -> None:
-        try:
-            while self._wake_r is not None and os.read(self._wake_r, 64):
-                pass
-        except BlockingIOError:
-            pass
-
-    def _fill_socket(self, sock: socket.socket, timeout_s: float) -> bool:
-        try:
-            readable, _, _ = select.select([sock], [], [], max(0.0, timeout_s))
-            if not readable:
-                return False
-            chunk = sock.recv(4096)
-        except OSError as exc:
-            raise self._gone(exc) from None
-        if not chunk:
-            raise self._gone("the other end closed the connection")
-        self._buf += chunk
-        return True
-
     def read_exact(self, n: int, deadline: float) -> bytes:
         """Up to n bytes; fewer only when the deadline passed (never blocks past it)."""
         ...
@@ -78,26 +58,6 @@ class BytesSource:
     def __init__(self, data: bytes) -> None:
         self._data = bytes(data)
         self._pos = 0
-
-    def _drain_wake(self) -> None:
-        try:
-            while self._wake_r is not None and os.read(self._wake_r, 64):
-                pass
-        except BlockingIOError:
-            pass
-
-    def _fill_socket(self, sock: socket.socket, timeout_s: float) -> bool:
-        try:
-            readable, _, _ = select.select([sock], [], [], max(0.0, timeout_s))
-            if not readable:
-                return False
-            chunk = sock.recv(4096)
-        except OSError as exc:
-            raise self._gone(exc) from None
-        if not chunk:
-            raise self._gone("the other end closed the connection")
-        self._buf += chunk
-        return True
 
     def read_exact(self, n: int, deadline: float) -> bytes:
         chunk = self._data[self._pos : self._pos + n]
