@@ -246,7 +246,7 @@ class ArmService:
             arm = self.arm()
             if self._state.status is ConnectionStatus.FAULT or arm.estopped:
                 raise ArmFaultError(
-                    "The arm is stopped (emergency stop or a safety fault).", "Press Reset on the Connect page first."
+                    "The arm is stopped (emergency stop or a safety fault).", "Press Reset (top right) first."
                 )
             if self._busy_with is not None:
                 raise BusyError(f"The arm is busy {self._busy_with}.", f"Stop {self._busy_with} first, then try again.")

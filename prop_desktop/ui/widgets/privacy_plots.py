@@ -28,7 +28,7 @@ class PrivacyPlots(QWidget):
         self.bars.setMinimumHeight(190)
         layout.addWidget(self.bars, 3)
         # The x axis is named in the title: an axis label is cut off when the page is not very tall.
-        self.near = pg.PlotWidget(title="Keys almost right: score by bits different from your key")
+        self.near = pg.PlotWidget(title="Keys almost right: score by bits off")
         self.near.setMouseEnabled(x=False, y=False)
         self.near.hideButtons()
         self.near.setYRange(0, 1.05)
