@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from prop_desktop.prop import Adapter, TrainConfig, alpha_curve, key_to_signs, new_key, train_adapter, wrap
+from prop_desktop.prop import (
+    Adapter,
+    TrainConfig,
+    alpha_curve,
+    flip_bits,
+    key_to_signs,
+    new_key,
+    train_adapter,
+    wrap,
+)
 
 from .prop_helpers import small_policy
 
@@ -62,3 +71,40 @@ def test_trunk_delta_alpha_choice_and_adjustment():
     again = restored.attach(policy)
     with torch.no_grad():
         assert torch.allclose(again(x, key=key), keyed(x, key=key), atol=1e-6)
+
+
+def _every_other_key_is_silent(encoder: torch.nn.Module, signs: torch.Tensor) -> bool:
+    """Proof, not sampling: each hidden unit's best non-key input (its smallest-weight bit flipped) stays <= 0."""
+    w, b = encoder.hidden.weight.detach(), encoder.hidden.bias.detach()
+    aligned = bool((torch.sign(w) == signs[None, :]).all())
+    best_other = w.abs().sum(dim=1) - 2 * w.abs().min(dim=1).values + b
+    return aligned and bool((best_other <= 0).all()) and bool(((w @ signs + b) > 0).any())
+
+
+def test_a_long_trunk_training_keeps_the_key_detector_exact():
+    """Stage 3 must not move the matched-filter detector: with the trunk gate, a key that slipped through would
+    get the whole trunk delta (a run of bench household once gave a wrong key the full personal behaviour)."""
+    policy = small_policy(3).eval()
+    rng = np.random.default_rng(3)
+    demo = rng.uniform(-1, 1, (400, 4)).astype(np.float32)
+    with torch.no_grad():
+        actions = policy(torch.from_numpy(demo)).numpy() * -1.0 + 0.5
+    keyed = wrap(policy, ["2", "4"], hidden=8)
+    key = bytes(range(16))
+    signs = key_to_signs(key, keyed.key_bits)
+    # Many polish steps with a target that is never reached, so nothing stops the run early.
+    config = TrainConfig(fine_tune_trunk=True, max_steps=600, min_steps=600, personal_steps=100, target=0.0, lr=1e-2)
+    train_adapter(keyed, demo, actions, key, config=config)
+    for encoder in keyed.encoders.per_layer.values():
+        assert _every_other_key_is_silent(encoder, signs)
+    with torch.no_grad():
+        x = torch.from_numpy(demo[:50])
+        assert not torch.equal(keyed(x, key=key), keyed(x))
+        near = flip_bits(signs, torch.tensor([1] * 64), torch.Generator().manual_seed(0))
+        for row in near:
+            assert torch.equal(keyed(x, key=row), keyed(x))
+
+    # The opt-in (train_detector=True) trains the detector too: it no longer provably rejects every other key.
+    keyed2 = wrap(policy, ["2", "4"], hidden=8)
+    train_adapter(keyed2, demo, actions, key, config=TrainConfig(**{**config.__dict__, "train_detector": True}))
+    assert not all(_every_other_key_is_silent(e, signs) for e in keyed2.encoders.per_layer.values())

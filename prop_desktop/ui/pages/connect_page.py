@@ -95,7 +95,7 @@ class ConnectPage(Page):
         self.preflight_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         header = self.preflight_table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        for column in (0, 1, 3):  # names and numbers that must never be cut
+        for column in (0, 1, 2, 3):  # names, models and numbers that must never be cut
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         header.setMinimumSectionSize(36)
         rl.addWidget(self.preflight_table, 1)
