@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QSlider,
     QSplitter,
     QTableWidget,
@@ -172,11 +173,16 @@ class RecordPage(Page):
         stats.addWidget(self.rate_label)
         self.samples_label = QLabel("")
         self.samples_label.setObjectName("muted")
+        # Counting samples changes the text's width many times a second: never let it re-lay out the column.
+        self.samples_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         stats.addWidget(self.samples_label, 1)
         rl.addLayout(stats)
         self.status_label = QLabel("")
         self.status_label.setObjectName("recordStatus")
         self.status_label.setWordWrap(True)
+        # Room for two lines up front: a message that changes height would resize the live plot below it, and
+        # a resized plot re-renders its axes and the page (tens of ms on the GUI thread at every start/stop).
+        self.status_label.setMinimumHeight(2 * self.status_label.fontMetrics().lineSpacing() + 4)
         rl.addWidget(self.status_label)
         self.plot = JointPlot("Joint angles, live", self.buffer, dashed=self.goal_buffer)
         self.plot.set_degrees(window.settings.degrees)
