@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .encoder import KeyEncoders
+from .encoder import KeyEncoder, KeyEncoders
 from .errors import InputError, TrainingCancelled
 from .keyed import KeyedModule
 from .keys import flip_bits, key_to_signs, random_signs, window_flips
@@ -419,13 +419,12 @@ def _loop(
 
 
 def _stage3_encoder_params(encoders: nn.Module, cfg: TrainConfig) -> list[torch.Tensor]:
-    chosen = []
-    for name, p in encoders.named_parameters():
-        trainable = cfg.train_detector or name.split(".")[-2] == "out"
-        p.requires_grad_(trainable)
-        if trainable:
-            chosen.append(p)
-    return chosen
+    """The encoder weights stage 3 trains; a frozen detector also gets no gradient (less work per step)."""
+    detector = [p for enc in encoders.modules() if isinstance(enc, KeyEncoder) for p in enc.hidden.parameters()]
+    for p in detector:
+        p.requires_grad_(cfg.train_detector)
+    frozen = {id(p) for p in detector} if not cfg.train_detector else set()
+    return [p for p in encoders.parameters() if id(p) not in frozen]
 
 
 class _Plan:

@@ -58,13 +58,14 @@ def set_chip(label: QLabel, text: str, state: str) -> None:
 # What the header chip can say about one arm. Its width is fixed to the longest of these, so starting or
 # stopping a recording does not re-lay out the header (and with it repaint the whole page: measured 30-50 ms
 # of GUI-thread work per change on a slow 2-core machine).
-CHIP_ACTIVITIES = ("recording", "driving", "replaying", "calibrating", "moving", "needs calibration", "stopped")
+CHIP_ACTIVITIES = ("recording", "driving", "replaying", "calibrating", "needs calibration", "stopped")
 
 
 def chip_width_for(label: QLabel, name: str) -> int:
     current = label.text()
     widths = []
-    for text in [f"● {name}"] + [f"● {name} — {a}" for a in CHIP_ACTIVITIES]:
+    candidates = [f"● {name}", f"◌ Connecting to {name}…"] + [f"● {name} — {a}" for a in CHIP_ACTIVITIES]
+    for text in candidates:
         label.setText(text)
         widths.append(label.sizeHint().width())
     label.setText(current)

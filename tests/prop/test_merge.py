@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import torch
 
@@ -106,5 +108,5 @@ def test_a_long_trunk_training_keeps_the_key_detector_exact():
 
     # The opt-in (train_detector=True) trains the detector too: it no longer provably rejects every other key.
     keyed2 = wrap(policy, ["2", "4"], hidden=8)
-    train_adapter(keyed2, demo, actions, key, config=TrainConfig(**{**config.__dict__, "train_detector": True}))
+    train_adapter(keyed2, demo, actions, key, config=replace(config, train_detector=True))
     assert not all(_every_other_key_is_silent(e, signs) for e in keyed2.encoders.per_layer.values())
