@@ -44,9 +44,15 @@ class PrivacyPlots(QWidget):
         self.labels: list[str] = []
         self.scores: list[float] = []
 
-    def show_report(self, report: Any) -> None:
+    def clear(self) -> None:
+        """Nothing shown (nobody's report): no bars, no labels."""
         self.bars.clear()
         self.near.clear()
+        self.bars.getAxis("bottom").setTicks(None)
+        self.labels, self.scores = [], []
+
+    def show_report(self, report: Any) -> None:
+        self.clear()
         entries = [(report.right_key, RIGHT), (report.no_key, OTHER), (report.random_keys, OTHER)]
         entries += [(s, OTHER) for s in report.other_profiles]
         self.labels = [e.label for e, _ in entries]
