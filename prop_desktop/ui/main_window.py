@@ -577,26 +577,44 @@ class MainWindow(QMainWindow):
 
     # --- closing -----------------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
-        moving = self.moving_activity()
-        if moving and not self._closing_confirmed:
-            event.ignore()
-            box = QMessageBox(QMessageBox.Icon.Warning, "The arm is moving",
-                              f"The arm is {moving}. Closing stops it safely first (anything recorded so far "
-                              "is kept).", QMessageBox.StandardButton.NoButton, self)
-            box.setObjectName("closeWhileMovingBox")
-            stop = box.addButton("Stop the arm and close", QMessageBox.ButtonRole.AcceptRole)
-            box.addButton("Keep it running", QMessageBox.ButtonRole.RejectRole)
-
-            def decided() -> None:
-                if box.clickedButton() is stop:
-                    self._closing_confirmed = True
-                    self.close()
-
-            box.finished.connect(decided)
-            box.open()
-            return
+        if not self._closing_confirmed:
+            moving = self.moving_activity()
+            if moving:
+                event.ignore()
+                self._confirm_close("The arm is moving",
+                                    f"The arm is {moving}. Closing stops it safely first (anything recorded so far "
+                                    "is kept).", "Stop the arm and close", "Keep it running")
+                return
+            work = self.unfinished_work()
+            if work:
+                event.ignore()
+                self._confirm_close("Training is not finished",
+                                    f"PRoP Desktop is {work}. Closing now stops it and the new skill is lost (the "
+                                    "previous one is kept).", "Stop training and close", "Keep training")
+                return
         self.shutdown()
         event.accept()
+
+    def unfinished_work(self) -> str | None:
+        for page in self.pages.values():
+            what = page.unfinished_work()
+            if what:
+                return what
+        return None
+
+    def _confirm_close(self, title: str, text: str, close_label: str, keep_label: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.NoButton, self)
+        box.setObjectName("closeWhileMovingBox")
+        stop = box.addButton(close_label, QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(keep_label, QMessageBox.ButtonRole.RejectRole)
+
+        def decided() -> None:
+            if box.clickedButton() is stop:
+                self._closing_confirmed = True
+                self.close()
+
+        box.finished.connect(decided)
+        box.open()
 
     def shutdown(self) -> None:
         for page in self.pages.values():

@@ -7,6 +7,7 @@ import pytest
 
 from .journey import (
     choose,
+    click_dialog_button,
     choose_quick_training,
     connect_simulated_arm,
     create_profile,
@@ -17,6 +18,8 @@ from .journey import (
     start_training,
     switch_profile,
     train,
+    visible_top_level,
+    wait_for_dialog,
 )
 
 TASK = "point"
@@ -107,3 +110,24 @@ def test_a_training_keeps_running_for_its_owner_across_a_switch(qtbot, window):
     qtbot.waitUntil(lambda: page.alpha_slider.isEnabled(), timeout=20_000)
     assert page.verdict.text().strip()
     assert window.active_profile.has_adapter
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_closing_the_window_while_training_asks_first(qtbot, window):
+    connect_simulated_arm(qtbot, window)
+    create_profile(qtbot, window, "Ana")
+    _record(qtbot, window)
+    start_training(qtbot, window)
+    page = window.pages["Train"]
+    window.close()
+    box = wait_for_dialog(qtbot, "closeWhileMovingBox")
+    assert "training Ana's personal skill" in box.text(), box.text()
+    click_dialog_button(qtbot, box, "Keep training")
+    qtbot.waitUntil(lambda: visible_top_level("closeWhileMovingBox") is None, timeout=2000)
+    assert window.isVisible() and page.training
+    window.close()
+    box = wait_for_dialog(qtbot, "closeWhileMovingBox")
+    click_dialog_button(qtbot, box, "Stop training and close")
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=5000)
+    assert not window.app.profiles.info(window.active_profile.id).has_adapter  # nothing half-saved

@@ -41,6 +41,10 @@ class Page(QWidget):
         """What this page is doing with the arm right now ("recording", "driving" …), else None."""
         return None
 
+    def unfinished_work(self) -> str | None:
+        """Work closing the window would throw away ("training Ana's personal skill" …), else None."""
+        return None
+
     def stop_motion(self) -> None:
         """Stop what this page moves (a normal stop: recordings are kept)."""
 

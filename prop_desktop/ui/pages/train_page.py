@@ -467,16 +467,21 @@ class TrainPage(Page):
 
     def _job_owner_name(self) -> str:
         owner = self.job.profile_id if self.job is not None else None
-        for p in getattr(self.window_, "profiles", None) or []:
+        for p in self.window_.profiles:
             if p.id == owner:
                 return str(p.name)
-        return "Someone else"
+        return "someone else"
 
     def _active(self) -> Any:
         return self.window_.active_profile
 
     def is_moving(self) -> str | None:
         return None
+
+    def unfinished_work(self) -> str | None:
+        if self.job is None:
+            return None
+        return f"training {self._job_owner_name()}'s personal skill"
 
     def shutdown(self) -> None:
         self.ui_timer.stop()
