@@ -36,7 +36,9 @@ from prop_desktop.services.models import (
 log = logging.getLogger(__name__)
 IDLE_POLL_S = 0.1
 IDLE_FAILURES = 3  # consecutive failed idle reads before the arm is reported faulty
-UNPLUGGED_MESSAGE = "The arm was disconnected: {detail}. Torque is released; connect again when it is back."
+# Plain words for people; the port's own error text (errno, device path) goes to the log, not on screen.
+UNPLUGGED_MESSAGE = ("The arm was unplugged or lost power (or the simulated arm stopped). Its motors are relaxed; "
+                     "plug it back in and connect again on the Connect page.")
 
 
 class ArmService:
@@ -193,7 +195,7 @@ class ArmService:
             report = arm.preflight()
         except Exception as exc:  # noqa: BLE001 - the port vanished mid-check
             self.report_fault(str(exc))
-            raise ArmFaultError(UNPLUGGED_MESSAGE.format(detail=exc)) from exc
+            raise ArmFaultError(self.report_fault(str(exc))) from exc
         servos = []
         for s in report.servos:
             problem = "; ".join(s.problems + s.warnings) or None
@@ -278,7 +280,8 @@ class ArmService:
         if unplugged is None:
             unplugged = self._looks_unplugged(detail)
         if unplugged:
-            message = UNPLUGGED_MESSAGE.format(detail=detail.rstrip("."))
+            log.warning("arm disconnected: %s", detail)
+            message = UNPLUGGED_MESSAGE
             with self._lock:
                 arm, self._arm, self._sim, self._busy_with = self._arm, None, None, None
             self._monitor_stop.set()

@@ -7,8 +7,8 @@ import pytest
 
 from .journey import (
     choose,
-    click_dialog_button,
     choose_quick_training,
+    click_dialog_button,
     connect_simulated_arm,
     create_profile,
     go_to,

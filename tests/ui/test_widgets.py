@@ -115,6 +115,34 @@ def test_clicking_the_workspace_from_above_and_the_side_gives_the_world_target(q
     assert z2 == pytest.approx(0.12, abs=0.005)
 
 
+def test_a_target_clicked_on_the_item_is_at_the_item_not_at_the_arms_height(qtbot):
+    view = WorkspaceView()
+    qtbot.addWidget(view)
+    view.resize(900, 420)
+    view.show()
+    qtbot.waitExposed(view)
+    view.default_height_m = 0.05
+    view.set_arm(forward_kinematics(np.zeros(6)))  # the tip hangs ~26 cm above the table
+    view.set_scene((0.25, -0.05), None)
+
+    def press_drag_release(x: float, y: float) -> tuple[float, float, float]:
+        # A person's click often moves a pixel or two between press and release: that is a drag.
+        start = view.click_point_top(x, y).toPoint()
+        with qtbot.waitSignal(view.target_clicked) as clicked:
+            qtbot.mousePress(view.top.viewport(), Qt.MouseButton.LeftButton, pos=start)
+        qtbot.mouseMove(view.top.viewport(), pos=start + QPoint(2, 1))
+        qtbot.mouseRelease(view.top.viewport(), Qt.MouseButton.LeftButton, pos=start + QPoint(2, 1))
+        return tuple(view.target) if view.target is not None else clicked.args
+
+    on_item = press_drag_release(0.25, -0.05)
+    assert on_item[2] == pytest.approx(0.05, abs=1e-6), on_item
+    view.target = np.array([0.2, 0.1, 0.15])  # the previous target, raised in the side view
+    elsewhere = press_drag_release(0.30, 0.12)
+    assert elsewhere[2] == pytest.approx(0.15, abs=1e-6), "a path keeps its level away from the item"
+    back_on_item = press_drag_release(0.26, -0.04)
+    assert back_on_item[2] == pytest.approx(0.05, abs=1e-6), back_on_item
+
+
 def test_the_drawn_arm_follows_forward_kinematics(qtbot):
     view = WorkspaceView()
     qtbot.addWidget(view)

@@ -291,7 +291,7 @@ class TrainPage(Page):
             else:
                 job = self.app.training.start(ids, max_steps=effort[0], max_seconds=effort[1])
         except Exception as exc:  # noqa: BLE001
-            self.banner.show_message(user_message(exc), "error")
+            self.show_error(exc)
             return
         self._forget_job()
         self.job = job

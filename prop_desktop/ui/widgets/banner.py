@@ -12,6 +12,7 @@ class Banner(QWidget):
         super().__init__(parent)
         self.setObjectName("banner")
         self.setProperty("kind", "info")
+        self.topic: str | None = None
         layout = QHBoxLayout(self)
         layout.setContentsMargins(12, 8, 8, 8)
         self.label = QLabel()
@@ -27,12 +28,20 @@ class Banner(QWidget):
         layout.addWidget(self.close_button)
         self.hide()
 
-    def show_message(self, text: str, kind: str = "info") -> None:
+    def show_message(self, text: str, kind: str = "info", topic: str | None = None) -> None:
+        """`topic` names the condition the message is about (e.g. "arm": the arm is stopped or gone), so the
+        page can take it away when that condition ends instead of leaving a stale message on screen."""
+        self.topic = topic
         self.label.setText(text)
         self.setProperty("kind", kind)
         self.style().unpolish(self)
         self.style().polish(self)
         self.show()
+
+    def resolve(self, topic: str) -> None:
+        """The condition `topic` is over: hide the message if it is about it."""
+        if self.topic == topic and not self.isHidden():
+            self.hide()
 
     @property
     def text(self) -> str:
