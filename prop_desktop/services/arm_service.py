@@ -37,8 +37,8 @@ log = logging.getLogger(__name__)
 IDLE_POLL_S = 0.1
 IDLE_FAILURES = 3  # consecutive failed idle reads before the arm is reported faulty
 # Plain words for people; the port's own error text (errno, device path) goes to the log, not on screen.
-UNPLUGGED_MESSAGE = ("The arm was unplugged or lost power (or the simulated arm stopped). Its motors are relaxed; "
-                     "plug it back in and connect again on the Connect page.")
+UNPLUGGED_MESSAGE = ("The arm was disconnected: unplugged, or it lost power (or the simulated arm stopped). Its "
+                     "motors are relaxed; plug it back in and connect again on the Connect page.")
 
 
 class ArmService:

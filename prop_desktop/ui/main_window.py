@@ -254,6 +254,9 @@ class MainWindow(QMainWindow):
         self.reset_button.setToolTip("The arm was stopped and its motors released. Reset to use it again.")
         self.reset_button.clicked.connect(self.reset_arm)
         self.reset_button.hide()
+        retain = self.reset_button.sizePolicy()
+        retain.setRetainSizeWhenHidden(True)  # appearing after an e-stop must not shift the header
+        self.reset_button.setSizePolicy(retain)
         hl.addWidget(self.reset_button)
         rl.addWidget(header)
 

@@ -10,10 +10,13 @@ from PySide6.QtCore import Qt
 from .journey import (
     choose,
     click,
+    click_dialog_button,
     connect_simulated_arm,
     create_profile,
     focus_window,
     go_to,
+    record_click_demo,
+    wait_for_dialog,
 )
 
 TASK = "point"
@@ -100,3 +103,40 @@ def test_unplug_is_said_in_plain_words_and_forgotten_after_reconnecting(qtbot, w
         go_to(qtbot, window, name)
         page = window.pages[name]
         qtbot.waitUntil(lambda page=page: "unplugged" not in page.banner.text, timeout=5000)
+
+
+@pytest.mark.timeout(120)
+def test_disconnecting_while_driving_asks_and_a_replay_can_be_stopped(qtbot, window):
+    connect_simulated_arm(qtbot, window)
+    create_profile(qtbot, window, "Ana")
+    go_to(qtbot, window, "Drive")
+    drive = window.pages["Drive"]
+    choose(qtbot, drive.task_combo, TASK)
+    click(qtbot, drive.start_button)
+    qtbot.waitUntil(lambda: drive.running, timeout=10_000)
+    go_to(qtbot, window, "Connect")
+    connect = window.pages["Connect"]
+    click(qtbot, connect.disconnect_button)
+    box = wait_for_dialog(qtbot, "confirmBox")
+    assert "driving" in box.text()
+    click_dialog_button(qtbot, box, "Cancel")
+    assert drive.running and window.app.arm.state.connected  # changing one's mind keeps it going
+    click(qtbot, connect.disconnect_button)
+    box = wait_for_dialog(qtbot, "confirmBox")
+    click_dialog_button(qtbot, box, "Stop and disconnect")
+    qtbot.waitUntil(lambda: not window.app.arm.state.connected and not drive.running, timeout=10_000)
+
+    # A long replay can be stopped from its own button.
+    connect_simulated_arm(qtbot, window)
+    go_to(qtbot, window, "Record")
+    record = window.pages["Record"]
+    choose(qtbot, record.task_combo, "serve")  # a long task: the replay is still running when Stop is pressed
+    record.tabs.setCurrentIndex(0)
+    record_click_demo(qtbot, window, [(0.25, 0.0, 0.10), (0.30, 0.10, 0.10), (0.20, -0.10, 0.15)])
+    record.episode_table.selectRow(0)
+    click(qtbot, record.replay_button)
+    qtbot.waitUntil(lambda: record.replaying, timeout=5000)
+    assert "Stop" in record.replay_button.text()
+    click(qtbot, record.replay_button)
+    qtbot.waitUntil(lambda: not record.replaying, timeout=10_000)
+    assert "Replay" in record.replay_button.text()

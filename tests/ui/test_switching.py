@@ -67,7 +67,7 @@ def test_switching_member_after_training_leaves_training_free_and_keeps_the_repo
     qtbot.waitUntil(lambda: page.progress.value() > 0 or page.result is not None, timeout=60_000)
     page.cancel_button.click()
     qtbot.waitUntil(lambda: page.result is not None, timeout=20_000)
-    assert page.result.state.value == "cancelled"
+    assert page.result.state.value == "cancelled", page.result.message
     _train_page_offers(qtbot, window, start=True, cancel=False)
 
     # Back to Ana: her report and her α slider are there again, and the slider still works.

@@ -25,6 +25,7 @@ class Page(QWidget):
         self.outer.setContentsMargins(18, 12, 18, 12)
         self.outer.setSpacing(10)
         self.banner = Banner(self)
+        self.banner.reserve_space()
         self.outer.addWidget(self.banner)
         window.connection_changed.connect(self._arm_state_for_banner)
 

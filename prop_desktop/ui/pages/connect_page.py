@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from prop_desktop.ui.messages import show_error, user_message
+from prop_desktop.ui.messages import ask, show_error, user_message
 from prop_desktop.ui.pages.base import Page
 from prop_desktop.ui.worker import run_in_background
 
@@ -226,8 +226,18 @@ class ConnectPage(Page):
         self.show_error(exc, prefix="Could not connect: ")
 
     def disconnect_arm(self) -> None:
-        if self.window_.moving_activity():
-            self.window_.emergency_stop()
+        moving = self.window_.moving_activity()
+        if moving:
+            self.dialog = ask(self, "The arm is moving", f"The arm is {moving}. Disconnecting stops it first "
+                              "(anything recorded so far is kept).", "Stop and disconnect", self._stop_and_disconnect)
+            return
+        self._disconnect()
+
+    def _stop_and_disconnect(self) -> None:
+        self.window_.emergency_stop()
+        self._disconnect()
+
+    def _disconnect(self) -> None:
         run_in_background(self.bridge, self.app.arm.disconnect, lambda _r: self._clear_preflight(),
                           lambda e: self.show_error(e), name="disconnect")
 

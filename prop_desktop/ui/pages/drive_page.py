@@ -96,7 +96,7 @@ class DrivePage(Page):
         self.stop_button.setMinimumHeight(110)
         self.stop_button.clicked.connect(self.stop)
         left.addWidget(self.stop_button)
-        self.rate_label = QLabel("— steps/s")
+        self.rate_label = QLabel("")
         self.rate_label.setObjectName("bigNumber")
         self.rate_label.setToolTip("How many times per second the arm reads its joints, decides and moves")
         left.addWidget(self.rate_label)
@@ -186,8 +186,7 @@ class DrivePage(Page):
             b.style().polish(b)
         name = self._active_name()
         if reason:
-            self.mode_label.setText(f"Staying on Baseline: {reason}")
-            self.banner.show_message(f"Staying on Baseline — {reason}", "warning")
+            self.mode_label.setText(f"Staying on Baseline: {reason}")  # said once, next to the toggle
         elif personalized:
             self.mode_label.setText(f"Personalized: the arm does it {name}'s way (key unlocked for this session).")
             self.banner.hide()
@@ -256,7 +255,8 @@ class DrivePage(Page):
 
     def _on_status(self, status: Any) -> None:
         self._status = status
-        self.rate_label.setText(f"{status.loop_hz:.0f} steps/s" if status.running else "— steps/s")
+        # The policy decides 20 times a second; the arm's own control loop (Settings) runs faster underneath.
+        self.rate_label.setText(f"{status.loop_hz:.0f} decisions/s" if status.running else "")
         if status.running and status.message and self.running:
             self.drive_status.setText(status.message)
         if status.running != self.running and not self._pending:

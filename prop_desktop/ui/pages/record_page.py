@@ -167,7 +167,7 @@ class RecordPage(Page):
         controls.addWidget(self.record_button, 1)
         rl.addLayout(controls)
         stats = QHBoxLayout()
-        self.rate_label = QLabel("— samples/s")
+        self.rate_label = QLabel("")
         self.rate_label.setObjectName("bigNumber")
         self.rate_label.setToolTip("How many times per second the joints are actually being sampled")
         stats.addWidget(self.rate_label)
@@ -207,7 +207,7 @@ class RecordPage(Page):
         erow = QHBoxLayout()
         self.replay_button = QPushButton("▶  Replay on the arm")
         self.replay_button.setObjectName("replayEpisode")
-        self.replay_button.clicked.connect(self.replay_selected)
+        self.replay_button.clicked.connect(self.toggle_replay)
         erow.addWidget(self.replay_button)
         self.rename_button = QPushButton("Rename")
         self.rename_button.setObjectName("renameEpisode")
@@ -412,7 +412,10 @@ class RecordPage(Page):
 
     def _on_status(self, status: Any) -> None:
         self._last_status = status
-        if status.running:
+        if status.running and self.replaying:
+            self.rate_label.setText("Replaying")
+            self.samples_label.setText(f"{status.elapsed_s:.1f} s")
+        elif status.running:
             self.rate_label.setText(f"{status.achieved_hz:.0f} samples/s")
             self.samples_label.setText(f"{status.samples} samples · {status.elapsed_s:.1f} s")
             if status.message:
@@ -434,6 +437,9 @@ class RecordPage(Page):
             self.status_label.setText("Replay finished.")
         elif result.episode is not None:
             ep = result.episode
+            # The saved numbers are the true ones (the live counter is refreshed a few times a second).
+            self.rate_label.setText(f"{ep.rate_hz:.0f} samples/s")
+            self.samples_label.setText(f"{ep.samples} samples · {ep.duration_s:.1f} s")
             self.status_label.setText(f"Saved “{ep.name}”: {ep.samples} samples in {ep.duration_s:.1f} s "
                                       f"({ep.rate_hz:.0f} samples/s).")
             if not was_replay:
@@ -533,7 +539,16 @@ class RecordPage(Page):
         r = rows[0].row()
         return self.episodes[r] if 0 <= r < len(self.episodes) else None
 
+    def toggle_replay(self) -> None:
+        """The replay button stops a replay that runs (Esc also does, as an emergency stop)."""
+        if self.replaying:
+            self.stop_motion()
+        else:
+            self.replay_selected()
+
     def replay_selected(self) -> None:
+        if self.refuse_if_stopped():
+            return
         ep = self.selected_episode()
         if ep is None or self.recording:
             return
@@ -595,7 +610,9 @@ class RecordPage(Page):
         self.task_combo.setEnabled(not busy)
         self.tabs.tabBar().setEnabled(not busy)
         ep = self.selected_episode()
-        self.replay_button.setEnabled(ep is not None and connected and not state.stopped and not busy)
+        self.replay_button.setEnabled(self.replaying or (ep is not None and connected and not state.stopped
+                                                         and not busy))
+        self.replay_button.setText("■  Stop replay" if self.replaying else "▶  Replay on the arm")
         self.rename_button.setEnabled(ep is not None and not busy)
         self.delete_button.setEnabled(ep is not None and not busy)
         self.undo_target_button.setEnabled(bool(self.targets) and not busy)

@@ -121,7 +121,7 @@ class TrainPage(Page):
         self.privacy_plots = PrivacyPlots()
         rep.addWidget(self.privacy_plots, 1)
         alpha_row = QHBoxLayout()
-        alpha_row.addWidget(QLabel("Keep general skills"))
+        alpha_row.addWidget(QLabel("The general way"))
         self.alpha_slider = QSlider(Qt.Orientation.Horizontal)
         self.alpha_slider.setObjectName("alphaSlider")
         self.alpha_slider.setRange(0, 100)
@@ -427,7 +427,8 @@ class TrainPage(Page):
     def _show_alpha(self, m: Any) -> None:
         self.alpha_metrics.setText(
             f"At {m.alpha:.2f}: follows your recordings {m.personalization_score * 100:.0f}% "
-            f"(error {m.personalization_error:.3f}) · general skills kept (error {m.retention_error:.3f}) · "
+            f"(error {m.personalization_error:.3f}) · tasks you did not show differ from the general way by "
+            f"{m.retention_error:.3f} · "
             f"wrong keys stay general (worst error {m.wrong_key_error:.3f})."
         )
 

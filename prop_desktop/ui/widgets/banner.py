@@ -28,11 +28,23 @@ class Banner(QWidget):
         layout.addWidget(self.close_button)
         self.hide()
 
+    def reserve_space(self, lines: int = 2) -> None:
+        """Keep room for a message of up to `lines` lines even while hidden, so showing one never pushes
+        the page's controls down (after an e-stop a second click where STOP was must not land on Start).
+        A longer message is cut and shown whole in the tooltip."""
+        policy = self.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)
+        self.setSizePolicy(policy)
+        margins = self.layout().contentsMargins()
+        line = self.label.fontMetrics().lineSpacing()
+        self.setFixedHeight(lines * line + margins.top() + margins.bottom() + 4)
+
     def show_message(self, text: str, kind: str = "info", topic: str | None = None) -> None:
         """`topic` names the condition the message is about (e.g. "arm": the arm is stopped or gone), so the
         page can take it away when that condition ends instead of leaving a stale message on screen."""
         self.topic = topic
         self.label.setText(text)
+        self.setToolTip(text)
         self.setProperty("kind", kind)
         self.style().unpolish(self)
         self.style().polish(self)
