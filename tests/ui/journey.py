@@ -167,6 +167,8 @@ def create_profile(qtbot, window, name: str, passphrase: str | None = None) -> s
 
 
 def switch_profile(qtbot, window, name: str) -> None:
+    if window.profile_combo.currentText() == name:
+        return  # already the one using the arm (its card's "Use" button is disabled)
     go_to(qtbot, window, "Profiles")
     click(qtbot, card(qtbot, window, name).use_button)
     qtbot.waitUntil(lambda: window.profile_combo.currentText() == name, timeout=5000)

@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
 
 # Containers whose children are laid out on purpose on top of each other, or drawn by the widget itself.
 _SKIP_CLASSES = ("QScrollBar", "QTabBar", "QToolButton", "QLineEdit", "QHeaderView", "QComboBoxPrivateContainer",
-                 "GraphicsLayoutWidget", "PlotWidget", "QScrollArea", "QAbstractScrollArea")
+                 "GraphicsLayoutWidget", "PlotWidget", "QTableWidget", "QListWidget")
 
 
 @dataclass(frozen=True)
@@ -106,6 +106,20 @@ def control_positions(root: QWidget) -> dict[str, QRect]:
     for w in root.findChildren(QWidget):
         if isinstance(w, QAbstractButton | QComboBox) and _really_visible(w, root) and w.objectName():
             out[w.objectName()] = QRect(w.mapTo(root, QPoint(0, 0)), w.size())
+    return out
+
+
+def scrolling_pages(window: QWidget) -> list[str]:
+    """Pages that do not fit the window and scroll (horizontally, or vertically)."""
+    from PySide6.QtWidgets import QScrollArea
+
+    out = []
+    for area in window.findChildren(QScrollArea):
+        if not area.objectName().endswith("Scroll") or not area.isVisible():
+            continue
+        for bar, how in ((area.horizontalScrollBar(), "sideways"), (area.verticalScrollBar(), "up and down")):
+            if bar.maximum() > 0:
+                out.append(f"{area.objectName()} scrolls {how} by {bar.maximum()} px")
     return out
 
 

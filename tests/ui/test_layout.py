@@ -23,7 +23,7 @@ from .journey import (
     switch_profile,
     train,
 )
-from .layout_check import clipped_text, control_positions, moved, overlaps
+from .layout_check import clipped_text, control_positions, moved, overlaps, scrolling_pages
 
 pytestmark = [pytest.mark.xvfb]
 PAGES = ("Connect", "Profiles", "Record", "Train", "Drive")
@@ -34,7 +34,8 @@ def _check_page(qtbot, window, name: str) -> list[str]:
     go_to(qtbot, window, name)
     settle(qtbot, window)
     qtbot.wait(50)  # one paint: layouts settle on the next event-loop turn
-    return [f"{name} at {window.width()}×{window.height()}: {p}" for p in clipped_text(window) + overlaps(window)]
+    found = [str(p) for p in clipped_text(window) + overlaps(window)] + scrolling_pages(window)
+    return [f"{name} at {window.width()}×{window.height()}: {p}" for p in found]
 
 
 def _screenshot(window, folder, name: str) -> None:
@@ -60,13 +61,15 @@ def test_every_page_fits_at_common_sizes_and_nothing_moves_after_an_emergency_st
     problems: list[str] = []
     for width, height in SIZES:
         window.resize(width, height)
-        qtbot.waitUntil(lambda w=width, h=height: (window.width(), window.height()) == (w, h), timeout=5000)
+        qtbot.wait(100)
         for person in ("Bo", "Ana"):
             switch_profile(qtbot, window, person)
             for name in PAGES:
                 problems += _check_page(qtbot, window, name)
+                if (window.width(), window.height()) != (width, height):
+                    problems.append(f"{name} at {width}×{height}: the window is {window.width()}×"
+                                    f"{window.height()} (a page's minimum size forces it)")
                 _screenshot(window, artifacts_dir, f"{width}x{height}-{person}-{name.lower()}")
-    assert window.width() == SIZES[-1][0], "the window grew by itself"
     assert not problems, "\n".join(problems)
 
     # Emergency stop while driving: the banner and the Reset button appear, nothing else moves.

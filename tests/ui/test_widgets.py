@@ -188,3 +188,28 @@ def test_a_worker_asking_for_a_passphrase_gets_the_typed_answer_from_a_dialog(qt
     worker.join(timeout=5)
     assert answers == ["s3cret", None]
     assert prompter(profile, None) is None  # never blocks the GUI thread itself
+
+
+def test_the_layout_checker_finds_clipped_text_overlaps_and_moved_controls(qtbot):
+    from PySide6.QtWidgets import QLabel, QPushButton, QWidget
+
+    from .layout_check import clipped_text, control_positions, moved, overlaps
+
+    root = QWidget()
+    qtbot.addWidget(root)
+    root.resize(400, 200)
+    cut = QLabel("a label far too long for its twenty pixels", root)
+    cut.setGeometry(0, 0, 20, 20)
+    a = QPushButton("A", root)
+    a.setObjectName("a")
+    a.setGeometry(0, 50, 100, 30)
+    b = QPushButton("B", root)
+    b.setObjectName("b")
+    b.setGeometry(50, 60, 100, 30)
+    root.show()
+    qtbot.waitExposed(root)
+    assert any("far too long" in str(p) for p in clipped_text(root))
+    assert any("#a" in str(p) and "#b" in str(p) for p in overlaps(root))
+    before = control_positions(root)
+    b.move(50, 120)
+    assert moved(before, control_positions(root)) == ["b: (50, 60) -> (50, 120)"]

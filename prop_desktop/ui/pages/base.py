@@ -22,7 +22,7 @@ class Page(QWidget):
         self.app = window.app
         self.bridge = window.bridge
         self.outer = QVBoxLayout(self)
-        self.outer.setContentsMargins(18, 12, 18, 12)
+        self.outer.setContentsMargins(18, 6, 18, 8)
         self.outer.setSpacing(10)
         self.banner = Banner(self)
         self.banner.reserve_space()

@@ -14,7 +14,7 @@ class Banner(QWidget):
         self.setProperty("kind", "info")
         self.topic: str | None = None
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(12, 8, 8, 8)
+        layout.setContentsMargins(10, 4, 6, 4)
         self.label = QLabel()
         self.label.setWordWrap(True)
         self.label.setObjectName("bannerText")

@@ -45,7 +45,7 @@ class _Plane(QGraphicsView):
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setMinimumSize(220, 230)
+        self.setMinimumSize(220, 205)
         self.setCursor(Qt.CursorShape.CrossCursor)
         self.scene_ = QGraphicsScene(self)
         self.setScene(self.scene_)
