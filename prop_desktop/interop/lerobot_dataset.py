@@ -152,7 +152,10 @@ def import_dataset(me: UnlockedProfile, folder: Path, *, task: str | None = None
     if task is not None and task not in TASK_NAMES:
         raise InteropError(f"unknown task {task!r}; choose one of {', '.join(TASK_NAMES)}")
     dataset = read_dataset(Path(folder).expanduser())
-    robot = robot_for_type(dataset.robot_type)
+    try:
+        robot = robot_for_type(dataset.robot_type)
+    except ValueError as exc:
+        raise InteropError(str(exc)) from None
     model = arm_model(robot.model_key)
     expected = motor_names(model)
     if sorted(dataset.names) != sorted(expected):
