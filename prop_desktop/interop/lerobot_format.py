@@ -111,13 +111,14 @@ def _tasks_table(tasks: Sequence[str]) -> pa.Table:
     return table.replace_schema_metadata({b"pandas": json.dumps(pandas_meta).encode()})
 
 
-def write_dataset(root: Path, dataset: StateDataset) -> None:
-    """Write `dataset` under `root` (which must exist and be empty)."""
+def write_dataset(root: Path, dataset: StateDataset, frames_per_file: int | None = None) -> None:
+    """Write `dataset` under `root` (which must exist and be empty). A data file holds whole episodes and,
+    like LeRobot's, stays under DATA_FILE_MB (`frames_per_file` overrides that, for tests)."""
     root = Path(root)
     tasks = list(dict.fromkeys(ep.task for ep in dataset.episodes))
-    dim = len(dataset.names)
-    frame_bytes = 2 * 4 * dim + 4 + 4 * 8  # parquet compresses this further; a safe upper bound per frame
-    frames_per_file = max(1, DATA_FILE_MB * 1024 * 1024 // frame_bytes)
+    if frames_per_file is None:
+        frame_bytes = 2 * 4 * len(dataset.names) + 4 + 4 * 8  # uncompressed; parquet only makes it smaller
+        frames_per_file = max(1, DATA_FILE_MB * 1024 * 1024 // frame_bytes)
     files: list[list[pa.Table]] = [[]]
     rows_in_file, first = 0, 0
     episode_rows = []

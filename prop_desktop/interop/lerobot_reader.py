@@ -145,8 +145,8 @@ def _episodes(root: Path, fps: int, dim: int) -> list[StateEpisode]:
         steps = np.diff(timestamp[rows])
         if n > 1 and np.max(np.abs(steps - 1.0 / fps)) > FPS_TOLERANCE_FRAMES / fps:
             measured = 1.0 / float(np.median(steps)) if np.median(steps) > 0 else float("nan")
-            raise DatasetFormatError(f"episode {e}: frames are {measured:.3g} per second apart, but info.json says "
-                                     f"fps {fps}; the dataset's fps does not match its timestamps")
+            raise DatasetFormatError(f"episode {e}: its timestamps advance at {measured:.3g} frames per second, but "
+                                     f"info.json says fps {fps}; the dataset's fps does not match its timestamps")
         if not (np.all(np.isfinite(state[rows])) and np.all(np.isfinite(action[rows]))):
             raise DatasetFormatError(f"episode {e} has missing (NaN) joint values")
         task = tasks.get(int(task_index[rows[0]]))
