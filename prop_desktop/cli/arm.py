@@ -126,6 +126,7 @@ def cmd_joints(args: argparse.Namespace) -> int:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from prop_desktop.interop.lerobot_calibration import (
         apply_lerobot_calibration,
+        lerobot_calibration_files,
         read_lerobot_calibration,
         to_lerobot,
         write_lerobot_calibration,
@@ -137,6 +138,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             print(f"LeRobot calibration {args.from_lerobot} written to the servos and stored for {arm.arm_id}; "
                   "no need to calibrate again.")
         else:
+            for path in lerobot_calibration_files(arm.model):
+                print(f"LeRobot calibration found: {path} (if it is this arm, --from-lerobot FILE skips this)")
             cal = arm.calibrate()
             try:
                 _guided_calibration(arm, cal, args)

@@ -89,6 +89,31 @@ def _motor_problem(motor: MotorCalibration, servo_id: int, model: ArmModel) -> s
     return None
 
 
+# LeRobot's robot names per model, as its calibration folders are named (so_follower: newer LeRobot, both SO arms).
+CALIBRATION_FOLDERS = {"so101": ("so101_follower", "so_follower"), "so100": ("so100_follower", "so_follower"),
+                       "koch": ("koch_follower",)}
+
+
+def lerobot_calibration_dir() -> Path:
+    """Where LeRobot keeps calibrations: $HF_LEROBOT_CALIBRATION, else $HF_LEROBOT_HOME/calibration, else
+    $HF_HOME/lerobot/calibration, else ~/.cache/huggingface/lerobot/calibration (as LeRobot resolves it)."""
+    if os.environ.get("HF_LEROBOT_CALIBRATION"):
+        return Path(os.environ["HF_LEROBOT_CALIBRATION"]).expanduser()
+    if os.environ.get("HF_LEROBOT_HOME"):
+        return Path(os.environ["HF_LEROBOT_HOME"]).expanduser() / "calibration"
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    hf_home = Path(os.environ.get("HF_HOME") or cache / "huggingface").expanduser()
+    return hf_home / "lerobot" / "calibration"
+
+
+def lerobot_calibration_files(model: ArmModel | str) -> list[Path]:
+    """LeRobot calibration files of follower arms of this model on this computer (to offer instead of
+    calibrating); newest first."""
+    root = lerobot_calibration_dir() / "robots"
+    found = [p for name in CALIBRATION_FOLDERS[arm_model(model).key] for p in (root / name).glob("*.json")]
+    return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
 def read_lerobot_calibration(path: Path, model: ArmModel | str) -> LeRobotCalibration:
     """Read a LeRobot calibration JSON file (e.g. ~/.cache/huggingface/lerobot/calibration/robots/...)."""
     try:

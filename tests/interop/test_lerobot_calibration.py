@@ -31,8 +31,9 @@ SO101_FILE = {
 }
 
 
-def _write(tmp_path: Path, data: object, name: str = "so101.json") -> Path:
-    path = tmp_path / name
+def _write(folder: Path, data: object, name: str = "so101.json") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
     path.write_text(json.dumps(data, indent=4))
     return path
 
@@ -156,9 +157,12 @@ def test_applying_a_lerobot_file_writes_the_servos_registers(tmp_path):
         assert arm.is_calibrated
 
 
-def test_guided_calibration_can_be_exported_for_lerobot(tmp_path, capsys):
+def test_guided_calibration_can_be_exported_for_lerobot(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HF_LEROBOT_HOME", str(tmp_path / "lerobot"))
+    found = _write(tmp_path / "lerobot" / "calibration" / "robots" / "so101_follower", SO101_FILE, "my_arm.json")
     target = tmp_path / "cal.json"
     assert main(["arm", "calibrate", "--sim", "--sweep-seconds", "0.5", "--export-lerobot", str(target)]) == 0
+    assert f"LeRobot calibration found: {found}" in capsys.readouterr().out  # offered instead of calibrating
     stored = load_calibration("so101-sim")
     assert stored is not None
     written = read_lerobot_calibration(target, "so101")  # it is a valid LeRobot file for this arm
