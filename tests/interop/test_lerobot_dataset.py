@@ -131,6 +131,10 @@ def test_a_dataset_written_by_lerobot_imports_and_the_profile_verifies(real_hous
     np.testing.assert_allclose(UnitConversion("so101").to_lerobot(first["q"][:1])[0], state0, atol=1e-3)
     np.testing.assert_allclose(first["t"][:3], [0, 1 / 30, 2 / 30])
     assert len(first["q"]) == 24 and len(by_episode["1"]["q"]) == 17
+    from prop_desktop.services.training_data import episode_rows
+
+    states, actions = episode_rows(*me.episodes.load(result.episode_ids[0]))
+    assert len(states) > 0 and len(states) == len(actions)  # training learns from it like a hand recording
 
 
 def test_a_koch_dataset_written_by_lerobot_imports_in_range_units(real_household):
