@@ -8,8 +8,8 @@ Import reads and checks the whole dataset in memory before it seals anything; if
 episodes already sealed are deleted again. Plaintext is never written to the data folder.
 
 Conventions (see docs/lerobot.md): observation.state = the measured joints; action = the commanded goal, or the
-measured joints where nothing was commanded (hand-guided recordings); timestamps = frame_index / fps; the task
-text is our task's description (or the LeRobot text an imported recording came with).
+next frame's measured joints where nothing was commanded (hand-guided recordings); timestamps = frame_index / fps;
+the task text is our task's description (or the LeRobot text an imported recording came with).
 """
 
 from __future__ import annotations
@@ -92,6 +92,12 @@ def _common(values: list[Any], what: str) -> Any:
     return values[0]
 
 
+def _next_pose(q: np.ndarray) -> np.ndarray:
+    """Each frame's next measured pose (the last frame keeps its own): where the hand moved the arm. An action
+    equal to the same frame's state would teach a LeRobot policy to stand still."""
+    return np.concatenate([q[1:], q[-1:]]) if len(q) else q
+
+
 def _units(model: ArmModel, calibration_file: Path | None, body_mode: NormMode | None) -> UnitConversion:
     lerobot = None if calibration_file is None else read_lerobot_calibration(calibration_file, model)
     return UnitConversion(model, lerobot, body_mode)
@@ -129,7 +135,7 @@ def export_recordings(me: UnlockedProfile, out: Path, *, data_root: Path, record
         q = np.asarray(arrays["q"], dtype=np.float64)
         goal = np.asarray(arrays.get("goal", q), dtype=np.float64)
         commanded = np.all(np.isfinite(goal), axis=1, keepdims=True)
-        action = np.where(commanded, goal, q)
+        action = np.where(commanded, goal, _next_pose(q))
         episodes.append(StateEpisode(task_text(meta), units.to_lerobot(q), units.to_lerobot(action), index))
     dataset = StateDataset(robot_for_model(model).robot_type, round(rate), motor_names(model), episodes)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -80,7 +80,7 @@ def test_export_writes_lerobots_v3_layout(ana, tmp_path):
     texts = dict(zip(tasks.column("task_index").to_pylist(), tasks.column("task").to_pylist(), strict=True))
     assert [texts[int(i)] for i in frames["task_index"][[0, 60, 105]]] == [
         TASK_DESCRIPTIONS["serve"], TASK_DESCRIPTIONS["pick"], TASK_DESCRIPTIONS["serve"]]
-    # the values: degrees of the stored radians; action = goal, or the measured joints in hand mode
+    # the values: degrees of the stored radians; action = goal, or the next measured joints in hand mode
     arrays, _meta = me.episodes.load(ids[0])
     degrees = np.degrees(arrays["q"][:, :5]) * 4096 / 4095
     np.testing.assert_allclose(frames["observation.state"][:60, :5], degrees, atol=1e-3)
@@ -89,7 +89,9 @@ def test_export_writes_lerobots_v3_layout(ana, tmp_path):
     percent = (gripper.middle + arrays["q"][:, 5] / RAD_PER_COUNT - gripper.min_count) / (
         gripper.max_count - gripper.min_count) * 100
     np.testing.assert_allclose(frames["observation.state"][:60, 5], percent, atol=1e-3)
-    np.testing.assert_allclose(frames["action"][60:105], frames["observation.state"][60:105])
+    hand_state, hand_action = frames["observation.state"][60:105], frames["action"][60:105]
+    np.testing.assert_allclose(hand_action[:-1], hand_state[1:])  # hand-guided: where the hand moved it next
+    np.testing.assert_allclose(hand_action[-1], hand_state[-1])
     stats = json.loads((root / "meta/stats.json").read_text())
     assert stats["observation.state"]["count"] == [135]
     np.testing.assert_allclose(stats["action"]["max"], frames["action"].max(0), atol=1e-4)
