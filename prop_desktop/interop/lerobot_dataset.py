@@ -119,6 +119,10 @@ def export_recordings(me: UnlockedProfile, out: Path, *, data_root: Path, record
     if not ids:
         raise InteropError(f"profile {me.profile.name!r} has no recordings to export")
     loaded = [me.episodes.load(i) for i in ids]
+    if not recording_ids:  # recording order; episodes imported together keep their dataset's order
+        order = sorted(range(len(ids)), key=lambda k: (str(loaded[k][1].get("created", "")),
+                                                        int(loaded[k][1].get("lerobot_episode_index", 0))))
+        ids, loaded = [ids[k] for k in order], [loaded[k] for k in order]
     notes = [f"left out recording {i}: it has no samples" for i, (a, _m) in zip(ids, loaded, strict=True)
              if len(a.get("q", ())) == 0]
     loaded = [(a, m) for a, m in loaded if len(a.get("q", ())) > 0]
