@@ -59,14 +59,21 @@ def _read_tables(folder: Path, what: str, columns: list[str] | None = None) -> p
     if not paths:
         raise DatasetFormatError(f"{what} is missing: no {folder.name}/chunk-*/file-*.parquet files in {folder.parent}")
     try:
+        for path in paths:
+            missing = [c for c in columns or () if c not in pq.read_schema(path).names]
+            if missing:
+                raise DatasetFormatError(f"{path.relative_to(folder.parent)} has no column {', '.join(missing)}; "
+                                         f"{what} needs the columns {', '.join(columns or ())}")
         tables = [pq.read_table(p, columns=columns) for p in paths]
         return pa.concat_tables(tables, promote_options="permissive")
-    except (pa.ArrowException, OSError, KeyError) as exc:
+    except (pa.ArrowException, OSError) as exc:
         raise DatasetFormatError(f"cannot read {what} under {folder}: {exc}") from None
 
 
 def _tasks(root: Path) -> dict[int, str]:
     path = root / TASKS_PATH
+    if not path.is_file():
+        raise DatasetFormatError(f"the task list {TASKS_PATH} is missing from {root}; the dataset is incomplete")
     try:
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
@@ -120,10 +127,7 @@ def read_dataset(root: Path) -> StateDataset:
 def _episodes(root: Path, fps: int, dim: int) -> list[StateEpisode]:
     tasks = _tasks(root)
     columns = [STATE, ACTION, "timestamp", "frame_index", "episode_index", "task_index"]
-    try:
-        frames = _read_tables(root / "data", "the frame data", columns)
-    except DatasetFormatError as exc:
-        raise DatasetFormatError(f"{exc} (it needs the columns {', '.join(columns)})") from None
+    frames = _read_tables(root / "data", "the frame data", columns)
     meta = _read_tables(root / "meta" / "episodes", "the episode list (meta/episodes)", ["episode_index", "length"])
     listed = zip(meta.column("episode_index").to_pylist(), meta.column("length").to_pylist(), strict=True)
     lengths = {int(e): int(n) for e, n in listed}

@@ -167,6 +167,8 @@ def _lerobot_like(tmp_path: Path, **options) -> Path:
     (lambda root: _rename_joint(root), "are not those of the SO-101 follower"),
     (lambda root: (root / "meta/info.json").unlink(), "is not a LeRobot dataset folder"),
     (lambda root: (root / "data/chunk-000/file-000.parquet").unlink(), "the frame data is missing"),
+    (lambda root: _drop_column(root, "action"), "file-000.parquet has no column action; the frame data needs"),
+    (lambda root: (root / "meta/tasks.parquet").unlink(), "the task list meta/tasks.parquet is missing"),
 ])
 def test_a_dataset_that_does_not_fit_is_refused_and_nothing_is_imported(real_household, tmp_path, spoil, message):
     profile, _ = real_household.create_profile("Ed")
@@ -182,6 +184,11 @@ def _drop_feature(root: Path, name: str) -> None:
     info = json.loads((root / "meta/info.json").read_text())
     del info["features"][name]
     (root / "meta/info.json").write_text(json.dumps(info))
+
+
+def _drop_column(root: Path, name: str) -> None:
+    path = root / "data/chunk-000/file-000.parquet"
+    pq.write_table(pq.read_table(path).drop_columns([name]), path)
 
 
 def _rename_joint(root: Path) -> None:
