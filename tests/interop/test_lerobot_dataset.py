@@ -268,3 +268,20 @@ def test_the_data_folder_holds_only_sealed_files_after_an_import(real_household,
     assert len(episode_files) == 2
     for path in episode_files:
         assert b"PAR1" not in path.read_bytes() and b"shoulder_pan" not in path.read_bytes()
+
+
+def test_export_with_the_arms_lerobot_calibration_uses_its_units(ana, tmp_path):
+    from prop_desktop.interop.lerobot_calibration import parse_lerobot_calibration
+
+    from .test_lerobot_calibration import SO101_FILE
+
+    hh, me, ids = ana
+    calibration = tmp_path / "my_arm.json"
+    calibration.write_text(json.dumps(SO101_FILE))
+    result = export_recordings(me, tmp_path / "ds", data_root=hh.root, recording_ids=[ids[0]],
+                               calibration_file=calibration)
+    state = _frames(result.folder)["observation.state"]
+    q = me.episodes.load(ids[0])[0]["q"]
+    expected = UnitConversion("so101", parse_lerobot_calibration(SO101_FILE, "so101")).to_lerobot(q)
+    np.testing.assert_allclose(state, expected, atol=1e-3)
+    assert np.max(np.abs(state - UnitConversion("so101").to_lerobot(q))) > 1.0  # not the nominal units
