@@ -13,7 +13,7 @@ import sys
 from prop_desktop import __version__
 
 # Modules under prop_desktop.cli that each add one subcommand.
-SUBCOMMAND_MODULES = ("bench", "sim", "ports", "profile", "policy", "arm")
+SUBCOMMAND_MODULES = ("bench", "sim", "ports", "profile", "policy", "arm", "dataset")
 
 
 def build_parser() -> argparse.ArgumentParser:
