@@ -48,8 +48,24 @@ class App:
         self.record = RecordService(self.arm, self.profiles, control_rate_hz)
         self.training = TrainingService(self.profiles, self.record, self.policy)
         self.drive = DriveSession(self.arm, self.profiles, self.policy, scene_for=self.record.scene)
+        self.try_out_folder: Path | None = None  # set by for_try_out: deleted on close
         if arm_choice is not None:
             self.arm.connect(arm_choice)
+
+    @classmethod
+    def for_try_out(cls, **kwargs: Any) -> App:
+        """Everything for this run only, for a computer without a usable keyring: keys in this process's
+        memory (never on disk), the sealed files in a private temporary folder that `close()` deletes. The
+        person chooses it explicitly (`prop-desktop --try-out`, or the Profiles page's button); the app says
+        so on screen the whole time. Nothing falls back to it silently."""
+        import tempfile
+
+        from prop_desktop.keys.ephemeral import EphemeralKeyring
+
+        folder = Path(tempfile.mkdtemp(prefix="prop-desktop-try-out-"))  # 0700, like the real data folder
+        app = cls(data_dir=folder, keyring_backend=EphemeralKeyring(), **kwargs)
+        app.try_out_folder = folder
+        return app
 
     def close(self) -> None:
         """Stop everything (driving, recording, training), release torque, disconnect. Safe to call twice."""
@@ -62,6 +78,10 @@ class App:
         self.arm.disconnect()
         self.training.wait(timeout=2.0)
         self.profiles.lock()
+        if self.try_out_folder is not None:
+            import shutil
+
+            shutil.rmtree(self.try_out_folder, ignore_errors=True)
 
     def __enter__(self) -> App:
         return self

@@ -299,6 +299,13 @@ class MainWindow(QMainWindow):
         self.status_profile.setObjectName("statusProfile")
         self.statusBar().addWidget(self.status_connection, 1)
         self.statusBar().addPermanentWidget(self.status_profile)
+        self.try_out_label: QLabel | None = None
+        if getattr(self.app, "try_out_folder", None) is not None:
+            self.setWindowTitle("PRoP Desktop — try-out (nothing is kept)")
+            self.try_out_label = QLabel("Try-out: keys are kept in memory only; every profile, recording and "
+                                        "skill is deleted when you close the app.")
+            self.try_out_label.setObjectName("tryOutLabel")
+            self.statusBar().addPermanentWidget(self.try_out_label)
         self.show_connection(self.app.arm.state)
 
     def _wire_services(self) -> None:
