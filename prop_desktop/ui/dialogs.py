@@ -64,6 +64,11 @@ class SettingsDialog(QDialog):
         folder_row = QHBoxLayout()
         self.folder = QLineEdit(settings.data_folder or str(data_dir()))
         self.folder.setObjectName("dataFolder")
+        self.folder.setToolTip(self.folder.text())
+        self.folder.textChanged.connect(self.folder.setToolTip)
+        # The whole path is readable: the field is as wide as the path (within reason), not 150 px.
+        self.folder.setMinimumWidth(min(520, self.folder.fontMetrics().horizontalAdvance(self.folder.text()) + 24))
+        self.folder.setCursorPosition(0)
         folder_row.addWidget(self.folder, 1)
         browse = QPushButton("Choose…")
         browse.clicked.connect(self._browse)
