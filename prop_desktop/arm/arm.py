@@ -139,15 +139,7 @@ class Arm:
 
     def write_eeprom(self, register: str, values: dict[int, int]) -> None:
         """Write a persistent (EEPROM) register on several servos, with torque off and the lock handled."""
-        feetech_lock = self.bus.protocol == "feetech" and "lock" in self.bus.registers
-        for servo_id, value in values.items():
-            if feetech_lock:
-                self.bus.write_register(servo_id, "lock", 0)
-            try:
-                self.bus.write_register(servo_id, register, int(value))
-            finally:
-                if feetech_lock:
-                    self.bus.write_register(servo_id, "lock", 1)
+        self.bus.write_eeprom_many(register, values)
 
     def calibrate(self) -> Calibration:
         """Start the guided calibration; returns a `Calibration` a UI or script steps through."""

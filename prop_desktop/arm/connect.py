@@ -16,10 +16,10 @@ import subprocess
 import sys
 
 from prop_desktop.arm.arm import Arm
-from prop_desktop.arm.bus import make_bus
 from prop_desktop.arm.calibration import ArmCalibration, arm_id_for
 from prop_desktop.arm.errors import ArmError, PortError
 from prop_desktop.arm.models import ArmModel, arm_model
+from prop_desktop.arm.protocols import make_bus
 from prop_desktop.arm.safety import SafetyConfig
 
 

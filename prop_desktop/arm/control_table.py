@@ -1,13 +1,13 @@
 """Control tables of the servos we support: Feetech STS3215 and Dynamixel X-series (XL430, XL330).
 
-Names are shared between protocols where the meaning is the same (see bus.COMMON_REGISTERS); protocol
+Names are shared between protocols where the meaning is the same (see registers.COMMON_REGISTERS); protocol
 specific extras keep the vendor's meaning. Addresses and sizes follow the vendors' manuals
 (see shared/SERVO_PROTOCOLS.md).
 """
 
 from __future__ import annotations
 
-from prop_desktop.arm.bus import Register
+from prop_desktop.arm.registers import Register
 
 
 def _table(*regs: Register) -> dict[str, Register]:

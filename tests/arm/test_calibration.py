@@ -86,7 +86,7 @@ def test_guided_calibration_across_the_wrap_round_trips_and_is_reused(make_sim):
 
 
 def make_bus_write(sim):
-    from prop_desktop.arm.bus import make_bus
+    from prop_desktop.arm.protocols import make_bus
 
     return make_bus(sim.protocol, sim.port).open()
 
