@@ -23,15 +23,17 @@ import numpy as np
 
 from prop_desktop.arm import safety
 from prop_desktop.arm.bus import ServoBus
-from prop_desktop.arm.calibration import (
-    ArmCalibration,
-    Calibration,
-    CalibrationError,
-    load_calibration,
-    save_calibration,
+from prop_desktop.arm.calibration import ArmCalibration, Calibration, CalibrationError
+from prop_desktop.arm.calibration_store import CalibrationStore
+from prop_desktop.arm.errors import (
+    ArmError,
+    BusError,
+    PortError,
+    RegisterError,
+    ServoError,
+    TransactionAborted,
+    describe_error,
 )
-from prop_desktop.arm.errors import ArmError, BusError, PortError, RegisterError, ServoError, TransactionAborted
-from prop_desktop.arm.loop import describe_error
 from prop_desktop.arm.models import COUNTS_PER_TURN, ArmModel, arm_model
 from prop_desktop.arm.preflight import PreflightReport, run_preflight
 from prop_desktop.arm.safety import GoalFilter, SafetyConfig, SafetyStop, Watchdog
@@ -58,12 +60,16 @@ class Arm:
         *,
         arm_id: str = "",
         calibration: ArmCalibration | None = None,
+        calibration_store: CalibrationStore | None = None,
         safety_config: SafetyConfig | None = None,
         on_close: Callable[[], None] | None = None,
         port_label: str = "",
         require_calibration: bool = False,
     ) -> None:
+        """`calibration_store`: where this arm's calibration is loaded from and saved to (default:
+        CalibrationStore.default(), the calibration folder of the app's data folder)."""
         self.bus = bus
+        self.calibration_store = calibration_store or CalibrationStore.default()
         self.model = arm_model(model)
         if bus.protocol != self.model.protocol:
             raise ArmError(
@@ -95,7 +101,7 @@ class Arm:
         self._t_release_sent: float | None = None
         if calibration is None:
             try:
-                calibration = load_calibration(self.arm_id)
+                calibration = self.calibration_store.load(self.arm_id)
             except CalibrationError as exc:
                 self.warnings.append(str(exc))
         self.set_calibration(calibration or ArmCalibration.default(self.model))
@@ -117,7 +123,7 @@ class Arm:
         self.lower, self.upper = lower + margin, upper - margin
         self._filter = None
         if save:
-            save_calibration(calibration)
+            self.calibration_store.save(calibration)
 
     def apply_stored_offsets(self) -> list[int]:
         """Make the servos' homing offsets match the stored calibration (someone may have changed them).

@@ -1,4 +1,4 @@
-"""Calibration: raw servo counts <-> joint radians, per arm, stored as JSON and reused.
+"""Calibration: raw servo counts <-> joint radians, per arm (stored by calibration_store.py) and reused.
 
 A joint's calibration says which servo count is 0 rad (the middle pose), which way is positive (sign) and the
 range the joint moved through during the range sweep. The guided procedure (see `Calibration`) first writes
@@ -9,23 +9,16 @@ crosses the 0/4095 wrap, which is what makes goals safe to command. Conversions 
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import re
-import tempfile
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
+from prop_desktop.arm.bus import ServoBus
 from prop_desktop.arm.models import COUNTS_PER_TURN, MIDDLE_COUNT, RAD_PER_COUNT, ArmModel, arm_model
-from prop_desktop.paths import data_dir
-
-if TYPE_CHECKING:
-    from prop_desktop.arm.arm import Arm
 
 FORMAT_VERSION = 1
 HALF_TURN = COUNTS_PER_TURN // 2
@@ -155,41 +148,6 @@ def arm_id_for(model: ArmModel | str, *, serial_number: str | None = None, port:
     return f"{model.key}-" + re.sub(r"[^A-Za-z0-9._-]+", "_", tail).strip("_")
 
 
-def calibration_dir() -> Path:
-    return data_dir() / "calibration"
-
-
-def calibration_path(arm_id: str) -> Path:
-    return calibration_dir() / f"{arm_id}.json"
-
-
-def save_calibration(cal: ArmCalibration) -> Path:
-    """Write atomically (temp file + rename) so a crash never leaves half a calibration."""
-    path = calibration_path(cal.arm_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".cal-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(cal.to_json(), fh, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def load_calibration(arm_id: str) -> ArmCalibration | None:
-    """The stored calibration of that arm, or None when it was never calibrated."""
-    path = calibration_path(arm_id)
-    if not path.exists():
-        return None
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise CalibrationError(f"cannot read the calibration {path} ({exc}); calibrate the arm again") from exc
-    return ArmCalibration.from_json(data)
-
-
 # -- the guided procedure ---------------------------------------------------------------------------------
 def homing_offset_for(protocol: str, actual: int) -> int:
     """The homing offset that makes a servo at raw position `actual` read 2048.
@@ -255,6 +213,28 @@ def degrees(rad: float) -> float:
     return math.degrees(rad)
 
 
+class CalibratableArm(Protocol):
+    """What the guided calibration needs of an arm (arm.Arm is one; the arm module builds on this one)."""
+
+    model: ArmModel
+    bus: ServoBus
+    ids: list[int]
+    arm_id: str
+
+    @property
+    def estopped(self) -> bool: ...
+
+    def release_torque(self, reason: str | None = None) -> bool: ...
+
+    def reset_estop(self) -> None: ...
+
+    def write_eeprom(self, register: str, values: dict[int, int]) -> None: ...
+
+    def read_counts(self) -> np.ndarray: ...
+
+    def set_calibration(self, calibration: ArmCalibration, *, save: bool = False) -> None: ...
+
+
 class Calibration:
     """The guided calibration, one step at a time (a UI wizard or a script drives it).
 
@@ -273,7 +253,7 @@ class Calibration:
         "cancelled": "Calibration cancelled; the previous calibration is still in force.",
     }
 
-    def __init__(self, arm: Arm) -> None:
+    def __init__(self, arm: CalibratableArm) -> None:
         self.arm = arm
         self.model = arm.model
         self.step = "middle"

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from prop_desktop.arm.calibration import now_iso
-from prop_desktop.arm.loop import FixedRateLoop, LoopStats, LoopTick, describe_error
+from prop_desktop.arm.errors import describe_error
+from prop_desktop.arm.loop import FixedRateLoop, LoopStats, LoopTick
 
 if TYPE_CHECKING:
     from prop_desktop.arm.arm import Arm
