@@ -17,7 +17,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -37,6 +37,12 @@ from prop_desktop.arm.errors import (
 from prop_desktop.arm.models import COUNTS_PER_TURN, ArmModel, arm_model
 from prop_desktop.arm.preflight import PreflightReport, run_preflight
 from prop_desktop.arm.safety import GoalFilter, SafetyConfig, SafetyStop, Watchdog
+
+if TYPE_CHECKING:
+    from prop_desktop.arm.sim import SimulatedArm
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 try:
     import termios
@@ -84,7 +90,8 @@ class Arm:
         self.joint_names = self.model.joint_names
         self.n_joints = len(self.ids)
         self.warnings: list[str] = []
-        self.sim = None  # the in-process SimulatedArm when connect() started one (hand guiding, fault injection)
+        # The in-process SimulatedArm when connect() started one (hand guiding, fault injection).
+        self.sim: SimulatedArm | None = None
         self.fault: str | None = None  # the last reason torque was released by a rail or an error
         self._on_close = on_close
         self._cmd_lock = threading.RLock()
@@ -372,10 +379,10 @@ class Arm:
         if self._closed:
             raise ArmError("this arm is closed; connect again")
 
-    def _bus_call(self, fn: Callable[..., Any], *args: Any) -> Any:
+    def _bus_call(self, fn: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> _R:
         """A bus call; on a bus failure torque is released (best effort) and the error goes up."""
         try:
-            return fn(*args)
+            return fn(*args, **kwargs)
         except TransactionAborted as exc:
             if self._estop.is_set():  # the e-stop took the bus: say so, not "aborted"
                 self._refuse_if_stopped()

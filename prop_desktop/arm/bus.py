@@ -529,7 +529,7 @@ class ServoBus(ABC):
         self.stats.transactions += 1
 
     def _retrying(
-        self, what: str, ids: list[int], attempt: Callable[[list[int]], _T], partial: dict | None = None
+        self, what: str, ids: list[int], attempt: Callable[[list[int]], _T], partial: dict[int, bytes] | None = None
     ) -> _T:
         """Run attempt(pending_ids) up to 1 + retries times; flush input between attempts."""
         self._begin()
@@ -539,7 +539,7 @@ class ServoBus(ABC):
             self._end()
 
     def _attempts(
-        self, what: str, ids: list[int], attempt: Callable[[list[int]], _T], partial: dict | None
+        self, what: str, ids: list[int], attempt: Callable[[list[int]], _T], partial: dict[int, bytes] | None
     ) -> _T:
         pending = list(ids)
         last: Exception | None = None

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol, overload
 
 import numpy as np
 
@@ -30,11 +31,16 @@ class CalibrationError(ValueError):
     """A calibration that cannot be used or finished; the message says what to do."""
 
 
+@overload
+def wrap_counts(delta: np.ndarray) -> np.ndarray: ...
+@overload
+def wrap_counts(delta: int) -> int: ...
 def wrap_counts(delta: np.ndarray | int) -> np.ndarray | int:
     """Wrap a count difference into [-2048, 2048): the short way round the circle."""
-    return (np.asarray(delta) + HALF_TURN) % COUNTS_PER_TURN - HALF_TURN if isinstance(delta, np.ndarray) else (
-        (int(delta) + HALF_TURN) % COUNTS_PER_TURN - HALF_TURN
-    )
+    if isinstance(delta, np.ndarray):
+        wrapped: np.ndarray = (np.asarray(delta) + HALF_TURN) % COUNTS_PER_TURN - HALF_TURN
+        return wrapped
+    return (int(delta) + HALF_TURN) % COUNTS_PER_TURN - HALF_TURN
 
 
 @dataclass
@@ -99,12 +105,14 @@ class ArmCalibration:
         """Present-position counts (N joints, or (T, N)) -> radians, wrapping the difference the short way."""
         middle, sign = self._arrays()
         delta = wrap_counts(np.asarray(counts, dtype=np.int64) - middle)
-        return (sign * delta * RAD_PER_COUNT).astype(np.float64)
+        radians: np.ndarray = (sign * delta * RAD_PER_COUNT).astype(np.float64)
+        return radians
 
     def radians_to_counts(self, q: np.ndarray | list[float]) -> np.ndarray:
         """Radians -> goal counts (int64). Callers clamp radians to `limits()` first; this never wraps."""
         middle, sign = self._arrays()
-        return middle + sign * np.rint(np.asarray(q, dtype=np.float64) / RAD_PER_COUNT).astype(np.int64)
+        counts: np.ndarray = middle + sign * np.rint(np.asarray(q, dtype=np.float64) / RAD_PER_COUNT).astype(np.int64)
+        return counts
 
     def limits(self) -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper joint limits in radians (arrays in joint order)."""
@@ -112,7 +120,7 @@ class ArmCalibration:
         return np.array([r[0] for r in ranges]), np.array([r[1] for r in ranges])
 
     # -- JSON -----------------------------------------------------------------------------------------
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, object]:
         return {
             "version": FORMAT_VERSION,
             "model": self.model_key,
@@ -122,11 +130,11 @@ class ArmCalibration:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> ArmCalibration:
-        if not isinstance(data, dict) or data.get("version") != FORMAT_VERSION:
+    def from_json(cls, data: Mapping[str, Any]) -> ArmCalibration:  # parsed JSON: any shape until checked
+        if not isinstance(data, Mapping) or data.get("version") != FORMAT_VERSION:
             raise CalibrationError("this calibration file is from another version; calibrate the arm again")
         model = arm_model(str(data["model"]))
-        joints = [JointCalibration(**{k: (v if k == "name" else int(v)) for k, v in j.items()}) for j in data["joints"]]
+        joints = [_joint_from_json(j) for j in data["joints"]]
         if [j.name for j in joints] != model.joint_names:
             raise CalibrationError(f"calibration joints do not match the {model.display_name}; calibrate again")
         for j in joints:
@@ -136,6 +144,11 @@ class ArmCalibration:
 
 
 # -- where calibrations live ------------------------------------------------------------------------------
+def _joint_from_json(data: Mapping[str, Any]) -> JointCalibration:
+    fields: dict[str, Any] = {k: (v if k == "name" else int(v)) for k, v in data.items()}
+    return JointCalibration(**fields)
+
+
 def arm_id_for(model: ArmModel | str, *, serial_number: str | None = None, port: str | None = None) -> str:
     """A stable name for one physical arm: its adapter's USB serial number when it has one, else the port."""
     model = arm_model(model)

@@ -150,7 +150,7 @@ def _reuse_calibration(arm: Arm) -> None:
         arm.warnings.append(f"could not check the stored calibration against the servos: {exc}")
 
 
-def _start_sim_process(model_key: str, realtime: bool = False) -> tuple[subprocess.Popen, str]:
+def _start_sim_process(model_key: str, realtime: bool = False) -> tuple[subprocess.Popen[bytes], str]:
     # Real-time priority is inherited by the simulator's serving thread (Linux threads inherit the policy).
     prio = "from prop_desktop.arm.loop import request_realtime; request_realtime(30)\n" if realtime else ""
     code = (

@@ -58,7 +58,7 @@ class LoopStats:
     stopped_by: str = "running"  # "running", "stop", "step", "duration", "cancel", "error"
     error: str | None = None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
