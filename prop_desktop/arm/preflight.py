@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 
 from prop_desktop.arm.bus import ServoBus
 from prop_desktop.arm.errors import BusError, CorruptPacket, ServoTimeout
-from prop_desktop.arm.models import ArmModel, arm_model
+from prop_desktop.arm.models import ArmModel, ServoModel, arm_model
 
 BAUD_HINT = (
     "check the baud rate: arms set up with LeRobot or our set-up run at 1 000 000 baud "
@@ -57,7 +57,7 @@ class PreflightReport:
     def ok(self) -> bool:
         return not self.problems and all(s.ok for s in self.servos)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, object]:
         data = asdict(self)
         data["ok"] = self.ok
         for row, servo in zip(data["servos"], self.servos, strict=True):
@@ -140,7 +140,7 @@ def run_preflight(bus: ServoBus, model: ArmModel | str, *, port: str = "") -> Pr
     return report
 
 
-def _check_voltage(check: ServoCheck, servo) -> None:
+def _check_voltage(check: ServoCheck, servo: ServoModel) -> None:
     v = check.voltage
     if v is None or servo.voltage_ok(v):
         return

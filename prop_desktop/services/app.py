@@ -30,19 +30,14 @@ class App:
         """`data_dir`: app data (default prop_desktop.paths.data_dir()); `arm_choice`: connect at once ("sim",
         a port path) — None leaves it to the Connect page; `keyring_backend`: a keyring backend object
         (tests); `policy_dir`: base policy folder (default: the shipped resources)."""
-        import os
-
-        from prop_desktop.paths import ENV_DATA_DIR
+        from prop_desktop.arm.calibration_store import CalibrationStore
         from prop_desktop.paths import data_dir as default_data_dir
 
         self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        if data_dir is not None:
-            # One data folder for every layer: the arm layer stores calibrations via prop_desktop.paths, so a
-            # test or portable App must not write them into the user's real folder.
-            os.environ[ENV_DATA_DIR] = str(self.data_dir)
         self.policy = PolicyProvider(policy_dir)
-        self.arm = ArmService(control_rate_hz)
+        # One data folder for every layer: calibrations too live in this App's folder, never the user's.
+        self.arm = ArmService(control_rate_hz, CalibrationStore.in_data_folder(self.data_dir))
         self.profiles = ProfileService(self.data_dir, keyring_backend)
         self.profiles.passphrase_provider = passphrase_provider
         self.record = RecordService(self.arm, self.profiles, control_rate_hz)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from prop_desktop.arm import connect
-from prop_desktop.arm.bus import make_bus
 from prop_desktop.arm.models import arm_model
 from prop_desktop.arm.preflight import run_preflight
+from prop_desktop.arm.protocols import make_bus
 
 
 @pytest.mark.timeout(30)
