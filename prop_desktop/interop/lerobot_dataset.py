@@ -177,15 +177,15 @@ def import_dataset(me: UnlockedProfile, folder: Path, *, task: str | None = None
         raise InteropError(f"the dataset's task(s) {', '.join(repr(t) for t in unknown)} are not PRoP Desktop tasks; "
                            f"say which task they demonstrate with --task ({', '.join(TASK_NAMES)})")
     units = _units(model, calibration_file, body_mode)
-    prepared = []
+    prepared: list[tuple[dict[str, np.ndarray], dict[str, Any]]] = []
     for ep in dataset.episodes:
         n = len(ep.state)
-        arrays = {
+        arrays: dict[str, np.ndarray] = {
             "t": np.arange(n, dtype=np.float64) / dataset.fps,
             "q": units.to_radians(ep.state[:, order]).astype(np.float32),
             "goal": units.to_radians(ep.action[:, order]).astype(np.float32),
         }
-        meta = {
+        meta: dict[str, Any] = {
             "task": task_name(ep.task, task), "profile_id": me.profile.id, "mode": IMPORTED_MODE,
             "rate_hz": float(dataset.fps), "joint_names": list(model.joint_names), "interrupted": False,
             "fault": None, "created": now_iso(), "arm_model": model.key, "calibrated": calibration_file is not None,

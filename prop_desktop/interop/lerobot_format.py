@@ -134,8 +134,8 @@ def write_dataset(root: Path, dataset: StateDataset, frames_per_file: int | None
             "dataset_from_index": first, "dataset_to_index": first + len(ep.state),
             "meta/episodes/chunk_index": 0, "meta/episodes/file_index": 0,
         }
-        for feature, stats in _episode_stats(ep, first, tasks.index(ep.task), dataset.fps).items():
-            for stat, values in stats.items():
+        for feature, per_stat in _episode_stats(ep, first, tasks.index(ep.task), dataset.fps).items():
+            for stat, values in per_stat.items():
                 row[f"stats/{feature}/{stat}"] = values
         episode_rows.append(row)
         rows_in_file += len(ep.state)
@@ -149,7 +149,8 @@ def write_dataset(root: Path, dataset: StateDataset, frames_per_file: int | None
     pq.write_table(pa.Table.from_pylist(episode_rows), episodes_path)
     pq.write_table(_tasks_table(tasks), root / TASKS_PATH)
     all_frames = pa.concat_tables([t for tables in files for t in tables])
-    stats = {name: feature_stats(column_array(all_frames, name)) for name in all_frames.column_names}
+    stats: dict[str, dict[str, list[float]]] = {
+        name: feature_stats(column_array(all_frames, name)) for name in all_frames.column_names}
     (root / STATS_PATH).write_text(json.dumps(stats, indent=4))
     (root / INFO_PATH).write_text(json.dumps(_info(dataset, len(tasks), first), indent=4))
 
@@ -188,5 +189,5 @@ def column_array(table: pa.Table, name: str) -> np.ndarray:
         values = column.flatten().to_numpy(zero_copy_only=False).astype(np.float64)
         if len(column) and values.size % len(column):
             raise DatasetFormatError(f"the column {name!r} has rows of different lengths")
-        return values.reshape(len(column), -1)
-    return column.to_numpy(zero_copy_only=False).astype(np.float64).reshape(-1, 1)
+        return np.asarray(values.reshape(len(column), -1), dtype=np.float64)
+    return np.asarray(column.to_numpy(zero_copy_only=False), dtype=np.float64).reshape(-1, 1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -32,7 +33,7 @@ FLOAT_TYPES = ("float32", "float64")
 FPS_TOLERANCE_FRAMES = 0.1
 
 
-def _load_json(path: Path) -> dict:
+def _load_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -42,7 +43,7 @@ def _load_json(path: Path) -> dict:
     return data
 
 
-def _feature_names(name: str, feature: dict) -> list[str]:
+def _feature_names(name: str, feature: dict[str, Any]) -> list[str]:
     names = feature.get("names")
     if isinstance(names, dict):  # older datasets: {"motors": [...]}
         names = next(iter(names.values()), None)

@@ -131,11 +131,11 @@ class UnitConversion:
 
     def to_lerobot(self, q_rad: np.ndarray) -> np.ndarray:
         """(T, 6) radians -> (T, 6) LeRobot units (float64)."""
-        return np.asarray(q_rad, dtype=np.float64) * self.scale + self.offset
+        return np.asarray(np.asarray(q_rad, dtype=np.float64) * self.scale + self.offset, dtype=np.float64)
 
     def to_radians(self, values: np.ndarray) -> np.ndarray:
         """(T, 6) LeRobot units -> (T, 6) radians (float64)."""
-        return (np.asarray(values, dtype=np.float64) - self.offset) / self.scale
+        return np.asarray((np.asarray(values, dtype=np.float64) - self.offset) / self.scale, dtype=np.float64)
 
 
 __all__ = ["ROBOTS", "ROBOT_TYPES", "LeRobotRobot", "NormMode", "UnitConversion", "motor_names",

@@ -9,7 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from prop_desktop.arm.calibration import CalibrationError, load_calibration
+from prop_desktop.arm.calibration import CalibrationError
+from prop_desktop.arm.calibration_store import CalibrationStore
 from prop_desktop.arm.models import RAD_PER_COUNT
 from prop_desktop.cli.main import main
 from prop_desktop.interop.lerobot_calibration import (
@@ -137,7 +138,7 @@ def test_arm_calibrate_from_lerobot_skips_calibration_and_exports_it_back(tmp_pa
     out = capsys.readouterr().out
     assert "no need to calibrate again" in out and "Step 1" not in out
     assert json.loads(target.read_text()) == SO101_FILE
-    stored = load_calibration("so101-sim")
+    stored = CalibrationStore.default().load("so101-sim")
     assert stored is not None and stored.calibrated and stored.joints[0].min_count == 770
 
 
@@ -163,7 +164,7 @@ def test_guided_calibration_can_be_exported_for_lerobot(tmp_path, capsys, monkey
     target = tmp_path / "cal.json"
     assert main(["arm", "calibrate", "--sim", "--sweep-seconds", "0.5", "--export-lerobot", str(target)]) == 0
     assert f"LeRobot calibration found: {found}" in capsys.readouterr().out  # offered instead of calibrating
-    stored = load_calibration("so101-sim")
+    stored = CalibrationStore.default().load("so101-sim")
     assert stored is not None
     written = read_lerobot_calibration(target, "so101")  # it is a valid LeRobot file for this arm
     assert written == to_lerobot(stored)
