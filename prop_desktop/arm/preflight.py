@@ -199,9 +199,17 @@ def _bus_wide(bus: ServoBus, model: ArmModel, report: PreflightReport) -> None:
             f"the servos run different firmware ({', '.join(sorted(firmwares))}); update them all to the same "
             "version with the vendor's tool if the arm behaves oddly"
         )
-    volts = [s.voltage for s in found if s.voltage is not None]
-    if volts and max(volts) - min(volts) > 1.0:
-        report.warnings.append(
-            f"supply voltage differs between servos ({min(volts):.1f}-{max(volts):.1f} V): a loose power cable "
-            "on the daisy chain?"
-        )
+    # Compare each servo model with its own kind only: an arm may power its models from separate supplies on
+    # purpose (a Koch v1.1 follower feeds its XL430 chain 12 V and its XL330 chain 5 V from a DC converter;
+    # each servo is judged against its own model's range in _check_voltage). Within one model, a spread
+    # means a poor contact on that chain.
+    by_model: dict[str, list[float]] = {}
+    for s in found:
+        if s.voltage is not None:
+            by_model.setdefault(s.expected_model, []).append(s.voltage)
+    for name, volts in sorted(by_model.items()):
+        if max(volts) - min(volts) > 1.0:
+            report.warnings.append(
+                f"supply voltage differs between the {name} servos ({min(volts):.1f}-{max(volts):.1f} V): a loose "
+                "power cable on their daisy chain?"
+            )
