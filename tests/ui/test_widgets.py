@@ -213,3 +213,11 @@ def test_the_layout_checker_finds_clipped_text_overlaps_and_moved_controls(qtbot
     before = control_positions(root)
     b.move(50, 120)
     assert moved(before, control_positions(root)) == ["b: (50, 60) -> (50, 120)"]
+
+
+def test_time_left_is_said_as_an_upper_bound():
+    from prop_desktop.ui.pages.train_page import format_eta
+
+    assert format_eta(None) == "estimating time left…"
+    assert format_eta(36.4) == "at most 36 s left"
+    assert format_eta(75) == "at most 1 min 15 s left"
