@@ -12,6 +12,7 @@ slider's metrics quickly and `apply_alpha(a)` saves the chosen α with the adapt
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Sequence
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from prop_desktop.services.profile_service import ProfileService
     from prop_desktop.services.record_service import RecordService
 
+log = logging.getLogger(__name__)
 DEFAULT_MAX_STEPS = 1500
 DEFAULT_MAX_SECONDS = 45.0  # a UI run ends in well under a minute even on a busy 2-core machine
 
@@ -209,9 +211,11 @@ class TrainingJob:
             self._finish(TrainingResult(False, TrainingState.CANCELLED,
                                         "Training was cancelled. Your previous personalization is unchanged."))
         except ServiceError as exc:
+            log.warning("training failed: %s", exc.user_message)
             self._state = TrainingState.FAILED
             self._finish(TrainingResult(False, TrainingState.FAILED, exc.user_message))
         except Exception as exc:  # noqa: BLE001 - the worker must always report and finish
+            log.exception("training failed unexpectedly")
             self._state = TrainingState.FAILED
             self._finish(TrainingResult(False, TrainingState.FAILED, f"Training failed unexpectedly: {exc}"))
 
