@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .. import failpoints
 from .atomic import make_private_dir, remove_stale_temp_files
 from .episodes import WriteGuard
 from .errors import AdapterNotFound, SealedFileError
@@ -106,6 +107,7 @@ class AdapterStore:
     def delete(self, base_model_hash: str) -> None:
         path = self._path(check_model_hash(base_model_hash))
         with self._guard():
+            failpoints.reached("remove")
             try:
                 path.unlink()
             except FileNotFoundError:

@@ -24,6 +24,7 @@ import numpy as np
 from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
+from .. import failpoints
 from .atomic import make_private_dir, remove_stale_temp_files
 from .errors import EpisodeNotFound, InvalidEpisode, SealedFileError
 from .registry import MAX_NAME_CHARS, clean_name
@@ -191,6 +192,7 @@ class EpisodeStore:
     def delete(self, episode_id: str) -> None:
         path = self._path(episode_id)
         with self._guard():
+            failpoints.reached("remove")
             try:
                 path.unlink()
             except FileNotFoundError:

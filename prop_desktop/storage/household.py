@@ -26,6 +26,7 @@ from pathlib import Path
 
 from keyring.backend import KeyringBackend
 
+from .. import failpoints
 from ..keys.errors import (
     DamagedKeyEntry,
     KeyMissing,
@@ -33,7 +34,6 @@ from ..keys.errors import (
     KeysError,
     PassphraseRequired,
     WrongPassphrase,
-    WrongRecoveryCode,
 )
 from ..keys.keyring_store import KeyringStore, KeySet
 from ..keys.material import ProfileKey
@@ -45,12 +45,14 @@ from .adapters import MODEL_HASH, AdapterStore
 from .atomic import fsync_dir, is_temp_file, make_private_dir
 from .episodes import EPISODE_ID, EpisodeStore
 from .episodes import KIND as EPISODE_KIND
-from .errors import InvalidName, SealedFileError, StaleKey
+from .errors import InvalidName, ProfileExists, SealedFileError, StaleKey
 from .locks import file_lock
-from .registry import Profile, Registry, clean_name
+from .registry import Profile, Registry, clean_profile_name
+from .restore import RestoreOutcome, restore_key
 from .sealed import SealContext, Sealer, key_id_of
 
 PROFILES_DIR = "profiles"
+CREATING_MARKER = ".creating"  # in a profile folder whose creation has not reached the registry yet
 EPISODES_DIR = "episodes"
 ADAPTERS_DIR = "adapters"
 # Held exclusively while a profile's key or files change wholesale (rotation, settling, restore, deletion);
@@ -81,6 +83,10 @@ def _now() -> str:
 class Household:
     def __init__(self, root: Path | None = None, keyring_backend: KeyringBackend | None = None) -> None:
         self.root = Path(root) if root is not None else data_dir()
+        # Only the user may enter the data folder and profiles/ (existing ones made 0755 are tightened).
+        make_private_dir(self.root)
+        if (self.root / PROFILES_DIR).is_dir():
+            make_private_dir(self.root / PROFILES_DIR)
         self.registry = Registry(self.root)
         self.keystore = KeyringStore(keyring_backend)
         self._held = threading.local()  # re-entrancy of the exclusive key-change lock, per thread
@@ -126,9 +132,10 @@ class Household:
     def list_profiles(self) -> list[Profile]:
         return sorted(self.registry.read().profiles.values(), key=lambda p: (p.created, p.id))
 
-    def profile(self, ref: ProfileRef) -> Profile:
-        """Look a profile up by name (case-insensitive), id, or a (possibly stale) Profile."""
-        return self.registry.read().find(ref)
+    def profile(self, ref: ProfileRef, *, by_id: bool | None = None) -> Profile:
+        """Look a profile up by name (ignoring case and look-alike forms), by a (possibly stale) Profile, or by
+        id: a UUID-shaped string (no name is one) or any string with by_id=True. by_id=False: names only."""
+        return self.registry.read().find(ref, by_id=by_id)
 
     def profile_dir(self, profile: ProfileRef) -> Path:
         profile_id = profile.id if isinstance(profile, Profile) else self.profile(profile).id
@@ -136,30 +143,42 @@ class Household:
 
     def create_profile(self, name: str, passphrase: str | None = None) -> tuple[Profile, str]:
         """A new profile with a fresh key in the keyring; returns it and its recovery code (show it once)."""
-        name = clean_name(name)
+        name = clean_profile_name(name)
         if passphrase is not None:
             check_passphrase(passphrase)
         self.registry.read().check_name_free(name)
         return self._add_profile(name, ProfileKey.generate(), passphrase)
 
     def _add_profile(self, name: str, key: ProfileKey, passphrase: str | None) -> tuple[Profile, str]:
+        """Folder with a `.creating` marker, then the key, then the registry entry, then the marker goes. A
+        crash in between leaves a marked folder that `tidy` removes with its keyring entry (the recovery code
+        was never shown). Under the key-change lock so `tidy` in another process never sees a live one."""
         profile = Profile(str(uuid.uuid4()), name, _now(), passphrase is not None, key.key_id)
-        self.keystore.save(profile.id, KeySet(key), passphrase)  # refuses insecure keyrings before anything else
-        with self.registry.edit() as data:
+        _ = self.keystore.backend  # refuses insecure or locked keyrings before anything is written
+        with self._key_change():
+            folder = self.profile_dir(profile)
+            failpoints.reached("mkdir")
+            make_private_dir(folder)
+            (folder / CREATING_MARKER).touch(mode=0o600)
+            fsync_dir(folder.parent)
+            self.keystore.save(profile.id, KeySet(key), passphrase)
             try:
-                data.check_name_free(name)
-            except Exception:
+                with self.registry.edit() as data:
+                    data.check_name_free(name)
+                    data.put(profile)
+                    if data.active is None:
+                        data.active = profile.id
+            except ProfileExists:
                 self.keystore.delete(profile.id)
+                shutil.rmtree(folder, ignore_errors=True)
                 raise
-            data.put(profile)
-            if data.active is None:
-                data.active = profile.id
-        make_private_dir(self.profile_dir(profile))
+            failpoints.reached("remove")
+            (folder / CREATING_MARKER).unlink()
         return profile, encode_recovery_code(key.root)
 
     def rename(self, profile: ProfileRef, new_name: str) -> Profile:
         """Only the display name changes: id, key and files stay as they are."""
-        new_name = clean_name(new_name)
+        new_name = clean_profile_name(new_name)
         with self.registry.edit() as data:
             found = data.find(profile)
             data.check_name_free(new_name, except_id=found.id)
@@ -176,6 +195,7 @@ class Household:
             self.keystore.delete(found.id)  # crypto-shredding: without the key, leftovers are noise
         except KeyringError as exc:
             warnings.append(f"the keyring entry could not be removed ({exc}); the files were deleted anyway")
+        failpoints.reached("remove")
         shutil.rmtree(self.profile_dir(found), ignore_errors=True)
         if self.profile_dir(found).exists():
             warnings.append(f"some files in {self.profile_dir(found)} could not be deleted; they stay unreadable")
@@ -228,12 +248,12 @@ class Household:
     def _load_keys(self, profile: Profile, passphrase: str | None) -> KeySet:
         keys = self.keystore.load(profile.id, passphrase)
         profile = self.profile(profile.id)
-        if keys.pending is not None or profile.rotation or keys.current.key_id != profile.key_id:
+        if not keys.settled or profile.rotation or keys.current.key_id != profile.key_id:
             # Mid-rotation (or looks like it): wait for a live rotation to end; settle a dead one here.
             with self._key_change():
                 profile = self.profile(profile.id)
                 keys = self.keystore.load(profile.id, passphrase)
-                if keys.pending is not None or profile.rotation:
+                if not keys.settled or profile.rotation:
                     keys = self._settle_rotation(profile, keys, passphrase)
                     profile = self.profile(profile.id)
         if keys.current.key_id != profile.key_id:
@@ -241,30 +261,24 @@ class Household:
                                   "were sealed with; restore the profile with its recovery code")
         return keys
 
-    def restore(self, profile: ProfileRef, recovery_code: str, passphrase: str | None = None) -> Profile:
+    def restore(self, profile: ProfileRef, recovery_code: str, passphrase: str | None = None, *,
+                current_passphrase: str | None = None, discard_unreadable: bool = False) -> Profile:
         """Put the key back into the keyring from its recovery code (also resets or removes the passphrase).
 
-        An unknown name creates a profile with that key (a new computer without the old data folder).
+        Safe in any state (an interrupted rotation or restore, a rolled-back registry): it merges the code's
+        key with the keys of the current keyring entry and reseals every file they open (see restore.py).
+        An unknown name creates a profile with that key, unless the key belongs to a profile here.
         """
+        return self.restore_outcome(profile, recovery_code, passphrase, current_passphrase=current_passphrase,
+                                    discard_unreadable=discard_unreadable).profile
+
+    def restore_outcome(self, profile: ProfileRef, recovery_code: str, passphrase: str | None = None, *,
+                        current_passphrase: str | None = None, discard_unreadable: bool = False) -> RestoreOutcome:
+        """As `restore`, and which files no available key opens (left untouched)."""
         key = ProfileKey(decode_recovery_code(recovery_code))
         if passphrase is not None:
             check_passphrase(passphrase)
-        try:
-            found = self.profile(profile)
-        except LookupError:
-            if isinstance(profile, Profile):
-                raise
-            return self._add_profile(clean_name(profile), key, passphrase)[0]
-        with self._key_change():
-            found = self.profile(found.id)
-            if key.key_id != found.key_id:
-                raise WrongRecoveryCode(
-                    "this recovery code is typed correctly but belongs to a different key than the one of profile "
-                    f"{found.name!r} (another profile's code, or one replaced by a key rotation)"
-                )
-            self.keystore.save(found.id, KeySet(key), passphrase)
-            with self.registry.edit() as data:
-                return data.update(found.id, protected=passphrase is not None, rotation=None)
+        return restore_key(self, profile, key, passphrase, current_passphrase, discard_unreadable)
 
     def change_passphrase(self, profile: ProfileRef, old: str | None, new: str | None) -> Profile:
         """Add, change (old and new) or remove (new=None) the passphrase protecting the key."""
@@ -358,7 +372,7 @@ class Household:
             except SealedFileError as exc:
                 problems.append(str(exc))
                 continue
-            sealer.write(path, meta, body, context, sync_dir=False)
+            sealer.write(path, meta, body, context, sync_dir=False, point="reseal")
             touched.add(path.parent)
         # One folder fsync per folder instead of one per file; done before the caller moves to the next
         # phase, so no rename can be lost once the old key is dropped.

@@ -88,8 +88,9 @@ class Sealer:
         sealed_body = aead.encrypt(body_nonce, body, body_ad)
         return prefix + meta_nonce + sealed_meta + body_nonce + sealed_body
 
-    def write(self, path: Path, meta: bytes, body: bytes, context: SealContext, sync_dir: bool = True) -> None:
-        atomic_write_bytes(path, self.seal(meta, body, context), sync_dir=sync_dir)
+    def write(self, path: Path, meta: bytes, body: bytes, context: SealContext, sync_dir: bool = True,
+              point: str = "seal") -> None:
+        atomic_write_bytes(path, self.seal(meta, body, context), sync_dir=sync_dir, point=point)
 
     # -- opening ---------------------------------------------------------------------------------------
 
