@@ -158,6 +158,7 @@ class Household:
         with self._key_change():
             folder = self.profile_dir(profile)
             failpoints.reached("mkdir")
+            make_private_dir(folder.parent)
             make_private_dir(folder)
             (folder / CREATING_MARKER).touch(mode=0o600)
             fsync_dir(folder.parent)
