@@ -213,6 +213,24 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_rebuild(args: argparse.Namespace) -> int:
+    hh = _household()
+    report = hh.rebuild_registry()
+    if report.moved_registry is not None:
+        print(f"The damaged registry was moved to {report.moved_registry}.")
+    for profile in report.rebuilt:
+        lock = " (passphrase)" if profile.protected else ""
+        print(f"Found profile {profile.id}{lock}: listed as {profile.name!r}; rename it with "
+              f"`prop-desktop profile rename --id {profile.id} NEW_NAME`, or restore it by its recovery code.")
+    for profile_id in report.removed:
+        print(f"Removed an unfinished profile creation ({profile_id}) and its key; its code was never shown.")
+    for problem in report.kept_back:
+        print(f"warning: not done now: {problem}", file=sys.stderr)
+    if not (report.rebuilt or report.removed):
+        print(f"The registry already lists every profile folder ({len(hh.list_profiles())} profile(s)).")
+    return EXIT_PROBLEMS if report.kept_back else 0
+
+
 def _guarded(handler: Any) -> Any:
     """Turn expected failures into one plain line on stderr (no traceback) and exit status 2."""
 
@@ -276,5 +294,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub.add_argument("--remove", action="store_true", help="remove the passphrase")
     sub.add_argument("--passphrase-stdin", action="store_true",
                      help="read the current passphrase (if any), then the new one, from stdin")
+    add("rebuild", _cmd_rebuild, "rebuild the registry (profiles.json) from the profile folders and keyring "
+                                 "entries, e.g. after it was lost or damaged", needs_name=False)
     sub = add("verify", _cmd_verify, "check the key and open every sealed file; exit status 1 on any problem")
     sub.add_argument("--passphrase-stdin", action="store_true", help="read the profile's passphrase from stdin")

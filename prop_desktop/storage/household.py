@@ -50,6 +50,7 @@ from .locks import file_lock
 from .registry import Profile, Registry, clean_profile_name
 from .restore import RestoreOutcome, restore_key
 from .sealed import SealContext, Sealer, key_id_of
+from .tidy import TidyReport, rebuild, tidy_on_start
 
 PROFILES_DIR = "profiles"
 CREATING_MARKER = ".creating"  # in a profile folder whose creation has not reached the registry yet
@@ -90,11 +91,18 @@ class Household:
         self.registry = Registry(self.root)
         self.keystore = KeyringStore(keyring_backend)
         self._held = threading.local()  # re-entrancy of the exclusive key-change lock, per thread
+        # Finish what a crash left: orphan keys of interrupted creations, folders the registry lost.
+        self.last_tidy = tidy_on_start(self)
+
+    def rebuild_registry(self) -> TidyReport:
+        """Rebuild registry entries from the profile folders and keyring entries (a damaged profiles.json is
+        moved aside first); profiles whose name was lost get a placeholder name until renamed."""
+        return rebuild(self)
 
     # -- locking ----------------------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _key_change(self) -> Iterator[None]:
+    def _key_change(self, timeout_s: float = 120.0) -> Iterator[None]:
         depth = getattr(self._held, "depth", 0)
         if depth:
             self._held.depth = depth + 1
@@ -103,7 +111,7 @@ class Household:
             finally:
                 self._held.depth = depth
             return
-        with file_lock(self.root / KEY_CHANGE_LOCK, exclusive=True, timeout_s=120.0,
+        with file_lock(self.root / KEY_CHANGE_LOCK, exclusive=True, timeout_s=timeout_s,
                        busy_message="another PRoP Desktop process is changing a profile's key (rotation, "
                                     "restore or deletion); try again when it has finished"):
             self._held.depth = 1
@@ -257,6 +265,9 @@ class Household:
                 if not keys.settled or profile.rotation:
                     keys = self._settle_rotation(profile, keys, passphrase)
                     profile = self.profile(profile.id)
+        if not profile.key_id:  # rebuilt from a folder with no sealed file: the keyring's key is the one
+            with self.registry.edit() as data:
+                profile = data.update(profile.id, key_id=keys.current.key_id)
         if keys.current.key_id != profile.key_id:
             raise DamagedKeyEntry(f"the keyring holds a different key for {profile.name!r} than the one its files "
                                   "were sealed with; restore the profile with its recovery code")
@@ -347,14 +358,17 @@ class Household:
     # -- files ------------------------------------------------------------------------------------------
 
     def _sealed_files(self, profile: Profile) -> list[tuple[Path, SealContext]]:
-        folder = self.profile_dir(profile)
+        return self._sealed_files_in(self.profile_dir(profile), profile.id)
+
+    @staticmethod
+    def _sealed_files_in(folder: Path, profile_id: str) -> list[tuple[Path, SealContext]]:
         files: list[tuple[Path, SealContext]] = []
         for path in sorted((folder / EPISODES_DIR).glob("*.sealed")):
             if EPISODE_ID.match(path.stem):
-                files.append((path, SealContext(profile.id, EPISODE_KIND, path.stem)))
+                files.append((path, SealContext(profile_id, EPISODE_KIND, path.stem)))
         for path in sorted((folder / ADAPTERS_DIR).glob("*.sealed")):
             if MODEL_HASH.match(path.stem):
-                files.append((path, SealContext(profile.id, ADAPTER_KIND, path.stem, base_model_hash=path.stem)))
+                files.append((path, SealContext(profile_id, ADAPTER_KIND, path.stem, base_model_hash=path.stem)))
         return files
 
     def _reseal_all(self, profile: Profile, keys: KeySet, target: ProfileKey) -> list[str]:
