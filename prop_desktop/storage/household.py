@@ -265,13 +265,21 @@ class Household:
                 if not keys.settled or profile.rotation:
                     keys = self._settle_rotation(profile, keys, passphrase)
                     profile = self.profile(profile.id)
-        if not profile.key_id:  # rebuilt from a folder with no sealed file: the keyring's key is the one
+        if keys.current.key_id != profile.key_id and self._registry_is_behind(profile, keys.current.key_id):
             with self.registry.edit() as data:
                 profile = data.update(profile.id, key_id=keys.current.key_id)
         if keys.current.key_id != profile.key_id:
             raise DamagedKeyEntry(f"the keyring holds a different key for {profile.name!r} than the one its files "
                                   "were sealed with; restore the profile with its recovery code")
         return keys
+
+    def _registry_is_behind(self, profile: Profile, keyring_key_id: str) -> bool:
+        """The registry names no key (rebuilt from an empty folder), or an older one (profiles.json rolled back)
+        while the profile's files are sealed with the keyring's key: then the keyring is right. A keyring entry
+        holding another profile's key matches none of this profile's files and is still refused."""
+        if not profile.key_id:
+            return True
+        return any(key_id_of(path) == keyring_key_id for path, _ in self._sealed_files(profile))
 
     def restore(self, profile: ProfileRef, recovery_code: str, passphrase: str | None = None, *,
                 current_passphrase: str | None = None, discard_unreadable: bool = False) -> Profile:

@@ -97,3 +97,15 @@ def test_marker_left_after_the_registry_write_is_just_removed(household: Househo
     again = Household(household.root, keyring_backend=household.keystore._requested)
     assert again.last_tidy.removed == [] and not (again.profile_dir(ana) / CREATING_MARKER).exists()
     assert again.unlock("Ana").key_id == ana.key_id
+
+
+def test_rolled_back_registry_unlocks_with_the_keyring_key(household: Household, memory_keyring) -> None:
+    ana, _ = household.create_profile("Ana")
+    recorded = Recorded()
+    recorded.fill(household, "Ana", 2)
+    backup = household.registry.path.read_bytes()
+    new_code = household.rotate("Ana")
+    household.registry.path.write_bytes(backup)  # names the old key again
+    assert household.unlock("Ana").key_id != ana.key_id  # the keyring's (newer) key, which the files use
+    assert recorded.problems(household, "Ana") == [] and household.profile("Ana").key_id != ana.key_id
+    assert household.restore("Ana", new_code).key_id == household.profile("Ana").key_id
