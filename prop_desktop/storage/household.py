@@ -40,13 +40,12 @@ from ..keys.material import ProfileKey
 from ..keys.passphrase import check_passphrase
 from ..keys.recovery import decode_recovery_code, encode_recovery_code
 from ..paths import data_dir
-from .adapters import KIND as ADAPTER_KIND
-from .adapters import MODEL_HASH, AdapterStore
+from .adapters import AdapterStore
 from .atomic import fsync_dir, is_temp_file, make_private_dir
-from .episodes import EPISODE_ID, EpisodeStore
-from .episodes import KIND as EPISODE_KIND
+from .episodes import EpisodeStore
 from .errors import InvalidName, ProfileExists, SealedFileError, StaleKey
 from .locks import file_lock
+from .profile_files import ADAPTERS_DIR, EPISODES_DIR, reseal_all, sealed_files_in
 from .registry import Profile, Registry, clean_profile_name
 from .restore import RestoreOutcome, restore_key
 from .sealed import SealContext, Sealer, key_id_of
@@ -54,8 +53,6 @@ from .tidy import TidyReport, rebuild, tidy_on_start
 
 PROFILES_DIR = "profiles"
 CREATING_MARKER = ".creating"  # in a profile folder whose creation has not reached the registry yet
-EPISODES_DIR = "episodes"
-ADAPTERS_DIR = "adapters"
 # Held exclusively while a profile's key or files change wholesale (rotation, settling, restore, deletion);
 # held shared by every store write, so no write lands in the middle of a rotation.
 KEY_CHANGE_LOCK = ".keychange.lock"
@@ -366,42 +363,10 @@ class Household:
     # -- files ------------------------------------------------------------------------------------------
 
     def _sealed_files(self, profile: Profile) -> list[tuple[Path, SealContext]]:
-        return self._sealed_files_in(self.profile_dir(profile), profile.id)
-
-    @staticmethod
-    def _sealed_files_in(folder: Path, profile_id: str) -> list[tuple[Path, SealContext]]:
-        files: list[tuple[Path, SealContext]] = []
-        for path in sorted((folder / EPISODES_DIR).glob("*.sealed")):
-            if EPISODE_ID.match(path.stem):
-                files.append((path, SealContext(profile_id, EPISODE_KIND, path.stem)))
-        for path in sorted((folder / ADAPTERS_DIR).glob("*.sealed")):
-            if MODEL_HASH.match(path.stem):
-                files.append((path, SealContext(profile_id, ADAPTER_KIND, path.stem, base_model_hash=path.stem)))
-        return files
+        return sealed_files_in(self.profile_dir(profile), profile.id)
 
     def _reseal_all(self, profile: Profile, keys: KeySet, target: ProfileKey) -> list[str]:
-        """Reseal every readable file that is not yet under `target`. Unreadable files are left (reported)."""
-        sealer = Sealer({k.key_id: k.seal_key for k in keys.by_id().values()} | {target.key_id: target.seal_key},
-                        target.key_id)
-        problems = []
-        touched: set[Path] = set()
-        for path, context in self._sealed_files(profile):
-            if key_id_of(path) == target.key_id:
-                continue
-            try:
-                meta, body = sealer.open(path, context)
-            except FileNotFoundError:
-                continue
-            except SealedFileError as exc:
-                problems.append(str(exc))
-                continue
-            sealer.write(path, meta, body, context, sync_dir=False, point="reseal")
-            touched.add(path.parent)
-        # One folder fsync per folder instead of one per file; done before the caller moves to the next
-        # phase, so no rename can be lost once the old key is dropped.
-        for folder in touched:
-            fsync_dir(folder)
-        return problems
+        return reseal_all(self._sealed_files(profile), keys, target)
 
     def verify(self, profile: ProfileRef, passphrase: str | None = None) -> list[str]:
         """Every problem found with the profile's key and files (empty list = all good).

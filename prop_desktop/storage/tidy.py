@@ -30,6 +30,7 @@ from ..keys.errors import DamagedKeyEntry, KeyMissing, KeysError
 from ..keys.keyring_store import decode_entry, entry_is_protected
 from .errors import RegistryError, StorageError
 from .locks import LockTimeout
+from .profile_files import sealed_files_in
 from .registry import Profile, RegistryData, is_profile_id, placeholder_name
 from .sealed import key_id_of
 
@@ -109,7 +110,7 @@ def _remove_interrupted_creation(hh: Household, folder: Path, report: TidyReport
 
 def _rebuild_entry(hh: Household, folder: Path, report: TidyReport) -> None:
     profile_id = folder.name
-    header_ids = Counter(kid for kid in (key_id_of(path) for path, _ in hh._sealed_files_in(folder, profile_id))
+    header_ids = Counter(kid for kid in (key_id_of(path) for path, _ in sealed_files_in(folder, profile_id))
                          if kid)
     protected, key_id = False, ""
     try:
