@@ -97,9 +97,16 @@ def _cmd_create(args: argparse.Namespace) -> int:
     if args.passphrase or args.passphrase_stdin:
         passphrase = SecretInput().read("new passphrase", "--passphrase-stdin", args.passphrase_stdin,
                                         confirm=not args.passphrase_stdin)
-    profile, code = hh.create_profile(args.name, passphrase=passphrase)
-    print(f"Created profile {profile.name!r} ({profile.id}); its key is in the keyring ({hh.keystore.describe()}).")
-    _print_code(profile.name, code, "The")
+    from prop_desktop.storage.registry import clean_profile_name
+
+    name = clean_profile_name(args.name)
+
+    def show(code: str) -> None:  # before create_profile returns: a crash before it undoes the creation
+        print(f"Created profile {name!r}; its key is in the keyring ({hh.keystore.describe()}).")
+        _print_code(name, code, "The")
+
+    profile, _ = hh.create_profile(args.name, passphrase=passphrase, on_code=show)
+    print(f"Profile id: {profile.id}")
     return 0
 
 

@@ -146,15 +146,19 @@ class Household:
         profile_id = profile.id if isinstance(profile, Profile) else self.profile(profile).id
         return self.root / PROFILES_DIR / str(uuid.UUID(profile_id))
 
-    def create_profile(self, name: str, passphrase: str | None = None) -> tuple[Profile, str]:
-        """A new profile with a fresh key in the keyring; returns it and its recovery code (show it once)."""
+    def create_profile(self, name: str, passphrase: str | None = None,
+                       on_code: Callable[[str], None] | None = None) -> tuple[Profile, str]:
+        """A new profile with a fresh key in the keyring; returns it and its recovery code (show it once).
+        With `on_code`, the profile counts as created only once it returned: a crash before that removes the
+        profile again on the next start (its code may never have been seen; it holds no data yet)."""
         name = clean_profile_name(name)
         if passphrase is not None:
             check_passphrase(passphrase)
         self.registry.read().check_name_free(name)
-        return self._add_profile(name, ProfileKey.generate(), passphrase)
+        return self._add_profile(name, ProfileKey.generate(), passphrase, on_code)
 
-    def _add_profile(self, name: str, key: ProfileKey, passphrase: str | None) -> tuple[Profile, str]:
+    def _add_profile(self, name: str, key: ProfileKey, passphrase: str | None,
+                     on_code: Callable[[str], None] | None = None) -> tuple[Profile, str]:
         """Folder with a `.creating` marker, then the key, then the registry entry, then the marker goes. A
         crash in between leaves a marked folder that `tidy` removes with its keyring entry (the recovery code
         was never shown). Under the key-change lock so `tidy` in another process never sees a live one."""
@@ -178,9 +182,12 @@ class Household:
                 self.keystore.delete(profile.id)
                 shutil.rmtree(folder, ignore_errors=True)
                 raise
+            code = encode_recovery_code(key.root)
+            if on_code is not None:
+                on_code(code)
             failpoints.reached("remove")
             (folder / CREATING_MARKER).unlink()
-        return profile, encode_recovery_code(key.root)
+        return profile, code
 
     def rename(self, profile: ProfileRef, new_name: str) -> Profile:
         """Only the display name changes: id, key and files stay as they are."""

@@ -10,7 +10,8 @@ The profile folders (`profiles/<uuid>/`) are the ground truth of what exists. Ev
   headers, under the placeholder name "Profile 1a2b3c4d" until the user renames it. Restoring with the
   recovery code finds it by its key id. Nothing of it is deleted.
 
-A marker left in a folder the registry does name (killed after the registry write) is simply removed.
+A marker left in a folder the registry does name (killed after the registry write, maybe before the code
+was shown) removes that profile too while it holds no sealed file; otherwise only the marker goes.
 """
 
 from __future__ import annotations
@@ -87,7 +88,9 @@ def tidy(hh: Household) -> TidyReport:
             continue
         marker = folder / CREATING_MARKER
         if folder.name in known:
-            if marker.exists():
+            if marker.exists() and not sealed_files_in(folder, folder.name):
+                _remove_interrupted_creation(hh, folder, report)  # its code may never have been shown
+            elif marker.exists():
                 marker.unlink()
             continue
         if marker.exists():
@@ -105,6 +108,10 @@ def _remove_interrupted_creation(hh: Household, folder: Path, report: TidyReport
         return
     failpoints.reached("remove")
     shutil.rmtree(folder, ignore_errors=True)
+    with hh.registry.edit() as data:
+        data.profiles.pop(folder.name, None)
+        if data.active == folder.name:
+            data.active = None
     report.removed.append(folder.name)
 
 

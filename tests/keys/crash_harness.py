@@ -111,6 +111,12 @@ def check_invariant(world: World, op: str, before: set[str]) -> list[str]:
     for username in world.usernames() - before:
         if username not in listed:
             violations.append(f"orphan keyring entry {username}")
+    for profile_id in set(listed) - set(world.recorded):  # made by the operation (create)
+        try:
+            if hh.unlock(profile_id).key_id not in world.codes:
+                violations.append(f"{listed[profile_id].name}: listed, but its recovery code was never shown")
+        except KeysError as exc:
+            violations.append(f"{listed[profile_id].name}: listed, but does not unlock: {exc}")
     for profile_id, recorded in world.recorded.items():
         if profile_id not in listed:
             if not (op == "delete" and profile_id == world.ids["Ana"]):
