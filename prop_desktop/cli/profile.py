@@ -208,6 +208,9 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     hh = _household()
     profile = _find(hh, args)
     passphrase = _passphrase_if_protected(hh, profile, SecretInput(), args.passphrase_stdin)
+    if args.accept:
+        hh.accept_files(profile, passphrase)
+        print(f"{profile.name!r}: the files as they are now are the reference for rollback checks.")
     problems = hh.verify(profile, passphrase)
     if problems:
         print(f"{profile.name!r}: {len(problems)} problem(s):")
@@ -305,3 +308,5 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                  "entries, e.g. after it was lost or damaged", needs_name=False)
     sub = add("verify", _cmd_verify, "check the key and open every sealed file; exit status 1 on any problem")
     sub.add_argument("--passphrase-stdin", action="store_true", help="read the profile's passphrase from stdin")
+    sub.add_argument("--accept", action="store_true",
+                     help="after restoring a backup on purpose: accept the files as they are (no rollback report)")

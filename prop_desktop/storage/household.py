@@ -20,7 +20,7 @@ import shutil
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -42,9 +42,10 @@ from ..keys.recovery import decode_recovery_code, encode_recovery_code
 from ..paths import data_dir
 from .adapters import AdapterStore
 from .atomic import fsync_dir, is_temp_file, make_private_dir
-from .episodes import EpisodeStore
+from .episodes import EpisodeStore, WriteGuard
 from .errors import InvalidName, ProfileExists, SealedFileError, StaleKey
 from .locks import file_lock
+from .manifest import MANIFEST_LOCK, Manifest, file_generations, profile_manifest
 from .profile_files import ADAPTERS_DIR, EPISODES_DIR, reseal_all, sealed_files_in
 from .registry import Profile, Registry, clean_profile_name
 from .restore import RestoreOutcome, restore_key
@@ -69,6 +70,8 @@ class UnlockedProfile:
     network_key: bytes  # 16 bytes, what the PRoP engine takes as the user's key
     episodes: EpisodeStore
     adapters: AdapterStore
+    manifest: Manifest = field(repr=False)
+    sealer: Sealer = field(repr=False)
 
     def __repr__(self) -> str:  # never show the key
         return f"UnlockedProfile(name={self.profile.name!r}, id={self.profile.id}, key_id={self.key_id})"
@@ -117,9 +120,9 @@ class Household:
             finally:
                 self._held.depth = 0
 
-    def _write_guard(self, profile_id: str, key_id: str) -> Callable[[], contextlib.AbstractContextManager[None]]:
+    def _write_guard(self, profile_id: str, key_id: str, manifest: Manifest) -> WriteGuard:
         @contextlib.contextmanager
-        def guard() -> Iterator[None]:
+        def guard(entry: str, deleting: bool = False) -> Iterator[int | None]:
             with file_lock(self.root / KEY_CHANGE_LOCK, exclusive=False, timeout_s=120.0,
                            busy_message="a key rotation is running; try again when it has finished"):
                 current = self.registry.read().profiles.get(profile_id)
@@ -128,7 +131,8 @@ class Household:
                 if current.key_id != key_id or current.rotation:
                     raise StaleKey("this profile's key was changed (rotated) since it was unlocked; unlock it "
                                    "again (nothing was saved)")
-                yield
+                with manifest.recording(entry, deleting) as generation:
+                    yield generation
 
         return guard
 
@@ -249,13 +253,16 @@ class Household:
         found = self.profile(found.id)
         sealer = Sealer.from_keyset(keys)
         folder = self.profile_dir(found)
-        guard = self._write_guard(found.id, keys.current.key_id)
+        manifest = profile_manifest(self.registry, folder, sealer, found.id)
+        guard = self._write_guard(found.id, keys.current.key_id, manifest)
         return UnlockedProfile(
             profile=found,
             key_id=keys.current.key_id,
             network_key=keys.current.network_key,
             episodes=EpisodeStore(folder / EPISODES_DIR, sealer, found.id, guard),
             adapters=AdapterStore(folder / ADAPTERS_DIR, sealer, found.id, guard),
+            manifest=manifest,
+            sealer=sealer,
         )
 
     def _load_keys(self, profile: Profile, passphrase: str | None) -> KeySet:
@@ -386,14 +393,21 @@ class Household:
         except (KeysError, SealedFileError) as exc:
             return [f"key: {exc}"]
         problems = unlocked.episodes.verify() + unlocked.adapters.verify()
+        problems += unlocked.manifest.problems(file_generations(self._sealed_files(found), unlocked.sealer))
         folder = self.profile_dir(found)
-        expected = {folder / EPISODES_DIR, folder / ADAPTERS_DIR}
+        expected = {folder / EPISODES_DIR, folder / ADAPTERS_DIR, folder / MANIFEST_LOCK}
         ours = {path for path, _ in self._sealed_files(found)}
         for path in sorted(folder.rglob("*")) if folder.exists() else []:
             if path in expected or path in ours or is_temp_file(path):
                 continue
             problems.append(f"unexpected item {path.relative_to(folder)} in the profile's folder (not a sealed file)")
         return problems
+
+    def accept_files(self, profile: ProfileRef, passphrase: str | None = None) -> None:
+        """After restoring a backup of the folder on purpose: the files as they are become the reference."""
+        unlocked = self.unlock(profile, passphrase)
+        files = self._sealed_files(unlocked.profile)
+        unlocked.manifest.accept(file_generations(files, unlocked.sealer))
 
     def missing_key(self, profile: ProfileRef) -> bool:
         """True when the keyring has no entry for this profile (restore from the recovery code)."""

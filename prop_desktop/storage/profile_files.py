@@ -12,6 +12,7 @@ from .atomic import fsync_dir
 from .episodes import EPISODE_ID
 from .episodes import KIND as EPISODE_KIND
 from .errors import SealedFileError
+from .manifest import MANIFEST_FILE, manifest_context
 from .sealed import SealContext, Sealer, key_id_of
 
 EPISODES_DIR = "episodes"
@@ -27,6 +28,8 @@ def sealed_files_in(folder: Path, profile_id: str) -> list[tuple[Path, SealConte
     for path in sorted((folder / ADAPTERS_DIR).glob("*.sealed")):
         if MODEL_HASH.match(path.stem):
             files.append((path, SealContext(profile_id, ADAPTER_KIND, path.stem, base_model_hash=path.stem)))
+    if (folder / MANIFEST_FILE).exists():
+        files.append((folder / MANIFEST_FILE, manifest_context(profile_id)))
     return files
 
 

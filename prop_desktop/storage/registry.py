@@ -39,6 +39,7 @@ class Profile:
     protected: bool = False  # the key in the keyring is wrapped under a passphrase
     key_id: str = ""  # public fingerprint of the current key
     rotation: dict[str, str] | None = None  # {"to": key id, "phase": "resealing"|"committing"} mid-rotation
+    manifest_counter: int = 0  # the newest counter of the profile's sealed manifest (rollback detection)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -65,6 +66,7 @@ class Profile:
             protected=_field(data, "protected", bool, False),
             key_id=_field(data, "key_id", str, ""),
             rotation={"to": rotation["to"], "phase": rotation["phase"]} if rotation else None,
+            manifest_counter=_field(data, "manifest_counter", int, 0),
         )
 
 
