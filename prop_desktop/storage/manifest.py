@@ -109,8 +109,8 @@ class Manifest:
         except SealedFileError as exc:
             return [f"manifest: {exc}"]
         expected = self._registry_counter()
-        if data is None:
-            return [_folder_rolled_back("its manifest is missing")] if expected else []
+        if data is None:  # no files at all is an emptied folder (e.g. a deletion stopped half way), not a rollback
+            return [_folder_rolled_back("its manifest is missing")] if expected and generations else []
         problems = []
         if data.counter < expected:
             problems.append(_folder_rolled_back(f"its manifest is at {data.counter}, the registry at {expected}"))

@@ -78,3 +78,10 @@ def test_rotation_keeps_the_manifest_and_a_crash_mid_write_is_no_rollback(hh: Ho
         me.episodes.rename(info.id, "renamed")
     monkeypatch.undo()
     assert me.episodes.info(info.id).name == "renamed" and hh.verify("Ana") == []
+
+
+def test_an_emptied_folder_is_not_a_rollback(hh: Household) -> None:
+    """A deletion killed after the files went but before the registry entry did: nothing to report."""
+    hh.unlock("Ana").episodes.save(*make_episode(seed=1))
+    shutil.rmtree(hh.profile_dir("Ana"))
+    assert hh.verify("Ana") == []
