@@ -62,3 +62,33 @@ def test_restore_is_idempotent_and_refuses_strangers(household: Household) -> No
     for _ in range(2):
         assert household.restore_outcome("Ana", old_code).left_unreadable == []
         assert recorded.problems(household, "Ana") == []
+
+
+def test_cli_restore_takes_the_current_passphrase_and_verify_accept(tmp_path, monkeypatch, capsys) -> None:
+    import io
+    import sys
+
+    from prop_desktop.cli.main import main
+
+    from .keyring_fakes import MemoryKeyring
+
+    keyring = MemoryKeyring()
+    household = Household(tmp_path / "data", keyring_backend=keyring)
+    old_code, recorded = _interrupted_rotation(household, "pass word")
+    monkeypatch.setattr("prop_desktop.cli.profile._household",
+                        lambda: Household(tmp_path / "data", keyring_backend=keyring))
+
+    def run(*args: str, stdin: str = "") -> tuple[int, str]:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        capsys.readouterr()
+        code = main(["profile", *args])
+        out = capsys.readouterr()
+        return code, out.out + out.err
+
+    code, text = run("restore", "Ana", "--code-stdin", stdin=old_code + "\n")
+    assert code == 2 and "--current-passphrase" in text and "Traceback" not in text
+    code, text = run("restore", "Ana", "--code-stdin", "--current-passphrase-stdin", stdin=f"{old_code}\npass word\n")
+    assert code == 0, text
+    assert recorded.problems(household, "Ana") == []
+    code, text = run("verify", "Ana", "--accept")
+    assert code == 0 and "reference" in text
