@@ -395,7 +395,7 @@ class Household:
         problems = unlocked.episodes.verify() + unlocked.adapters.verify()
         problems += unlocked.manifest.problems(file_generations(self._sealed_files(found), unlocked.sealer))
         folder = self.profile_dir(found)
-        expected = {folder / EPISODES_DIR, folder / ADAPTERS_DIR, folder / MANIFEST_LOCK}
+        expected = {folder / EPISODES_DIR, folder / ADAPTERS_DIR, folder / MANIFEST_LOCK, folder / CREATING_MARKER}
         ours = {path for path, _ in self._sealed_files(found)}
         for path in sorted(folder.rglob("*")) if folder.exists() else []:
             if path in expected or path in ours or is_temp_file(path):

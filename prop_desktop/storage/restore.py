@@ -30,7 +30,7 @@ from ..keys.errors import CurrentPassphraseNeeded, DamagedKeyEntry, KeyMissing, 
 from ..keys.keyring_store import KeySet, decode_entry
 from ..keys.material import ProfileKey
 from .errors import ProfileNotFound
-from .registry import Profile, clean_name, placeholder_name
+from .registry import Profile, clean_profile_name, placeholder_name
 from .sealed import key_id_of
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ def restore_key(
     with hh._key_change():
         found = _profile_for(hh, ref, key)
         if found is None:  # a new computer, or a profile deleted here: a new profile with this key
-            return RestoreOutcome(hh._add_profile(clean_name(str(ref)), key, passphrase)[0], [])
+            return RestoreOutcome(hh._add_profile(clean_profile_name(str(ref)), key, passphrase)[0], [])
         entry_keys, entry_locked = _entry_keys(hh, found, current_passphrase)
         header_ids = {kid for kid in (key_id_of(path) for path, _ in hh._sealed_files(found)) if kid}
         known = {found.key_id, (found.rotation or {}).get("to", "")} | set(entry_keys) | header_ids
@@ -113,7 +113,7 @@ def _profile_for(hh: Household, ref: ProfileRef, key: ProfileKey) -> Profile | N
         if key.key_id not in ids:
             continue
         if profile.name == placeholder_name(profile.id):  # a rebuilt entry: take the name the user typed
-            name = clean_name(str(ref))
+            name = clean_profile_name(str(ref))
             with hh.registry.edit() as edited:
                 if edited.name_is_free(name, except_id=profile.id):
                     return edited.update(profile.id, name=name)

@@ -54,7 +54,9 @@ def tidy_on_start(hh: Household) -> TidyReport:
     try:
         with hh._key_change(timeout_s=0.0):
             return tidy(hh)
-    except (LockTimeout, RegistryError, KeysError, StorageError, OSError) as exc:
+    except LockTimeout:  # another process is changing keys or writing: the next start tidies
+        return TidyReport(kept_back=["the data folder was busy"])
+    except (RegistryError, KeysError, StorageError, OSError) as exc:
         log.warning("start-up tidy of the data folder skipped: %s", exc)
         return TidyReport(kept_back=[str(exc)])
 
