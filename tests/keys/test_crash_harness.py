@@ -17,10 +17,10 @@ import pytest
 
 from .crash_harness import crash_at_points
 
-pytestmark = [pytest.mark.secret_service, pytest.mark.slow,
-              pytest.mark.skipif(sys.platform != "linux", reason="SIGKILL failpoints")]
-
 FULL = os.environ.get("PROP_DESKTOP_CRASH_FULL") == "1"
+# One kill per operation takes 1-2 s each (measured); the full run is slow.
+pytestmark = [pytest.mark.secret_service, *([pytest.mark.slow] if FULL else []),
+              pytest.mark.skipif(sys.platform != "linux", reason="SIGKILL failpoints")]
 # Quick variant: the write points where a crash hurt before (a create's key written, the middle of the
 # restore's reseal, a delete after the key is gone), one each for the others.
 QUICK = {"create": [2], "save": [1], "rotate": [4], "restore": [3], "rename": [1], "delete": [2]}
