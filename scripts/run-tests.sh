@@ -16,6 +16,10 @@ export QT_QPA_PLATFORM=offscreen
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 
 .venv/bin/ruff check prop_desktop tests
+# The architecture contracts of pyproject.toml: layers, Qt only in ui/, an I/O-free engine, no import circles.
+.venv/bin/lint-imports --no-cache --no-logo
+# The type check, strict where pyproject.toml's [tool.mypy] says (about 15 s of CPU from a cold cache).
+.venv/bin/mypy
 
 status=0
 # Screenshot tests first, under a real X server (Xvfb), in their own process: Qt picks its platform once.

@@ -17,24 +17,32 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import numpy as np
 
 from prop_desktop.arm import safety
 from prop_desktop.arm.bus import ServoBus
-from prop_desktop.arm.calibration import (
-    ArmCalibration,
-    Calibration,
-    CalibrationError,
-    load_calibration,
-    save_calibration,
+from prop_desktop.arm.calibration import ArmCalibration, Calibration, CalibrationError
+from prop_desktop.arm.calibration_store import CalibrationStore
+from prop_desktop.arm.errors import (
+    ArmError,
+    BusError,
+    PortError,
+    RegisterError,
+    ServoError,
+    TransactionAborted,
+    describe_error,
 )
-from prop_desktop.arm.errors import ArmError, BusError, PortError, RegisterError, ServoError, TransactionAborted
-from prop_desktop.arm.loop import describe_error
 from prop_desktop.arm.models import COUNTS_PER_TURN, ArmModel, arm_model
 from prop_desktop.arm.preflight import PreflightReport, run_preflight
 from prop_desktop.arm.safety import GoalFilter, SafetyConfig, SafetyStop, Watchdog
+
+if TYPE_CHECKING:
+    from prop_desktop.arm.sim import SimulatedArm
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 try:
     import termios
@@ -58,12 +66,16 @@ class Arm:
         *,
         arm_id: str = "",
         calibration: ArmCalibration | None = None,
+        calibration_store: CalibrationStore | None = None,
         safety_config: SafetyConfig | None = None,
         on_close: Callable[[], None] | None = None,
         port_label: str = "",
         require_calibration: bool = False,
     ) -> None:
+        """`calibration_store`: where this arm's calibration is loaded from and saved to (default:
+        CalibrationStore.default(), the calibration folder of the app's data folder)."""
         self.bus = bus
+        self.calibration_store = calibration_store or CalibrationStore.default()
         self.model = arm_model(model)
         if bus.protocol != self.model.protocol:
             raise ArmError(
@@ -78,7 +90,8 @@ class Arm:
         self.joint_names = self.model.joint_names
         self.n_joints = len(self.ids)
         self.warnings: list[str] = []
-        self.sim = None  # the in-process SimulatedArm when connect() started one (hand guiding, fault injection)
+        # The in-process SimulatedArm when connect() started one (hand guiding, fault injection).
+        self.sim: SimulatedArm | None = None
         self.fault: str | None = None  # the last reason torque was released by a rail or an error
         self._on_close = on_close
         self._cmd_lock = threading.RLock()
@@ -95,7 +108,7 @@ class Arm:
         self._t_release_sent: float | None = None
         if calibration is None:
             try:
-                calibration = load_calibration(self.arm_id)
+                calibration = self.calibration_store.load(self.arm_id)
             except CalibrationError as exc:
                 self.warnings.append(str(exc))
         self.set_calibration(calibration or ArmCalibration.default(self.model))
@@ -117,7 +130,7 @@ class Arm:
         self.lower, self.upper = lower + margin, upper - margin
         self._filter = None
         if save:
-            save_calibration(calibration)
+            self.calibration_store.save(calibration)
 
     def apply_stored_offsets(self) -> list[int]:
         """Make the servos' homing offsets match the stored calibration (someone may have changed them).
@@ -139,15 +152,7 @@ class Arm:
 
     def write_eeprom(self, register: str, values: dict[int, int]) -> None:
         """Write a persistent (EEPROM) register on several servos, with torque off and the lock handled."""
-        feetech_lock = self.bus.protocol == "feetech" and "lock" in self.bus.registers
-        for servo_id, value in values.items():
-            if feetech_lock:
-                self.bus.write_register(servo_id, "lock", 0)
-            try:
-                self.bus.write_register(servo_id, register, int(value))
-            finally:
-                if feetech_lock:
-                    self.bus.write_register(servo_id, "lock", 1)
+        self.bus.write_eeprom_many(register, values)
 
     def calibrate(self) -> Calibration:
         """Start the guided calibration; returns a `Calibration` a UI or script steps through."""
@@ -374,10 +379,10 @@ class Arm:
         if self._closed:
             raise ArmError("this arm is closed; connect again")
 
-    def _bus_call(self, fn: Callable[..., Any], *args: Any) -> Any:
+    def _bus_call(self, fn: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> _R:
         """A bus call; on a bus failure torque is released (best effort) and the error goes up."""
         try:
-            return fn(*args)
+            return fn(*args, **kwargs)
         except TransactionAborted as exc:
             if self._estop.is_set():  # the e-stop took the bus: say so, not "aborted"
                 self._refuse_if_stopped()

@@ -2,7 +2,7 @@
 
 Use it like this::
 
-    from prop_desktop.arm.bus import open_bus
+    from prop_desktop.arm.protocols import open_bus
 
     with open_bus("feetech", "/dev/ttyUSB0") as bus:          # or "dynamixel"; opens the port
         model = bus.ping(1)                                   # 777 for an STS3215
@@ -35,15 +35,16 @@ Conventions
 
 from __future__ import annotations
 
-import math
 import threading
 import time
-from abc import ABC, abstractmethod
+from abc import ABC
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from typing import ClassVar, Literal, TypeVar
+from dataclasses import dataclass
+from typing import ClassVar, TypeVar
 
+from prop_desktop.arm.codec import PING, READ, SYNC_READ, SYNC_WRITE, WRITE, PacketCodec, StatusPacket
+from prop_desktop.arm.control_table import decode_bits
 from prop_desktop.arm.errors import (
     BusError,
     CorruptPacket,
@@ -54,106 +55,16 @@ from prop_desktop.arm.errors import (
     TransactionAborted,
 )
 from prop_desktop.arm.packet_io import Garbled, NoAnswer, SerialLink
-
-_T = TypeVar("_T")
-
-COUNTS_PER_TURN = 4096
-CENTER_COUNT = 2048
-
-# Register names every protocol provides (raw units differ per protocol where noted in to_si).
-COMMON_REGISTERS = (
-    "model_number",
-    "id",
-    "baud_rate",
-    "return_delay",
-    "min_position_limit",
-    "max_position_limit",
-    "max_temperature",
-    "homing_offset",
-    "operating_mode",
-    "torque_enable",
-    "acceleration",
-    "goal_position",
-    "goal_velocity",
-    "present_position",
-    "present_velocity",
-    "present_load",
-    "present_current",
-    "present_voltage",
-    "present_temperature",
-    "moving",
-    "hardware_error",
+from prop_desktop.arm.registers import (
+    CENTER_COUNT,
+    COMMON_REGISTERS,
+    COUNTS_PER_TURN,
+    Register,
+    counts_to_radians,
+    radians_to_counts,
 )
 
-Encoding = Literal["unsigned", "sign_magnitude", "twos_complement"]
-
-
-@dataclass(frozen=True)
-class Register:
-    """One control-table entry. `sign_bit` is the sign bit of a sign-magnitude field (Feetech)."""
-
-    name: str
-    address: int
-    size: int
-    encoding: Encoding = "unsigned"
-    sign_bit: int = 15
-    eeprom: bool = False
-    writable: bool = True
-
-    def decode(self, data: bytes) -> int:
-        """Little-endian bytes from the servo -> signed/unsigned Python int."""
-        if len(data) != self.size:
-            raise RegisterError(f"register {self.name} needs {self.size} byte(s), got {len(data)}")
-        raw = int.from_bytes(data, "little")
-        if self.encoding == "sign_magnitude":
-            return sign_magnitude_decode(raw, self.sign_bit)
-        if self.encoding == "twos_complement":
-            return twos_complement_decode(raw, self.size)
-        return raw
-
-    def encode(self, value: int) -> bytes:
-        """Python int -> little-endian bytes for the servo; RegisterError if it does not fit."""
-        value = int(value)
-        if self.encoding == "sign_magnitude":
-            raw = sign_magnitude_encode(value, self.sign_bit, self.name)
-        elif self.encoding == "twos_complement":
-            low, high = -(1 << (8 * self.size - 1)), (1 << (8 * self.size - 1)) - 1
-            if not low <= value <= high:
-                raise RegisterError(f"{value} does not fit register {self.name} ({low}..{high})")
-            raw = value & ((1 << (8 * self.size)) - 1)
-        else:
-            if not 0 <= value < (1 << (8 * self.size)):
-                raise RegisterError(f"{value} does not fit register {self.name} (0..{(1 << (8 * self.size)) - 1})")
-            raw = value
-        return raw.to_bytes(self.size, "little")
-
-
-def sign_magnitude_decode(raw: int, sign_bit: int) -> int:
-    """Feetech: bit `sign_bit` is the sign, the bits below it the magnitude (bits above are ignored)."""
-    magnitude = raw & ((1 << sign_bit) - 1)
-    return -magnitude if raw & (1 << sign_bit) else magnitude
-
-
-def sign_magnitude_encode(value: int, sign_bit: int, name: str = "value") -> int:
-    limit = (1 << sign_bit) - 1
-    if abs(value) > limit:
-        raise RegisterError(f"{value} does not fit register {name} (-{limit}..{limit}, sign-magnitude)")
-    return (abs(value) | (1 << sign_bit)) if value < 0 else value
-
-
-def twos_complement_decode(raw: int, size: int) -> int:
-    bits = 8 * size
-    return raw - (1 << bits) if raw & (1 << (bits - 1)) else raw
-
-
-def counts_to_radians(counts: float, center: float = CENTER_COUNT) -> float:
-    """Raw position counts -> radians, 0 rad at `center` (4096 counts per turn)."""
-    return (counts - center) * (2.0 * math.pi / COUNTS_PER_TURN)
-
-
-def radians_to_counts(radians: float, center: float = CENTER_COUNT) -> int:
-    """Radians -> nearest raw position count, 0 rad at `center`."""
-    return int(round(center + radians * COUNTS_PER_TURN / (2.0 * math.pi)))
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -173,31 +84,38 @@ class BusStats:
         return dict(self.__dict__)
 
 
-@dataclass
-class StatusPacket:
-    """A parsed status (answer) packet: servo id, error byte, parameter bytes (unstuffed)."""
-
-    servo_id: int
-    error: int
-    params: bytes = field(default=b"")
-
-
 AlarmCallback = Callable[[int, list[str]], None]
 
 
 class ServoBus(ABC):
     """A half-duplex servo bus on one serial port. Subclasses: FeetechBus, DynamixelBus.
 
-    Thread-safe (one lock per bus). Open with `open()` or use as a context manager.
+    Every transaction, retry and status check is done here, the same way for every vendor; a subclass
+    only gives its data (codec, control table, units, EEPROM rules). Thread-safe (one lock per bus).
+    Open with `open()` or use as a context manager.
     """
 
     protocol: ClassVar[str]
+    codec: ClassVar[PacketCodec]
     registers: ClassVar[Mapping[str, Register]]
-    broadcast_id: ClassVar[int] = 0xFE
     default_baudrate: ClassVar[int] = 1_000_000
     # SI conversions for to_si(): name -> (scale, unit). Positions are handled by counts_to_radians.
     si_units: ClassVar[Mapping[str, tuple[float, str]]]
     model_names: ClassVar[Mapping[int, str]]
+    # Bit -> word for the hardware_error register.
+    hardware_error_bits: ClassVar[Mapping[int, str]]
+    # Registers (contiguous, read at once) whose values, joined by ".", are the firmware version.
+    firmware_registers: ClassVar[tuple[str, ...]]
+    # EEPROM rules: Feetech persists EEPROM writes only while this register is 0; Dynamixel rejects them
+    # while torque is on.
+    eeprom_lock_register: ClassVar[str | None] = None
+    eeprom_needs_torque_off: ClassVar[bool] = False
+    # True when the status byte only says "hardware alert" and the hardware_error register says what.
+    status_alarm_is_summary: ClassVar[bool] = False
+
+    @property
+    def broadcast_id(self) -> int:
+        return self.codec.broadcast_id
 
     def __init__(
         self,
@@ -318,9 +236,30 @@ class ServoBus(ABC):
         with self._lock:
             return self._retrying("a ping", [servo_id], lambda ids: self._ping_once(ids[0]))
 
-    @abstractmethod
     def broadcast_ping(self) -> dict[int, int]:
         """Ping every servo at once; return {id: model number} of all that answered (maybe empty)."""
+        codec = self.codec
+        with self._lock:
+            self._begin()
+            try:
+                self._link.drain()
+                self._send(codec.build_packet(codec.broadcast_id, PING, b""))
+                answers: dict[int, bytes] = {}
+                deadline = time.monotonic() + self.timeout_s + 0.01
+                while time.monotonic() < deadline:
+                    try:
+                        status = codec.read_status(self._link, deadline, [codec.broadcast_id])
+                    except (NoAnswer, Garbled):
+                        break
+                    if status.servo_id < codec.broadcast_id and len(status.params) >= codec.ping_answer_bytes:
+                        answers.setdefault(status.servo_id, status.params)
+                if not codec.ping_carries_model:
+                    self._link.drain()  # late ping answers would confuse the model reads that follow
+                return {
+                    servo_id: self._model_from_ping(servo_id, answers[servo_id]) for servo_id in sorted(answers)
+                }
+            finally:
+                self._end()
 
     def read(self, servo_id: int, address: int, length: int) -> bytes:
         """Read `length` bytes from the control table of one servo."""
@@ -424,16 +363,26 @@ class ServoBus(ABC):
         if not reg.eeprom:
             raise RegisterError(f"{name!r} is not an EEPROM register: use write_register")
         with self._lock:
-            self._write_eeprom(servo_id, reg, int(value))
+            if self.eeprom_needs_torque_off and self.read_register(servo_id, "torque_enable"):
+                raise RegisterError(
+                    f"servo {servo_id}: {reg.name} is in EEPROM, which {self.codec.name} servos accept only with "
+                    "torque off. Disable torque (torque_enable = 0) first."
+                )
+            lock = self.eeprom_lock_register
+            if lock is None:
+                self.write(servo_id, reg.address, reg.encode(value))
+                return
+            self.write_register(servo_id, lock, 0)  # unlocked: the EEPROM write persists over power-off
+            try:
+                self.write(servo_id, reg.address, reg.encode(value))
+            finally:
+                self.write_register(servo_id, lock, 1)
 
     def write_eeprom_many(self, name: str, values: Mapping[int, int]) -> None:
         """write_eeprom for several servos, each write acknowledged."""
         with self._lock:
             for servo_id, value in values.items():
                 self.write_eeprom(servo_id, name, value)
-
-    @abstractmethod
-    def _write_eeprom(self, servo_id: int, reg: Register, value: int) -> None: ...
 
     def load_fraction(self, servo_id: int, raw: int) -> float:
         """A raw present_load value -> signed fraction of the servo's maximum torque, for its model
@@ -457,13 +406,16 @@ class ServoBus(ABC):
     def model_name(self, model_number: int) -> str:
         return self.model_names.get(model_number, f"unknown model {model_number}")
 
-    @abstractmethod
     def firmware_version(self, servo_id: int) -> str:
         """Firmware version as text ("3.10" on Feetech, "46" on Dynamixel), for comparing servos."""
+        regs = [self.register(name) for name in self.firmware_registers]
+        start = min(r.address for r in regs)
+        block = self.read(servo_id, start, max(r.address + r.size for r in regs) - start)
+        return ".".join(str(r.decode(block[r.address - start : r.address - start + r.size])) for r in regs)
 
-    @abstractmethod
     def decode_hardware_error(self, value: int) -> list[str]:
         """Words for the bits of the `hardware_error` register (e.g. ["overheating"])."""
+        return decode_bits(value, self.hardware_error_bits)
 
     def read_alarm_words(self, servo_id: int) -> list[str]:
         """Read and decode one servo's hardware_error register (never raises for the alarm it reads)."""
@@ -474,26 +426,89 @@ class ServoBus(ABC):
             finally:
                 self._settling = settling
 
-    # ----------------------------------------------------------------- protocol hooks
-    @abstractmethod
+    # ----------------------------------------------------------------- one attempt each
+    def _request(
+        self, servo_id: int, instruction: int, params: bytes, answer_params: int, what: str, new_id: int = -1
+    ) -> bytes:
+        """One instruction to one servo and its status answer: the answer's parameters. Raises NoAnswer /
+        Garbled (retried by _attempts) or ServoError (the servo rejected it)."""
+        codec = self.codec
+        self._send(codec.build_packet(servo_id, instruction, params))
+        status = codec.read_status(self._link, self._deadline(codec.status_overhead + answer_params), [servo_id])
+        self.stats.bytes_received += codec.status_overhead + len(status.params)
+        if status.servo_id not in (servo_id, new_id):  # an id change is acknowledged under the new id
+            raise Garbled(f"answer came from servo {status.servo_id}, expected servo {servo_id}", servo_id)
+        self._check_status(status, what)  # a rejected instruction carries no data: check before the length
+        if len(status.params) != answer_params:
+            raise Garbled(f"answer has {len(status.params)} data byte(s), expected {answer_params}", servo_id)
+        return status.params
+
     def _ping_once(self, servo_id: int) -> int:
-        """One ping attempt -> model number. Raise NoAnswer / Garbled (packet_io) on failure."""
+        return self._model_from_ping(
+            servo_id, self._request(servo_id, PING, b"", self.codec.ping_answer_bytes, "answering a ping")
+        )
 
-    @abstractmethod
-    def _read_once(self, servo_id: int, address: int, length: int) -> bytes: ...
+    def _model_from_ping(self, servo_id: int, params: bytes) -> int:
+        if self.codec.ping_carries_model:
+            return params[0] | (params[1] << 8)
+        reg = self.registers["model_number"]
+        span = self.codec.span(reg.address, reg.size)
+        return reg.decode(self._request(servo_id, READ, span, reg.size, "reading model"))
 
-    @abstractmethod
-    def _write_once(self, servo_id: int, address: int, data: bytes) -> None: ...
+    def _read_once(self, servo_id: int, address: int, length: int) -> bytes:
+        return self._request(servo_id, READ, self.codec.span(address, length), length, f"reading address {address}")
 
-    @abstractmethod
+    def _write_once(self, servo_id: int, address: int, data: bytes) -> None:
+        self.codec.check_span(address, len(data))
+        id_at = self.registers["id"].address - address
+        new_id = data[id_at] if 0 <= id_at < len(data) else -1
+        params = self.codec.field(address) + data
+        self._request(servo_id, WRITE, params, 0, f"writing address {address}", new_id)
+
     def _sync_read_once(
         self, address: int, length: int, ids: list[int], result: dict[int, bytes]
     ) -> dict[int, bytes]:
         """One sync-read attempt for `ids`; store answers in `result` as they arrive (so a retry asks only
         for the missing ones); raise NoAnswer(missing ids) / Garbled if some did not answer cleanly."""
+        codec = self.codec
+        self._send(codec.build_packet(codec.broadcast_id, SYNC_READ, codec.span(address, length) + bytes(ids)))
+        deadline = self._deadline(len(ids) * (codec.status_overhead + length))
+        pending = list(ids)
+        garbled: Garbled | None = None
+        answers = 0  # good or garbled: once every servo had its turn, stop waiting
+        while pending and answers < len(ids):
+            answers += 1
+            try:
+                status = codec.read_status(self._link, deadline, pending)
+            except NoAnswer:
+                break
+            except Garbled as exc:
+                # Keep listening: the servos after a garbled answer still answer in turn.
+                garbled = exc
+                garbled.servo_id = exc.servo_id if exc.servo_id is not None else pending[0]
+                continue
+            self.stats.bytes_received += codec.status_overhead + len(status.params)
+            if status.servo_id not in pending:
+                garbled = Garbled(f"unexpected answer from servo {status.servo_id} in a sync read", pending[0])
+                continue
+            self._check_status(status, f"sync-reading address {address}")
+            if len(status.params) != length:
+                garbled = Garbled(f"answer has {len(status.params)} data byte(s), expected {length}", status.servo_id)
+                continue
+            result[status.servo_id] = status.params
+            pending.remove(status.servo_id)
+        if pending:
+            if garbled is not None and garbled.servo_id in pending:
+                raise garbled
+            raise NoAnswer(pending)
+        return result
 
-    @abstractmethod
-    def _sync_write_packet(self, address: int, length: int, data: Mapping[int, bytes]) -> bytes: ...
+    def _sync_write_packet(self, address: int, length: int, data: Mapping[int, bytes]) -> bytes:
+        params = bytearray(self.codec.span(address, length))
+        for servo_id, chunk in data.items():
+            params.append(servo_id)
+            params += chunk
+        return self.codec.build_packet(self.codec.broadcast_id, SYNC_WRITE, bytes(params))
 
     # ----------------------------------------------------------------- shared machinery
     def _check_id(self, servo_id: int) -> None:
@@ -514,7 +529,7 @@ class ServoBus(ABC):
         self.stats.transactions += 1
 
     def _retrying(
-        self, what: str, ids: list[int], attempt: Callable[[list[int]], _T], partial: dict | None = None
+        self, what: str, ids: list[int], attempt: Callable[[list[int]], _T], partial: dict[int, bytes] | None = None
     ) -> _T:
         """Run attempt(pending_ids) up to 1 + retries times; flush input between attempts."""
         self._begin()
@@ -524,7 +539,7 @@ class ServoBus(ABC):
             self._end()
 
     def _attempts(
-        self, what: str, ids: list[int], attempt: Callable[[list[int]], _T], partial: dict | None
+        self, what: str, ids: list[int], attempt: Callable[[list[int]], _T], partial: dict[int, bytes] | None
     ) -> _T:
         pending = list(ids)
         last: Exception | None = None
@@ -562,7 +577,7 @@ class ServoBus(ABC):
         """Raise ServoError for instruction errors; note hardware alarms (settled after the transaction)."""
         if not status.error:
             return
-        words, alarm = self._decode_status_error(status)
+        words, alarm = self.codec.decode_status_error(status.error)
         if not alarm:
             self.stats.servo_errors += 1
             raise ServoError(status.servo_id, words, False, status.error, what)
@@ -594,41 +609,26 @@ class ServoBus(ABC):
 
     def _describe_alarm(self, servo_id: int, words: list[str]) -> list[str]:
         """Words for a new alarm; protocols whose status byte only says "alert" read the error register."""
-        return words
-
-    @abstractmethod
-    def _decode_status_error(self, status: StatusPacket) -> tuple[list[str], bool]:
-        """(words, is_alarm) for a nonzero status error byte."""
+        if not self.status_alarm_is_summary:
+            return words
+        try:
+            detail = self.decode_hardware_error(self.read_register(servo_id, "hardware_error"))
+        except BusError:
+            return words
+        return detail or words
 
     def _deadline(self, expected_bytes: int) -> float:
         # Wire time of the answer (10 bits per byte) on top of the per-answer timeout.
         return time.monotonic() + self.timeout_s + expected_bytes * 10.0 / self.baudrate
 
 
-def open_bus(protocol: str, port: str, baudrate: int | None = None, **options: object) -> ServoBus:
-    """Make and open a bus: protocol "feetech" (SO-100/SO-101) or "dynamixel" (Koch)."""
-    bus = make_bus(protocol, port, baudrate, **options)
-    return bus.open()
-
-
-def make_bus(protocol: str, port: str, baudrate: int | None = None, **options: object) -> ServoBus:
-    """Make a bus without opening it (see open_bus)."""
-    if protocol == "feetech":
-        from prop_desktop.arm.feetech import FeetechBus
-
-        return FeetechBus(port, baudrate, **options)  # type: ignore[arg-type]
-    if protocol == "dynamixel":
-        from prop_desktop.arm.dynamixel import DynamixelBus
-
-        return DynamixelBus(port, baudrate, **options)  # type: ignore[arg-type]
-    raise ValueError(f"unknown servo protocol {protocol!r}: use 'feetech' (SO-100/SO-101) or 'dynamixel' (Koch)")
-
-
 __all__ = [
     "AlarmCallback",
     "BusError",
     "BusStats",
+    "CENTER_COUNT",
     "COMMON_REGISTERS",
+    "COUNTS_PER_TURN",
     "CorruptPacket",
     "PortError",
     "Register",
@@ -639,7 +639,5 @@ __all__ = [
     "StatusPacket",
     "TransactionAborted",
     "counts_to_radians",
-    "make_bus",
-    "open_bus",
     "radians_to_counts",
 ]

@@ -1,4 +1,4 @@
-"""Calibration: raw servo counts <-> joint radians, per arm, stored as JSON and reused.
+"""Calibration: raw servo counts <-> joint radians, per arm (stored by calibration_store.py) and reused.
 
 A joint's calibration says which servo count is 0 rad (the middle pose), which way is positive (sign) and the
 range the joint moved through during the range sweep. The guided procedure (see `Calibration`) first writes
@@ -9,23 +9,17 @@ crosses the 0/4095 wrap, which is what makes goals safe to command. Conversions 
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import re
-import tempfile
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol, overload
 
 import numpy as np
 
+from prop_desktop.arm.bus import ServoBus
 from prop_desktop.arm.models import COUNTS_PER_TURN, MIDDLE_COUNT, RAD_PER_COUNT, ArmModel, arm_model
-from prop_desktop.paths import data_dir
-
-if TYPE_CHECKING:
-    from prop_desktop.arm.arm import Arm
 
 FORMAT_VERSION = 1
 HALF_TURN = COUNTS_PER_TURN // 2
@@ -37,11 +31,16 @@ class CalibrationError(ValueError):
     """A calibration that cannot be used or finished; the message says what to do."""
 
 
+@overload
+def wrap_counts(delta: np.ndarray) -> np.ndarray: ...
+@overload
+def wrap_counts(delta: int) -> int: ...
 def wrap_counts(delta: np.ndarray | int) -> np.ndarray | int:
     """Wrap a count difference into [-2048, 2048): the short way round the circle."""
-    return (np.asarray(delta) + HALF_TURN) % COUNTS_PER_TURN - HALF_TURN if isinstance(delta, np.ndarray) else (
-        (int(delta) + HALF_TURN) % COUNTS_PER_TURN - HALF_TURN
-    )
+    if isinstance(delta, np.ndarray):
+        wrapped: np.ndarray = (np.asarray(delta) + HALF_TURN) % COUNTS_PER_TURN - HALF_TURN
+        return wrapped
+    return (int(delta) + HALF_TURN) % COUNTS_PER_TURN - HALF_TURN
 
 
 @dataclass
@@ -106,12 +105,14 @@ class ArmCalibration:
         """Present-position counts (N joints, or (T, N)) -> radians, wrapping the difference the short way."""
         middle, sign = self._arrays()
         delta = wrap_counts(np.asarray(counts, dtype=np.int64) - middle)
-        return (sign * delta * RAD_PER_COUNT).astype(np.float64)
+        radians: np.ndarray = (sign * delta * RAD_PER_COUNT).astype(np.float64)
+        return radians
 
     def radians_to_counts(self, q: np.ndarray | list[float]) -> np.ndarray:
         """Radians -> goal counts (int64). Callers clamp radians to `limits()` first; this never wraps."""
         middle, sign = self._arrays()
-        return middle + sign * np.rint(np.asarray(q, dtype=np.float64) / RAD_PER_COUNT).astype(np.int64)
+        counts: np.ndarray = middle + sign * np.rint(np.asarray(q, dtype=np.float64) / RAD_PER_COUNT).astype(np.int64)
+        return counts
 
     def limits(self) -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper joint limits in radians (arrays in joint order)."""
@@ -119,7 +120,7 @@ class ArmCalibration:
         return np.array([r[0] for r in ranges]), np.array([r[1] for r in ranges])
 
     # -- JSON -----------------------------------------------------------------------------------------
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, object]:
         return {
             "version": FORMAT_VERSION,
             "model": self.model_key,
@@ -129,11 +130,11 @@ class ArmCalibration:
         }
 
     @classmethod
-    def from_json(cls, data: dict) -> ArmCalibration:
-        if not isinstance(data, dict) or data.get("version") != FORMAT_VERSION:
+    def from_json(cls, data: Mapping[str, Any]) -> ArmCalibration:  # parsed JSON: any shape until checked
+        if not isinstance(data, Mapping) or data.get("version") != FORMAT_VERSION:
             raise CalibrationError("this calibration file is from another version; calibrate the arm again")
         model = arm_model(str(data["model"]))
-        joints = [JointCalibration(**{k: (v if k == "name" else int(v)) for k, v in j.items()}) for j in data["joints"]]
+        joints = [_joint_from_json(j) for j in data["joints"]]
         if [j.name for j in joints] != model.joint_names:
             raise CalibrationError(f"calibration joints do not match the {model.display_name}; calibrate again")
         for j in joints:
@@ -143,6 +144,11 @@ class ArmCalibration:
 
 
 # -- where calibrations live ------------------------------------------------------------------------------
+def _joint_from_json(data: Mapping[str, Any]) -> JointCalibration:
+    fields: dict[str, Any] = {k: (v if k == "name" else int(v)) for k, v in data.items()}
+    return JointCalibration(**fields)
+
+
 def arm_id_for(model: ArmModel | str, *, serial_number: str | None = None, port: str | None = None) -> str:
     """A stable name for one physical arm: its adapter's USB serial number when it has one, else the port."""
     model = arm_model(model)
@@ -153,41 +159,6 @@ def arm_id_for(model: ArmModel | str, *, serial_number: str | None = None, port:
     else:
         tail = "unknown"
     return f"{model.key}-" + re.sub(r"[^A-Za-z0-9._-]+", "_", tail).strip("_")
-
-
-def calibration_dir() -> Path:
-    return data_dir() / "calibration"
-
-
-def calibration_path(arm_id: str) -> Path:
-    return calibration_dir() / f"{arm_id}.json"
-
-
-def save_calibration(cal: ArmCalibration) -> Path:
-    """Write atomically (temp file + rename) so a crash never leaves half a calibration."""
-    path = calibration_path(cal.arm_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".cal-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(cal.to_json(), fh, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def load_calibration(arm_id: str) -> ArmCalibration | None:
-    """The stored calibration of that arm, or None when it was never calibrated."""
-    path = calibration_path(arm_id)
-    if not path.exists():
-        return None
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise CalibrationError(f"cannot read the calibration {path} ({exc}); calibrate the arm again") from exc
-    return ArmCalibration.from_json(data)
 
 
 # -- the guided procedure ---------------------------------------------------------------------------------
@@ -255,6 +226,28 @@ def degrees(rad: float) -> float:
     return math.degrees(rad)
 
 
+class CalibratableArm(Protocol):
+    """What the guided calibration needs of an arm (arm.Arm is one; the arm module builds on this one)."""
+
+    model: ArmModel
+    bus: ServoBus
+    ids: list[int]
+    arm_id: str
+
+    @property
+    def estopped(self) -> bool: ...
+
+    def release_torque(self, reason: str | None = None) -> bool: ...
+
+    def reset_estop(self) -> None: ...
+
+    def write_eeprom(self, register: str, values: dict[int, int]) -> None: ...
+
+    def read_counts(self) -> np.ndarray: ...
+
+    def set_calibration(self, calibration: ArmCalibration, *, save: bool = False) -> None: ...
+
+
 class Calibration:
     """The guided calibration, one step at a time (a UI wizard or a script drives it).
 
@@ -273,7 +266,7 @@ class Calibration:
         "cancelled": "Calibration cancelled; the previous calibration is still in force.",
     }
 
-    def __init__(self, arm: Arm) -> None:
+    def __init__(self, arm: CalibratableArm) -> None:
         self.arm = arm
         self.model = arm.model
         self.step = "middle"

@@ -6,7 +6,8 @@
     arm.sim.move_by_hand("elbow_flex", 0.4)          # in-process simulator: the by-hand / fault API
 
 The stored calibration of the arm (by USB serial number where the adapter has one, else port + model) is
-loaded and its homing offsets checked against the servos.
+loaded from `calibration_store` (default: the calibration folder of the data folder) and its homing offsets
+checked against the servos.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ import subprocess
 import sys
 
 from prop_desktop.arm.arm import Arm
-from prop_desktop.arm.bus import make_bus
 from prop_desktop.arm.calibration import ArmCalibration, arm_id_for
+from prop_desktop.arm.calibration_store import CalibrationStore
 from prop_desktop.arm.errors import ArmError, PortError
 from prop_desktop.arm.models import ArmModel, arm_model
+from prop_desktop.arm.protocols import make_bus
 from prop_desktop.arm.safety import SafetyConfig
 
 
@@ -31,6 +33,7 @@ def connect(
     sim_process: bool = False,
     baudrate: int | None = None,
     calibration: ArmCalibration | None = None,
+    calibration_store: CalibrationStore | None = None,
     safety_config: SafetyConfig | None = None,
     timeout_s: float = 0.05,
     retries: int = 3,
@@ -54,8 +57,8 @@ def connect(
     model = arm_model(model or "so101")
     if sim:
         return open_simulated_arm(
-            model, process=sim_process, calibration=calibration, safety_config=safety_config, timeout_s=timeout_s,
-            retries=retries,
+            model, process=sim_process, calibration=calibration, calibration_store=calibration_store,
+            safety_config=safety_config, timeout_s=timeout_s, retries=retries,
         )
     assert port is not None
     if serial_number is None:
@@ -76,6 +79,7 @@ def connect(
         model,
         arm_id=arm_id,
         calibration=calibration,
+        calibration_store=calibration_store,
         safety_config=safety_config,
         port_label=port,
         require_calibration=True,
@@ -90,6 +94,7 @@ def open_simulated_arm(
     process: bool = False,
     realtime: bool = False,
     calibration: ArmCalibration | None = None,
+    calibration_store: CalibrationStore | None = None,
     safety_config: SafetyConfig | None = None,
     timeout_s: float = 0.05,
     retries: int = 3,
@@ -123,6 +128,7 @@ def open_simulated_arm(
             model,
             arm_id=f"{model.key}-sim",
             calibration=calibration,
+            calibration_store=calibration_store,
             safety_config=safety_config,
             on_close=on_close,
             port_label=f"simulated {model.display_name} ({port})",
@@ -144,7 +150,7 @@ def _reuse_calibration(arm: Arm) -> None:
         arm.warnings.append(f"could not check the stored calibration against the servos: {exc}")
 
 
-def _start_sim_process(model_key: str, realtime: bool = False) -> tuple[subprocess.Popen, str]:
+def _start_sim_process(model_key: str, realtime: bool = False) -> tuple[subprocess.Popen[bytes], str]:
     # Real-time priority is inherited by the simulator's serving thread (Linux threads inherit the policy).
     prio = "from prop_desktop.arm.loop import request_realtime; request_realtime(30)\n" if realtime else ""
     code = (

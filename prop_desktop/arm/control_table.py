@@ -1,13 +1,15 @@
 """Control tables of the servos we support: Feetech STS3215 and Dynamixel X-series (XL430, XL330).
 
-Names are shared between protocols where the meaning is the same (see bus.COMMON_REGISTERS); protocol
+Names are shared between protocols where the meaning is the same (see registers.COMMON_REGISTERS); protocol
 specific extras keep the vendor's meaning. Addresses and sizes follow the vendors' manuals
 (see shared/SERVO_PROTOCOLS.md).
 """
 
 from __future__ import annotations
 
-from prop_desktop.arm.bus import Register
+from collections.abc import Mapping
+
+from prop_desktop.arm.registers import Register
 
 
 def _table(*regs: Register) -> dict[str, Register]:
@@ -132,7 +134,7 @@ DYNAMIXEL_HARDWARE_ERROR_BITS = {
 MODEL_NAMES = {777: "STS3215", 1060: "XL430-W250", 1200: "XL330-M288"}
 
 
-def decode_bits(value: int, bits: dict[int, str]) -> list[str]:
+def decode_bits(value: int, bits: Mapping[int, str]) -> list[str]:
     """Words for the set bits of `value`; unknown bits are named by their hex value."""
     words = [word for bit, word in bits.items() if value & bit]
     unknown = value & ~sum(bits)

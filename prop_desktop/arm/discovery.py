@@ -316,9 +316,9 @@ def identify_arm(port: str, *, baudrate: int = 1_000_000, timeout_s: float = 0.0
 
     Raises the bus layer's PortError when the port cannot be opened (with the usual plain-language fix).
     """
-    from prop_desktop.arm.bus import make_bus
     from prop_desktop.arm.errors import BusError
     from prop_desktop.arm.models import ARM_MODELS
+    from prop_desktop.arm.protocols import make_bus
 
     for protocol in ("feetech", "dynamixel"):
         bus = make_bus(protocol, port, baudrate, timeout_s=timeout_s, retries=1)

@@ -1,4 +1,4 @@
-"""Dynamixel Protocol 2.0 (Koch arms): packets with CRC-16 and byte stuffing, and the DynamixelBus driver.
+"""Dynamixel Protocol 2.0 (Koch arms): packets with CRC-16 and byte stuffing, and DynamixelBus (its data).
 
 Packet: FF FF FD 00 | id | len_l len_h | instr | params | crc_l crc_h, len = len(stuffed params) + 3.
 Status: instr 0x55, then the error byte, then params. CRC-16 (poly 0x8005, init 0, not reflected) over
@@ -8,20 +8,17 @@ everything from the header to the last (stuffed) parameter. Stuffing: FF FF FD i
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Mapping
 from typing import ClassVar
 
-from prop_desktop.arm.bus import Register, ServoBus, StatusPacket
+from prop_desktop.arm.bus import AlarmCallback, ServoBus
+from prop_desktop.arm.codec import PacketCodec, StatusPacket
 from prop_desktop.arm.control_table import (
     DYNAMIXEL_ERROR_NUMBERS,
     DYNAMIXEL_HARDWARE_ALERT,
     DYNAMIXEL_HARDWARE_ERROR_BITS,
     DYNAMIXEL_X,
     MODEL_NAMES,
-    decode_bits,
 )
-from prop_desktop.arm.errors import BusError, RegisterError
 from prop_desktop.arm.packet_io import ByteSource, Garbled, NoAnswer
 
 HEADER = b"\xff\xff\xfd\x00"
@@ -134,17 +131,44 @@ def decode_error_byte(error: int) -> tuple[list[str], bool]:
     return words, number == 0
 
 
-class DynamixelBus(ServoBus):
-    """Dynamixel X-series servos (XL430, XL330) speaking protocol 2.0 on one serial port."""
+DYNAMIXEL_CODEC = PacketCodec(
+    name="Dynamixel",
+    broadcast_id=BROADCAST_ID,
+    status_overhead=11,  # FF FF FD 00 id len_l len_h 55 err … crc_l crc_h
+    span_bytes=2,
+    ping_answer_bytes=3,  # model (2) + firmware (1)
+    build_packet=build_packet,
+    read_status=read_status,
+    decode_status_error=decode_error_byte,
+)
 
-    def __init__(self, port: str, baudrate: int | None = None, **options: object) -> None:
-        super().__init__(port, baudrate, **options)  # type: ignore[arg-type]
+
+class DynamixelBus(ServoBus):
+    """Dynamixel X-series servos (XL430, XL330) speaking protocol 2.0: the shared bus with Dynamixel's data."""
+
+    def __init__(
+        self,
+        port: str,
+        baudrate: int | None = None,
+        *,
+        timeout_s: float = 0.05,
+        retries: int = 3,
+        raise_on_alarm: bool = False,
+        on_alarm: AlarmCallback | None = None,
+    ) -> None:
+        super().__init__(
+            port, baudrate, timeout_s=timeout_s, retries=retries, raise_on_alarm=raise_on_alarm, on_alarm=on_alarm
+        )
         self._servo_info: dict[int, tuple[int, int]] = {}  # id -> (model, current limit) for load_fraction
 
     protocol: ClassVar[str] = "dynamixel"
+    codec = DYNAMIXEL_CODEC
     registers = DYNAMIXEL_X
-    broadcast_id: ClassVar[int] = BROADCAST_ID
     model_names = MODEL_NAMES
+    hardware_error_bits = DYNAMIXEL_HARDWARE_ERROR_BITS
+    firmware_registers = ("firmware_version",)
+    eeprom_needs_torque_off = True
+    status_alarm_is_summary = True
     si_units = {
         "present_voltage": (0.1, "V"),
         "present_temperature": (1.0, "°C"),
@@ -158,110 +182,11 @@ class DynamixelBus(ServoBus):
         "goal_current": (0.001, "A"),
     }
 
-    def _request(
-        self, servo_id: int, instruction: int, params: bytes, answer_params: int, what: str, new_id: int = -1
-    ) -> bytes:
-        self._send(build_packet(servo_id, instruction, params))
-        status = read_status(self._link, self._deadline(11 + answer_params), [servo_id])
-        self.stats.bytes_received += 11 + len(status.params)
-        if status.servo_id not in (servo_id, new_id):  # an id change is acknowledged under the new id
-            raise Garbled(f"answer came from servo {status.servo_id}, expected servo {servo_id}", servo_id)
-        self._check_status(status, what)  # a rejected instruction carries no data: check before the length
-        if len(status.params) != answer_params:
-            raise Garbled(f"answer has {len(status.params)} data byte(s), expected {answer_params}", servo_id)
-        return status.params
-
-    def _ping_once(self, servo_id: int) -> int:
-        params = self._request(servo_id, PING, b"", 3, "answering a ping")
-        return params[0] | (params[1] << 8)
-
-    def _read_once(self, servo_id: int, address: int, length: int) -> bytes:
-        _check_span(address, length)
-        return self._request(servo_id, READ, _u16(address) + _u16(length), length, f"reading address {address}")
-
-    def _write_once(self, servo_id: int, address: int, data: bytes) -> None:
-        _check_span(address, len(data))
-        id_at = self.registers["id"].address - address
-        new_id = data[id_at] if 0 <= id_at < len(data) else -1
-        self._request(servo_id, WRITE, _u16(address) + data, 0, f"writing address {address}", new_id)
-
-    def _sync_read_once(
-        self, address: int, length: int, ids: list[int], result: dict[int, bytes]
-    ) -> dict[int, bytes]:
-        _check_span(address, length)
-        self._send(build_packet(BROADCAST_ID, SYNC_READ, _u16(address) + _u16(length) + bytes(ids)))
-        deadline = self._deadline(len(ids) * (11 + length))
-        pending = list(ids)
-        garbled: Garbled | None = None
-        answers = 0  # good or garbled: once every servo had its turn, stop waiting
-        while pending and answers < len(ids):
-            answers += 1
-            try:
-                status = read_status(self._link, deadline, pending)
-            except NoAnswer:
-                break
-            except Garbled as exc:
-                # Keep listening: the servos after a garbled answer still answer in turn.
-                garbled = exc
-                garbled.servo_id = exc.servo_id if exc.servo_id is not None else pending[0]
-                continue
-            self.stats.bytes_received += 11 + len(status.params)
-            if status.servo_id not in pending:
-                garbled = Garbled(f"unexpected answer from servo {status.servo_id} in a sync read", pending[0])
-                continue
-            self._check_status(status, f"sync-reading address {address}")
-            if len(status.params) != length:
-                garbled = Garbled(f"answer has {len(status.params)} data byte(s), expected {length}", status.servo_id)
-                continue
-            result[status.servo_id] = status.params
-            pending.remove(status.servo_id)
-        if pending:
-            if garbled is not None and garbled.servo_id in pending:
-                raise garbled
-            raise NoAnswer(pending)
-        return result
-
-    def _sync_write_packet(self, address: int, length: int, data: Mapping[int, bytes]) -> bytes:
-        _check_span(address, length)
-        params = bytearray(_u16(address) + _u16(length))
-        for servo_id, chunk in data.items():
-            params.append(servo_id)
-            params += chunk
-        return build_packet(BROADCAST_ID, SYNC_WRITE, bytes(params))
-
-    def broadcast_ping(self) -> dict[int, int]:
-        """Broadcast PING: every servo answers (staggered by id) with its model number."""
-        with self._lock:
-            self._begin()
-            try:
-                self._link.drain()
-                self._send(build_packet(BROADCAST_ID, PING))
-                found: dict[int, int] = {}
-                deadline = time.monotonic() + self.timeout_s + 0.01
-                while time.monotonic() < deadline:
-                    try:
-                        status = read_status(self._link, deadline, [BROADCAST_ID])
-                    except (NoAnswer, Garbled):
-                        break
-                    if status.servo_id < BROADCAST_ID and len(status.params) == 3:
-                        found[status.servo_id] = status.params[0] | (status.params[1] << 8)
-                return dict(sorted(found.items()))
-            finally:
-                self._end()
-
     def reboot(self, servo_id: int) -> None:
         """REBOOT one servo (clears a hardware error such as overheating; torque comes back off)."""
         self._check_id(servo_id)
         with self._lock:
             self._retrying("a reboot", [servo_id], lambda ids: self._request(ids[0], REBOOT, b"", 0, "rebooting"))
-
-    def _write_eeprom(self, servo_id: int, reg: Register, value: int) -> None:
-        if self.read_register(servo_id, "torque_enable"):
-            raise RegisterError(
-                f"servo {servo_id}: {reg.name} is in EEPROM, which Dynamixel servos accept only with torque off. "
-                "Disable torque (torque_enable = 0) first."
-            )
-        self.write(servo_id, reg.address, reg.encode(value))
 
     def load_fraction(self, servo_id: int, raw: int) -> float:
         # XL330: address 126 is current in mA (fraction = current / current limit); XL430: load in 0.1 %.
@@ -274,29 +199,3 @@ class DynamixelBus(ServoBus):
         if model == XL330_MODEL and limit > 0:
             return raw / limit
         return raw / 1000.0
-
-    def firmware_version(self, servo_id: int) -> str:
-        return str(self.read_register(servo_id, "firmware_version"))
-
-    def decode_hardware_error(self, value: int) -> list[str]:
-        return decode_bits(value, DYNAMIXEL_HARDWARE_ERROR_BITS)
-
-    def _decode_status_error(self, status: StatusPacket) -> tuple[list[str], bool]:
-        return decode_error_byte(status.error)
-
-    def _describe_alarm(self, servo_id: int, words: list[str]) -> list[str]:
-        # The status byte only says "hardware alert"; the hardware_error register says what.
-        try:
-            detail = self.decode_hardware_error(self.read_register(servo_id, "hardware_error"))
-        except BusError:
-            return words
-        return detail or words
-
-
-def _u16(value: int) -> bytes:
-    return bytes((value & 0xFF, value >> 8))
-
-
-def _check_span(address: int, length: int) -> None:
-    if not (0 <= address <= 0xFFFF and 1 <= length <= 0xFFFF):
-        raise ValueError(f"Dynamixel address/length out of range: address {address}, length {length}")

@@ -122,3 +122,11 @@ class TransactionAborted(BusError):
 
 class RegisterError(ArmError, ValueError):
     """A register name this protocol does not have, a read-only register, or a value that does not fit."""
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line, plain description of an error for a user (no traceback)."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "stopped by Ctrl-C"
+    text = str(exc).strip()
+    return text if text else type(exc).__name__

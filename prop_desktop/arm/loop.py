@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from prop_desktop.arm.errors import describe_error
+
 if TYPE_CHECKING:
     from prop_desktop.arm.arm import Arm
 
@@ -56,7 +58,7 @@ class LoopStats:
     stopped_by: str = "running"  # "running", "stop", "step", "duration", "cancel", "error"
     error: str | None = None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
@@ -234,14 +236,6 @@ class FixedRateLoop:
         if late.size:
             stats.late_p99_ms = float(np.percentile(late, 99) * 1e3)
         return stats
-
-
-def describe_error(exc: BaseException) -> str:
-    """A one-line, plain description of an error for a user (no traceback)."""
-    if isinstance(exc, KeyboardInterrupt):
-        return "stopped by Ctrl-C"
-    text = str(exc).strip()
-    return text if text else type(exc).__name__
 
 
 @dataclass(frozen=True)

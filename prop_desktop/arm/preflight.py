@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 
 from prop_desktop.arm.bus import ServoBus
 from prop_desktop.arm.errors import BusError, CorruptPacket, ServoTimeout
-from prop_desktop.arm.models import ArmModel, arm_model
+from prop_desktop.arm.models import ArmModel, ServoModel, arm_model
 
 BAUD_HINT = (
     "check the baud rate: arms set up with LeRobot or our set-up run at 1 000 000 baud "
@@ -57,7 +57,7 @@ class PreflightReport:
     def ok(self) -> bool:
         return not self.problems and all(s.ok for s in self.servos)
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, object]:
         data = asdict(self)
         data["ok"] = self.ok
         for row, servo in zip(data["servos"], self.servos, strict=True):
@@ -140,7 +140,7 @@ def run_preflight(bus: ServoBus, model: ArmModel | str, *, port: str = "") -> Pr
     return report
 
 
-def _check_voltage(check: ServoCheck, servo) -> None:
+def _check_voltage(check: ServoCheck, servo: ServoModel) -> None:
     v = check.voltage
     if v is None or servo.voltage_ok(v):
         return
@@ -199,9 +199,17 @@ def _bus_wide(bus: ServoBus, model: ArmModel, report: PreflightReport) -> None:
             f"the servos run different firmware ({', '.join(sorted(firmwares))}); update them all to the same "
             "version with the vendor's tool if the arm behaves oddly"
         )
-    volts = [s.voltage for s in found if s.voltage is not None]
-    if volts and max(volts) - min(volts) > 1.0:
-        report.warnings.append(
-            f"supply voltage differs between servos ({min(volts):.1f}-{max(volts):.1f} V): a loose power cable "
-            "on the daisy chain?"
-        )
+    # Compare each servo model with its own kind only: an arm may power its models from separate supplies on
+    # purpose (a Koch v1.1 follower feeds its XL430 chain 12 V and its XL330 chain 5 V from a DC converter;
+    # each servo is judged against its own model's range in _check_voltage). Within one model, a spread
+    # means a poor contact on that chain.
+    by_model: dict[str, list[float]] = {}
+    for s in found:
+        if s.voltage is not None:
+            by_model.setdefault(s.expected_model, []).append(s.voltage)
+    for name, volts in sorted(by_model.items()):
+        if max(volts) - min(volts) > 1.0:
+            report.warnings.append(
+                f"supply voltage differs between the {name} servos ({min(volts):.1f}-{max(volts):.1f} V): a loose "
+                "power cable on their daisy chain?"
+            )

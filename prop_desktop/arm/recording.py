@@ -14,12 +14,13 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 import numpy as np
 
 from prop_desktop.arm.calibration import now_iso
-from prop_desktop.arm.loop import FixedRateLoop, LoopStats, LoopTick, describe_error
+from prop_desktop.arm.errors import describe_error
+from prop_desktop.arm.loop import FixedRateLoop, LoopStats, LoopTick
 
 if TYPE_CHECKING:
     from prop_desktop.arm.arm import Arm
@@ -28,6 +29,18 @@ log = logging.getLogger(__name__)
 
 SampleCallback = Callable[["Sample"], None]
 Cancel = Callable[[], bool] | threading.Event | None
+
+
+class RecordingOptions(TypedDict, total=False):
+    """The optional settings of a Recorder, for record_hand / record_click."""
+
+    task: str
+    profile_id: str | None
+    max_speed: float
+    settle_s: float
+    on_sample: SampleCallback | None
+    cancel: Cancel
+    release_at_end: bool
 
 
 @dataclass(frozen=True)
@@ -48,14 +61,14 @@ class Episode:
     t: np.ndarray
     q: np.ndarray
     goal: np.ndarray
-    meta: dict = field(default_factory=dict)
+    meta: dict[str, object] = field(default_factory=dict)
     stats: LoopStats | None = None
 
     @property
     def arrays(self) -> dict[str, np.ndarray]:
         return {"t": self.t, "q": self.q, "goal": self.goal}
 
-    def to_storage(self) -> tuple[dict[str, np.ndarray], dict]:
+    def to_storage(self) -> tuple[dict[str, np.ndarray], dict[str, object]]:
         """(arrays, meta) exactly as storage expects them."""
         return self.arrays, dict(self.meta)
 
@@ -113,7 +126,8 @@ def minimum_jerk(q0: np.ndarray, q1: np.ndarray, tau: float) -> np.ndarray:
     at both ends: s = 10 tau^3 - 15 tau^4 + 6 tau^5)."""
     tau = min(max(tau, 0.0), 1.0)
     s = tau**3 * (10.0 - 15.0 * tau + 6.0 * tau * tau)
-    return q0 + (q1 - q0) * s
+    q: np.ndarray = q0 + (q1 - q0) * s
+    return q
 
 
 def segment_duration(q0: np.ndarray, q1: np.ndarray, max_speed: float, min_duration: float = 0.3) -> float:
@@ -225,7 +239,7 @@ class Recorder:
         elif self.mode == "click" and self.release_at_end:
             self.arm.release_torque()
         t, q, goal = self._buffer.arrays()
-        meta = {
+        meta: dict[str, object] = {
             "task": self.task,
             "profile_id": self.profile_id,
             "mode": self.mode,
@@ -281,11 +295,15 @@ class Recorder:
         return True
 
 
-def record_hand(arm: Arm, *, seconds: float | None = None, rate_hz: float = 50.0, **options: Any) -> Episode:
+def record_hand(
+    arm: Arm, *, seconds: float | None = None, rate_hz: float = 50.0, **options: Unpack[RecordingOptions]
+) -> Episode:
     """Hand-guided recording (torque off) for `seconds` or until cancelled; returns the episode."""
     return Recorder(arm, "hand", seconds=seconds, rate_hz=rate_hz, **options).run()
 
 
-def record_click(arm: Arm, targets: Sequence[np.ndarray], *, rate_hz: float = 50.0, **options: Any) -> Episode:
+def record_click(
+    arm: Arm, targets: Sequence[np.ndarray], *, rate_hz: float = 50.0, **options: Unpack[RecordingOptions]
+) -> Episode:
     """Point-and-click recording: move through `targets` (radians) smoothly while recording."""
     return Recorder(arm, "click", targets=targets, rate_hz=rate_hz, **options).run()

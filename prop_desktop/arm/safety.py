@@ -19,6 +19,7 @@ import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -77,7 +78,8 @@ class GoalFilter:
             raise ValueError(f"a goal needs {self.lower.size} joint values, got shape {goal.shape}")
         if not np.all(np.isfinite(goal)):
             raise ValueError(f"a goal contains NaN or infinity: {goal}")
-        return np.clip(goal, self.lower, self.upper)
+        clamped: np.ndarray = np.clip(goal, self.lower, self.upper)
+        return clamped
 
     def step_limit(self, now: float) -> np.ndarray:
         dt = min(max(now - self._t_last, 0.0), self.config.max_dt)
@@ -94,7 +96,7 @@ class GoalFilter:
             raise SafetyStop("goal filter used before torque on (goal = present was not set)")
         now = self.clock()
         limit = self.step_limit(now)
-        safe = self.last + np.clip(target - self.last, -limit, limit)
+        safe: np.ndarray = self.last + np.clip(target - self.last, -limit, limit)
         self.last = safe
         self._t_last = now
         return safe.copy()
@@ -140,11 +142,11 @@ class Watchdog:
 
 
 # -- release torque whenever the process goes away ---------------------------------------------------------
-class _Releasable:  # what TorqueGuard needs from an Arm
+class _Releasable(Protocol):  # what TorqueGuard needs from an Arm
     def release_torque(self, reason: str | None = None) -> bool: ...
 
 
-_live: weakref.WeakSet = weakref.WeakSet()
+_live: weakref.WeakSet[_Releasable] = weakref.WeakSet()
 _install_lock = threading.Lock()
 _installed = False
 _previous_handlers: dict[int, object] = {}

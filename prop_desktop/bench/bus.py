@@ -76,7 +76,7 @@ class _SimProcess:
 
 
 def measure(protocol: str, seconds: float, sim_process: bool = False, wire_timing: bool = False) -> dict[str, float]:
-    from prop_desktop.arm.bus import make_bus
+    from prop_desktop.arm.protocols import make_bus
     from prop_desktop.arm.sim import SimulatedArm
 
     sim = _SimProcess(protocol) if sim_process else SimulatedArm(protocol, wire_timing=wire_timing).start()

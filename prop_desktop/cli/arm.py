@@ -13,6 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -34,6 +35,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = sub.add_parser("calibrate", help="guided calibration (middle pose, then range sweep); stored and reused")
     _target_args(p)
     p.add_argument("--sweep-seconds", type=float, default=None, help="end the sweep after this long (default: Enter)")
+    p.add_argument("--from-lerobot", type=Path, metavar="FILE",
+                   help="skip the guided calibration: use this LeRobot calibration file of the same arm "
+                        "(e.g. ~/.cache/huggingface/lerobot/calibration/robots/so101_follower/ID.json)")
+    p.add_argument("--export-lerobot", type=Path, metavar="FILE",
+                   help="afterwards also write the calibration as a LeRobot calibration file")
     p.set_defaults(handler=_guard(cmd_calibrate))
 
     p = sub.add_parser("joints", help="print the joint angles (radians) a few times a second")
@@ -118,20 +124,39 @@ def cmd_joints(args: argparse.Namespace) -> int:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
+    from prop_desktop.interop.lerobot_calibration import (
+        apply_lerobot_calibration,
+        lerobot_calibration_files,
+        read_lerobot_calibration,
+        to_lerobot,
+        write_lerobot_calibration,
+    )
+
     with _open(args) as arm:
-        cal = arm.calibrate()
-        try:
-            return _guided_calibration(arm, cal, args)
-        except BaseException:
-            if cal.step not in ("done", "cancelled"):
-                try:
-                    cal.cancel()  # put the previous homing offsets and limits back
-                except Exception:  # noqa: BLE001 - the port may be gone; the original error matters
-                    pass
-            raise
+        if args.from_lerobot is not None:
+            apply_lerobot_calibration(arm, read_lerobot_calibration(args.from_lerobot, arm.model))
+            print(f"LeRobot calibration {args.from_lerobot} written to the servos and stored for {arm.arm_id}; "
+                  "no need to calibrate again.")
+        else:
+            for path in lerobot_calibration_files(arm.model):
+                print(f"LeRobot calibration found: {path} (if it is this arm, --from-lerobot FILE skips this)")
+            cal = arm.calibrate()
+            try:
+                _guided_calibration(arm, cal, args)
+            except BaseException:
+                if cal.step not in ("done", "cancelled"):
+                    try:
+                        cal.cancel()  # put the previous homing offsets and limits back
+                    except Exception:  # noqa: BLE001 - the port may be gone; the original error matters
+                        pass
+                raise
+        if args.export_lerobot is not None:
+            path = write_lerobot_calibration(to_lerobot(arm.calibration), args.export_lerobot)
+            print(f"LeRobot calibration written to {path}")
+    return 0
 
 
-def _guided_calibration(arm: Arm, cal: Calibration, args: argparse.Namespace) -> int:
+def _guided_calibration(arm: Arm, cal: Calibration, args: argparse.Namespace) -> None:
     demo = arm.sim is not None
     print("Torque is off: the arm is limp, support it.")
     print(f"Step 1: {cal.instructions}")
@@ -165,7 +190,6 @@ def _guided_calibration(arm: Arm, cal: Calibration, args: argparse.Namespace) ->
         lo, hi = joint.range_rad
         print(f"  {joint.name:13} {math.degrees(lo):+7.1f}° .. {math.degrees(hi):+7.1f}°  sign {joint.sign:+d}")
     print(f"Calibration stored for {arm.arm_id}; it is reused whenever this arm is connected.")
-    return 0
 
 
 def _demo_targets(arm: Arm) -> list[np.ndarray]:

@@ -13,7 +13,7 @@ import sys
 from prop_desktop import __version__
 
 # Modules under prop_desktop.cli that each add one subcommand.
-SUBCOMMAND_MODULES = ("bench", "sim", "ports", "profile", "policy", "arm")
+SUBCOMMAND_MODULES = ("bench", "sim", "ports", "profile", "policy", "arm", "dataset")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +28,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="open the main window offscreen, connect the simulated arm, run a policy step with and "
         "without a key, close, and exit 0 on success",
+    )
+    parser.add_argument(
+        "--try-out",
+        action="store_true",
+        help="open the app for this run only, for a computer without a usable keyring: keys are kept in memory "
+        "and everything (profiles, recordings, skills) is deleted when the app closes",
     )
     subparsers = parser.add_subparsers(dest="command", metavar="<subcommand>")
     for name in SUBCOMMAND_MODULES:
@@ -57,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
             parser.print_help()
             print("\nThe desktop window is not built yet; the subcommands above work.", file=sys.stderr)
             return 0
-        return run_app()
+        return run_app(try_out=args.try_out)
     return int(args.handler(args) or 0)
 
 

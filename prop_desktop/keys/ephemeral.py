@@ -1,7 +1,8 @@
-"""A keyring that lives in this process's memory only, for the self-test and benchmarks.
+"""A keyring that lives in this process's memory only: the self-test, benchmarks, and the explicit try-out
+mode (`prop-desktop --try-out`, everything deleted on exit).
 
-Never offered to users and never picked by keyring's own discovery (negative priority): it exists so that a
-smoke test of a frozen bundle or a benchmark never touches, or depends on, the person's real keyring.
+Never picked by keyring's own discovery (negative priority), so nothing falls back to it silently: a smoke
+test or benchmark never touches the person's real keyring, and a person without one chooses try-out knowingly.
 """
 
 from __future__ import annotations

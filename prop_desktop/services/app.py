@@ -30,26 +30,37 @@ class App:
         """`data_dir`: app data (default prop_desktop.paths.data_dir()); `arm_choice`: connect at once ("sim",
         a port path) — None leaves it to the Connect page; `keyring_backend`: a keyring backend object
         (tests); `policy_dir`: base policy folder (default: the shipped resources)."""
-        import os
-
-        from prop_desktop.paths import ENV_DATA_DIR
+        from prop_desktop.arm.calibration_store import CalibrationStore
         from prop_desktop.paths import data_dir as default_data_dir
 
         self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        if data_dir is not None:
-            # One data folder for every layer: the arm layer stores calibrations via prop_desktop.paths, so a
-            # test or portable App must not write them into the user's real folder.
-            os.environ[ENV_DATA_DIR] = str(self.data_dir)
         self.policy = PolicyProvider(policy_dir)
-        self.arm = ArmService(control_rate_hz)
+        # One data folder for every layer: calibrations too live in this App's folder, never the user's.
+        self.arm = ArmService(control_rate_hz, CalibrationStore.in_data_folder(self.data_dir))
         self.profiles = ProfileService(self.data_dir, keyring_backend)
         self.profiles.passphrase_provider = passphrase_provider
         self.record = RecordService(self.arm, self.profiles, control_rate_hz)
         self.training = TrainingService(self.profiles, self.record, self.policy)
         self.drive = DriveSession(self.arm, self.profiles, self.policy, scene_for=self.record.scene)
+        self.try_out_folder: Path | None = None  # set by for_try_out: deleted on close
         if arm_choice is not None:
             self.arm.connect(arm_choice)
+
+    @classmethod
+    def for_try_out(cls, **kwargs: Any) -> App:
+        """Everything for this run only, for a computer without a usable keyring: keys in this process's
+        memory (never on disk), the sealed files in a private temporary folder that `close()` deletes. The
+        person chooses it explicitly (`prop-desktop --try-out`, or the Profiles page's button); the app says
+        so on screen the whole time. Nothing falls back to it silently."""
+        import tempfile
+
+        from prop_desktop.keys.ephemeral import EphemeralKeyring
+
+        folder = Path(tempfile.mkdtemp(prefix="prop-desktop-try-out-"))  # 0700, like the real data folder
+        app = cls(data_dir=folder, keyring_backend=EphemeralKeyring(), **kwargs)
+        app.try_out_folder = folder
+        return app
 
     def close(self) -> None:
         """Stop everything (driving, recording, training), release torque, disconnect. Safe to call twice."""
@@ -62,6 +73,10 @@ class App:
         self.arm.disconnect()
         self.training.wait(timeout=2.0)
         self.profiles.lock()
+        if self.try_out_folder is not None:
+            import shutil
+
+            shutil.rmtree(self.try_out_folder, ignore_errors=True)
 
     def __enter__(self) -> App:
         return self

@@ -12,8 +12,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from prop_desktop.services.calibration_wizard import CalibrationWizard
 from prop_desktop.services.connections import available_choices, simulated_choice
 from prop_desktop.services.errors import (
     ArmConnectError,
@@ -33,16 +34,23 @@ from prop_desktop.services.models import (
     ServoCheck,
 )
 
+if TYPE_CHECKING:
+    from prop_desktop.arm.calibration_store import CalibrationStore
+
 log = logging.getLogger(__name__)
 IDLE_POLL_S = 0.1
 IDLE_FAILURES = 3  # consecutive failed idle reads before the arm is reported faulty
-UNPLUGGED_MESSAGE = "The arm was disconnected: {detail}. Torque is released; connect again when it is back."
+# Plain words for people; the port's own error text (errno, device path) goes to the log, not on screen.
+UNPLUGGED_MESSAGE = ("The arm was disconnected: unplugged, or it lost power (or the simulated arm stopped). Its "
+                     "motors are relaxed; plug it back in and connect again on the Connect page.")
 
 
 class ArmService:
     """Owns at most one connected arm at a time; the other services borrow it through `arm()`/`claim()`."""
 
-    def __init__(self, control_rate_hz: float = 50.0) -> None:
+    def __init__(self, control_rate_hz: float = 50.0, calibration_store: CalibrationStore | None = None) -> None:
+        """`calibration_store`: where arms' calibrations live (default: the arm layer's, in the data folder)."""
+        self.calibration_store = calibration_store
         self.state_changed: Signal[ConnectionState] = Signal("arm.state_changed")
         self.joints: Signal[JointSample] = Signal("arm.joints")  # idle monitor, ~10 Hz
         self.control_rate_hz = control_rate_hz
@@ -125,9 +133,10 @@ class ArmService:
 
         try:
             if choice.kind == "sim":
-                arm = connect(sim=True, model=choice.arm_model)
+                arm = connect(sim=True, model=choice.arm_model, calibration_store=self.calibration_store)
             else:
-                arm = connect(choice.port or choice.id, model=choice.arm_model)
+                port = choice.port or choice.id
+                arm = connect(port, model=choice.arm_model, calibration_store=self.calibration_store)
         except ArmError as exc:
             text = str(exc)
             message, _, fix = text.partition(" Fix: ")
@@ -193,7 +202,7 @@ class ArmService:
             report = arm.preflight()
         except Exception as exc:  # noqa: BLE001 - the port vanished mid-check
             self.report_fault(str(exc))
-            raise ArmFaultError(UNPLUGGED_MESSAGE.format(detail=exc)) from exc
+            raise ArmFaultError(self.report_fault(str(exc))) from exc
         servos = []
         for s in report.servos:
             problem = "; ".join(s.problems + s.warnings) or None
@@ -217,12 +226,17 @@ class ArmService:
             summary = f"Problems with: {', '.join(bad)}. " + " ".join(report.fixes)
         return PreflightReport(report.ok, tuple(servos), summary.strip())
 
-    def calibration_wizard(self) -> Any:
+    def calibration_wizard(self) -> CalibrationWizard:
         """A step-by-step driver (middle pose, range sweep) for a real arm; stored per arm and reused."""
-        from prop_desktop.services.calibration_wizard import CalibrationWizard
+        arm = self.claim("calibrating")
+        return CalibrationWizard(arm, on_fault=self.report_fault, on_close=self._calibration_closed)
 
-        self.claim("calibrating")
-        return CalibrationWizard(self)
+    def _calibration_closed(self, calibrated: bool) -> None:
+        self.release("calibrating")
+        state = self.state
+        if calibrated and state.status is ConnectionStatus.NEEDS_CALIBRATION:
+            label = state.choice.label if state.choice else "arm"
+            self._set_state(ConnectionState(ConnectionStatus.CONNECTED, state.choice, f"Connected: {label}."))
 
     # --- for the other services --------------------------------------------------------------------------
     def arm(self) -> Any:
@@ -278,7 +292,8 @@ class ArmService:
         if unplugged is None:
             unplugged = self._looks_unplugged(detail)
         if unplugged:
-            message = UNPLUGGED_MESSAGE.format(detail=detail.rstrip("."))
+            log.warning("arm disconnected: %s", detail)
+            message = UNPLUGGED_MESSAGE
             with self._lock:
                 arm, self._arm, self._sim, self._busy_with = self._arm, None, None, None
             self._monitor_stop.set()

@@ -10,19 +10,16 @@ the previous calibration. The arm is claimed ("calibrating") for the whole wizar
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from prop_desktop.services.errors import CalibrationError
 from prop_desktop.services.events import Signal
-from prop_desktop.services.models import (
-    CalibrationProgress,
-    CalibrationStep,
-    ConnectionState,
-    ConnectionStatus,
-)
+from prop_desktop.services.models import CalibrationProgress, CalibrationStep
 
 if TYPE_CHECKING:
-    from prop_desktop.services.arm_service import ArmService
+    from prop_desktop.arm.arm import Arm
+    from prop_desktop.arm.calibration import Calibration
 
 STEPS: tuple[CalibrationStep, ...] = (
     CalibrationStep(
@@ -43,13 +40,20 @@ SWEEP_PERIOD_S = 0.04
 
 
 class CalibrationWizard:
-    """Drive with `start()`, `advance()` (Next), `cancel()`; listen to `progress` (from a worker thread)."""
+    """Drive with `start()`, `advance()` (Next), `cancel()`; listen to `progress` (from a worker thread).
 
-    def __init__(self, service: ArmService) -> None:
+    Made by ArmService.calibration_wizard(), which claims `arm` for it: `on_fault(detail)` reports an arm
+    that failed mid-sweep, `on_close(calibrated)` runs once when the wizard ends (done or cancelled).
+    """
+
+    def __init__(
+        self, arm: Arm, *, on_fault: Callable[[str], object], on_close: Callable[[bool], None]
+    ) -> None:
         self.progress: Signal[CalibrationProgress] = Signal("calibration.progress")
-        self._service = service
-        self._arm = service.arm()
-        self._cal = None
+        self._arm = arm
+        self._on_fault = on_fault
+        self._on_close = on_close
+        self._cal: Calibration | None = None
         self._index = 0
         self._sweeper: threading.Thread | None = None
         self._stop = threading.Event()
@@ -123,7 +127,7 @@ class CalibrationWizard:
             try:
                 self._cal.sample()
             except Exception as exc:  # noqa: BLE001 - unplugged mid-sweep
-                self._service.report_fault(str(exc))
+                self._on_fault(str(exc))
                 return
             missing = self._cal.joints_not_swept()
             message = "Still to sweep: " + ", ".join(missing) if missing else "Every joint swept. Press Next."
@@ -133,11 +137,7 @@ class CalibrationWizard:
         if self._closed:
             return
         self._closed = True
-        self._service.release("calibrating")
-        state = self._service.state
-        if calibrated and state.status is ConnectionStatus.NEEDS_CALIBRATION:
-            label = state.choice.label if state.choice else "arm"
-            self._service._set_state(ConnectionState(ConnectionStatus.CONNECTED, state.choice, f"Connected: {label}."))
+        self._on_close(calibrated)
 
 
 def _sentence(text: str) -> str:

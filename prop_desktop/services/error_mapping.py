@@ -49,7 +49,7 @@ def translate(exc: BaseException) -> ServiceError | None:
     if isinstance(exc, s.InvalidName):
         return InvalidInputError(msg, "Use a short name of letters, digits and spaces.")
     if isinstance(exc, s.ProfileExists):
-        return ProfileError(msg, "Pick another name.")
+        return ProfileError(msg, None if "another name" in msg else "Pick another name.")
     if isinstance(exc, s.ProfileNotFound):
         return ProfileError(msg, "Refresh the Profiles page; it may have been deleted.")
     if isinstance(exc, s.SealedByAnotherKey):

@@ -52,6 +52,11 @@ class ConnectionState:
     def connected(self) -> bool:
         return self.status in (ConnectionStatus.CONNECTED, ConnectionStatus.NEEDS_CALIBRATION, ConnectionStatus.FAULT)
 
+    @property
+    def stopped(self) -> bool:
+        """Connected but e-stopped or faulted: nothing may move it until Reset."""
+        return self.status is ConnectionStatus.FAULT
+
 
 @dataclass(frozen=True)
 class ServoCheck:

@@ -32,6 +32,7 @@ from prop_desktop.services.models import (
     TrainingResult,
     TrainingState,
 )
+from prop_desktop.services.skill import Skills, check_alpha, skill_meta
 
 if TYPE_CHECKING:
     from prop_desktop.services.policy_provider import PolicyProvider
@@ -89,6 +90,11 @@ class TrainingJob:
         return not self._done.is_set()
 
     @property
+    def cancelling(self) -> bool:
+        """Cancel was asked for and the job has not ended yet."""
+        return self._cancel.is_set() and not self._done.is_set()
+
+    @property
     def last_progress(self) -> TrainingProgress | None:
         return self._last_progress
 
@@ -114,12 +120,12 @@ class TrainingJob:
         at α = 0, 0.05, …, 1). Only after a successful run."""
         from prop_desktop.services.alpha_curve import interpolate
 
-        return interpolate(self._trained(), _check_alpha(alpha))
+        return interpolate(self._trained(), check_alpha(alpha))
 
     def apply_alpha(self, alpha: float) -> AlphaMetrics:
         """Save α with the adapter (sealed, atomic); later drives use it. May ask for the passphrase."""
         curve = self._trained()
-        alpha = _check_alpha(alpha)
+        alpha = check_alpha(alpha)
         session = self._profiles.session(self.profile_id)
         meta = dict(self._adapter_meta, alpha=alpha)
         with user_errors():
@@ -186,6 +192,7 @@ class TrainingJob:
                 "train_seconds": round(outcome["train_seconds"], 2),
                 "verdict": outcome["report"].verdict,
                 "right_key_score": round(outcome["report"].right_key.score_mean, 4),
+                **skill_meta(outcome["report"], outcome["alpha_curve"]),
             }
             with user_errors():
                 # Only now, after success, the new adapter replaces the old one (sealed, atomic rename).
@@ -359,15 +366,6 @@ class TrainingJob:
         self.finished.emit(result)
 
 
-def _check_alpha(alpha: float) -> float:
-    from prop_desktop.services.errors import InvalidInputError
-
-    alpha = float(alpha)
-    if not (0.0 <= alpha <= 1.0):
-        raise InvalidInputError(f"α must be between 0 and 1, got {alpha}.", "Move the slider within its range.")
-    return alpha
-
-
 class TrainingService:
     """Starts training jobs for the active profile (one at a time)."""
 
@@ -378,6 +376,7 @@ class TrainingService:
         self._policy = policy
         self._job: TrainingJob | None = None
         self._lock = threading.Lock()
+        self.skills = Skills(profiles, policy)  # the stored skill of any profile: report, α, α slider
 
     def current(self) -> TrainingJob | None:
         return self._job

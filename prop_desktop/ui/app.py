@@ -36,28 +36,33 @@ def create_qapplication(argv: list[str] | None = None) -> QApplication:
     return app  # type: ignore[return-value]
 
 
-def build_window(services: Any = None, auto_connect: bool = True, settings: Any = None) -> Any:
-    """The main window on `services` (a prop_desktop.services.App; a new one when None)."""
+def build_window(services: Any = None, auto_connect: bool = True, settings: Any = None,
+                 try_out: bool = False) -> Any:
+    """The main window on `services` (a prop_desktop.services.App; a new one when None, for this run only
+    when `try_out`)."""
     from prop_desktop.ui.main_window import MainWindow
     from prop_desktop.ui.settings import apply_data_folder, load_settings
 
     prefs = settings if settings is not None else load_settings()
     if services is None:
-        apply_data_folder(prefs)
         from prop_desktop.services import App
 
-        services = App(control_rate_hz=prefs.control_rate_hz)
+        if try_out:
+            services = App.for_try_out(control_rate_hz=prefs.control_rate_hz)
+        else:
+            apply_data_folder(prefs)
+            services = App(control_rate_hz=prefs.control_rate_hz)
     window = MainWindow(services, prefs)
     window.pages["Connect"].auto_connect = auto_connect
     return window
 
 
-def run_app() -> int:
+def run_app(try_out: bool = False) -> int:
     t0 = time.perf_counter()
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     qt_app = create_qapplication()
     try:
-        window = build_window()
+        window = build_window(try_out=try_out)
     except Exception as exc:  # noqa: BLE001 - a person sees a message, not a traceback
         from PySide6.QtWidgets import QMessageBox
 

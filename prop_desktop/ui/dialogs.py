@@ -51,7 +51,9 @@ class SettingsDialog(QDialog):
             self.rate.addItem(f"{hz:g} times per second", hz)
         idx = self.rate.findData(settings.control_rate_hz)
         self.rate.setCurrentIndex(idx if idx >= 0 else CONTROL_RATES_HZ.index(50.0))
-        form.addRow("Control and recording rate", self.rate)
+        form.addRow("Arm control and recording rate", self.rate)
+        self.rate.setToolTip("How often the arm's joints are read and commanded. The learnt policy decides "
+                             "20 times a second on top of this loop (shown as decisions/s while driving).")
         self.training = QComboBox()
         self.training.setObjectName("trainingCombo")
         labels = {"normal": "Thorough (up to about a minute)", "quick": "Quick try (about 15 seconds)"}
@@ -62,6 +64,11 @@ class SettingsDialog(QDialog):
         folder_row = QHBoxLayout()
         self.folder = QLineEdit(settings.data_folder or str(data_dir()))
         self.folder.setObjectName("dataFolder")
+        self.folder.setToolTip(self.folder.text())
+        self.folder.textChanged.connect(self.folder.setToolTip)
+        # The whole path is readable: the field is as wide as the path (within reason), not 150 px.
+        self.folder.setMinimumWidth(min(520, self.folder.fontMetrics().horizontalAdvance(self.folder.text()) + 24))
+        self.folder.setCursorPosition(0)
         folder_row.addWidget(self.folder, 1)
         browse = QPushButton("Choose…")
         browse.clicked.connect(self._browse)

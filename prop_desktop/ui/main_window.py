@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
@@ -29,6 +30,7 @@ from prop_desktop.ui.dialogs import AboutDialog, SettingsDialog, torch_version
 from prop_desktop.ui.pages.base import Page
 from prop_desktop.ui.passphrase import PassphrasePrompter
 from prop_desktop.ui.settings import UiSettings, save_settings
+from prop_desktop.ui.widgets.page_scroll import PageScroll
 from prop_desktop.ui.worker import run_in_background
 
 log = logging.getLogger(__name__)
@@ -61,10 +63,15 @@ def set_chip(label: QLabel, text: str, state: str) -> None:
 CHIP_ACTIVITIES = ("recording", "driving", "replaying", "calibrating", "needs calibration", "stopped")
 
 
+def chip_text(name: str, activity: str | None = None, mark: str = "●") -> str:
+    """Two short lines (arm, then what it does) keep the header narrow enough for a 1280-px screen."""
+    return f"{mark} {name}" + (f"\n{activity}" if activity else "")
+
+
 def chip_width_for(label: QLabel, name: str) -> int:
     current = label.text()
     widths = []
-    candidates = [f"● {name}", f"◌ Connecting to {name}…"] + [f"● {name} — {a}" for a in CHIP_ACTIVITIES]
+    candidates = [chip_text(name), chip_text(name, "connecting…", "◌")] + [chip_text(name, a) for a in CHIP_ACTIVITIES]
     for text in candidates:
         label.setText(text)
         widths.append(label.sizeHint().width())
@@ -78,6 +85,7 @@ class PageRegistry:
     `registry[name]` builds if needed; iterating gives only the pages built so far."""
 
     def __init__(self, window: MainWindow, factories: dict[str, Any]) -> None:
+        self._scrolls: dict[str, PageScroll] = {}
         self._window = window
         self._factories = factories
         self._built: dict[str, Page] = {}
@@ -100,17 +108,29 @@ class PageRegistry:
             factory = getattr(importlib.import_module(f"prop_desktop.ui.pages.{module_name}"), cls_name)
         page = factory(self._window)
         page.setObjectName(f"{name.lower()}Page")
+        # A page taller or wider than the window scrolls instead of forcing the window to grow (a 1280×800
+        # laptop screen must hold the window; a page's minimum size used to push it to 1466×894).
+        scroll = PageScroll(page)
+        scroll.setObjectName(f"{name.lower()}Scroll")
+        self._scrolls[name] = scroll
         holder = self._placeholders.pop(name)
         index = self._window.stack.indexOf(holder)
         was_current = self._window.stack.currentWidget() is holder
-        self._window.stack.insertWidget(index, page)
+        self._window.stack.insertWidget(index, scroll)
         self._window.stack.removeWidget(holder)
         holder.deleteLater()
         if was_current:
-            self._window.stack.setCurrentWidget(page)
+            self._window.stack.setCurrentWidget(scroll)
         self._built[name] = page
         self._window.page_built(page)
         return page
+
+    def scroll_of(self, page: Page) -> PageScroll:
+        """The scroll area a page lives in (what the stack shows)."""
+        for name, built in self._built.items():
+            if built is page:
+                return self._scrolls[name]
+        raise KeyError(page.objectName())
 
     def __getitem__(self, name: str) -> Page:
         return self.build(name)
@@ -246,15 +266,20 @@ class MainWindow(QMainWindow):
         self.arm_chip.setObjectName("chip")
         self._chip_name: str | None = None
         self.arm_chip.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
-        hl.addWidget(self.arm_chip)
         # After an emergency stop or a safety fault the arm stays released until the person says so; the
-        # services' messages say "Press Reset", so the button is in the header, on every page.
-        self.reset_button = QPushButton("Reset the arm")
+        # services' messages say "Press Reset", so the button is in the header, on every page. It takes the
+        # chip's place (the same size), so nothing in the header moves when it appears.
+        self.reset_button = QPushButton("⟲  Reset the arm\n(stopped, motors relaxed)")
         self.reset_button.setObjectName("resetArmButton")
+        self.reset_button.setProperty("danger", True)
         self.reset_button.setToolTip("The arm was stopped and its motors released. Reset to use it again.")
         self.reset_button.clicked.connect(self.reset_arm)
-        self.reset_button.hide()
-        hl.addWidget(self.reset_button)
+        self.chip_slot = QStackedWidget()
+        self.chip_slot.setObjectName("chipSlot")
+        self.chip_slot.addWidget(self.arm_chip)
+        self.chip_slot.addWidget(self.reset_button)
+        self.chip_slot.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+        hl.addWidget(self.chip_slot)
         rl.addWidget(header)
 
         self.stack = QStackedWidget()
@@ -274,6 +299,13 @@ class MainWindow(QMainWindow):
         self.status_profile.setObjectName("statusProfile")
         self.statusBar().addWidget(self.status_connection, 1)
         self.statusBar().addPermanentWidget(self.status_profile)
+        self.try_out_label: QLabel | None = None
+        if getattr(self.app, "try_out_folder", None) is not None:
+            self.setWindowTitle("PRoP Desktop — try-out (nothing is kept)")
+            self.try_out_label = QLabel("Try-out: keys are kept in memory only; every profile, recording and "
+                                        "skill is deleted when you close the app.")
+            self.try_out_label.setObjectName("tryOutLabel")
+            self.statusBar().addPermanentWidget(self.try_out_label)
         self.show_connection(self.app.arm.state)
 
     def _wire_services(self) -> None:
@@ -314,7 +346,8 @@ class MainWindow(QMainWindow):
 
     # --- navigation --------------------------------------------------------------------------------------
     def current_page(self) -> Page:
-        return self.stack.currentWidget()  # type: ignore[return-value]
+        current = self.stack.currentWidget()
+        return current.widget() if isinstance(current, QScrollArea) else current  # type: ignore[return-value]
 
     def go_to(self, name: str) -> None:
         self.nav.setCurrentRow(STEPS.index(name))
@@ -359,7 +392,7 @@ class MainWindow(QMainWindow):
         if row < 0:
             return
         page = self.pages[STEPS[row]]
-        self.stack.setCurrentWidget(page)
+        self.stack.setCurrentWidget(self.pages.scroll_of(page))
         self.page_title.setText(f"{row + 1}. {page.title}")
         self.page_hint.setText(page.hint)
         page.page_shown()
@@ -369,20 +402,21 @@ class MainWindow(QMainWindow):
         status = getattr(state.status, "value", str(state.status))
         name = state.choice.label if state.choice is not None else "No arm"
         if status == "connected":
-            chip_state, text = ("busy", f"● {name} — {state.busy_with}") if state.busy_with else ("ok", f"● {name}")
+            chip_state, text = ("busy" if state.busy_with else "ok"), chip_text(name, state.busy_with)
         elif status == "needs_calibration":
-            chip_state, text = "warn", f"● {name} — needs calibration"
+            chip_state, text = "warn", chip_text(name, "needs calibration")
         elif status == "connecting":
-            chip_state, text = "busy", f"◌ Connecting to {name}…"
+            chip_state, text = "busy", chip_text(name, "connecting…", "◌")
         elif status == "fault":
-            chip_state, text = "bad", f"● {name} — stopped"
+            chip_state, text = "bad", chip_text(name, "stopped")
         else:
-            chip_state, text = "bad", "○ No arm connected"
+            chip_state, text = "bad", chip_text("No arm connected", mark="○")
         if name != self._chip_name:
             self._chip_name = name
-            self.arm_chip.setFixedWidth(chip_width_for(self.arm_chip, name))
+            self.chip_slot.setFixedWidth(max(chip_width_for(self.arm_chip, name),
+                                             self.reset_button.sizeHint().width()))
         set_chip(self.arm_chip, text, chip_state)
-        self.reset_button.setVisible(status == "fault")
+        self.chip_slot.setCurrentWidget(self.reset_button if status == "fault" else self.arm_chip)
         self.reset_button.setEnabled(True)
         self.status_connection.setText(f"Arm: {state.message}")
         self._connected = bool(state.connected)
@@ -577,26 +611,44 @@ class MainWindow(QMainWindow):
 
     # --- closing -----------------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
-        moving = self.moving_activity()
-        if moving and not self._closing_confirmed:
-            event.ignore()
-            box = QMessageBox(QMessageBox.Icon.Warning, "The arm is moving",
-                              f"The arm is {moving}. Closing stops it safely first (anything recorded so far "
-                              "is kept).", QMessageBox.StandardButton.NoButton, self)
-            box.setObjectName("closeWhileMovingBox")
-            stop = box.addButton("Stop the arm and close", QMessageBox.ButtonRole.AcceptRole)
-            box.addButton("Keep it running", QMessageBox.ButtonRole.RejectRole)
-
-            def decided() -> None:
-                if box.clickedButton() is stop:
-                    self._closing_confirmed = True
-                    self.close()
-
-            box.finished.connect(decided)
-            box.open()
-            return
+        if not self._closing_confirmed:
+            moving = self.moving_activity()
+            if moving:
+                event.ignore()
+                self._confirm_close("The arm is moving",
+                                    f"The arm is {moving}. Closing stops it safely first (anything recorded so far "
+                                    "is kept).", "Stop the arm and close", "Keep it running")
+                return
+            work = self.unfinished_work()
+            if work:
+                event.ignore()
+                self._confirm_close("Training is not finished",
+                                    f"PRoP Desktop is {work}. Closing now stops it and the new skill is lost (the "
+                                    "previous one is kept).", "Stop training and close", "Keep training")
+                return
         self.shutdown()
         event.accept()
+
+    def unfinished_work(self) -> str | None:
+        for page in self.pages.values():
+            what = page.unfinished_work()
+            if what:
+                return what
+        return None
+
+    def _confirm_close(self, title: str, text: str, close_label: str, keep_label: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.NoButton, self)
+        box.setObjectName("closeWhileMovingBox")
+        stop = box.addButton(close_label, QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(keep_label, QMessageBox.ButtonRole.RejectRole)
+
+        def decided() -> None:
+            if box.clickedButton() is stop:
+                self._closing_confirmed = True
+                self.close()
+
+        box.finished.connect(decided)
+        box.open()
 
     def shutdown(self) -> None:
         for page in self.pages.values():

@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from prop_desktop.arm.bus import ServoBus, make_bus
+from prop_desktop.arm.bus import ServoBus
+from prop_desktop.arm.protocols import make_bus
 from prop_desktop.arm.sim import SimulatedArm
 
 

@@ -220,7 +220,7 @@ def test_unplug_while_commanding_raises_a_clear_error(arm):
 
 CHILD = r"""
 import os, signal, sys, time
-from prop_desktop.arm.bus import make_bus
+from prop_desktop.arm.protocols import make_bus
 from prop_desktop.arm.arm import Arm
 mode, port = sys.argv[1], sys.argv[2]
 bus = make_bus("feetech", port)
@@ -278,7 +278,7 @@ def test_host_application_signal_handler_is_chained(make_sim):
 import signal, sys, time
 seen = []
 signal.signal(signal.SIGTERM, lambda s, f: (seen.append(s), print("host handler ran", flush=True), sys.exit(3)))
-from prop_desktop.arm.bus import make_bus
+from prop_desktop.arm.protocols import make_bus
 from prop_desktop.arm.arm import Arm
 arm = Arm(make_bus("feetech", sys.argv[1]).open(), "so101")
 arm.torque_on()
@@ -337,7 +337,7 @@ def test_host_that_resets_sigint_later_can_put_the_guard_back(make_sim):
     sim = make_sim("feetech")
     code = r"""
 import signal, sys
-from prop_desktop.arm.bus import make_bus
+from prop_desktop.arm.protocols import make_bus
 from prop_desktop.arm.arm import Arm
 from prop_desktop.arm.safety import install_signal_handlers
 arm = Arm(make_bus("feetech", sys.argv[1]).open(), "so101")

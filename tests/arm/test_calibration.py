@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from prop_desktop.arm import CalibrationError, SafetyStop, connect
-from prop_desktop.arm.calibration import calibration_path
+from prop_desktop.arm.calibration_store import CalibrationStore
 
 PHYSICAL_MIDDLE = {"shoulder_pan": 0.0, "shoulder_lift": 0.0, "elbow_flex": 0.0, "wrist_flex": 0.0,
                    "wrist_roll": 0.0, "gripper": 0.0}
@@ -69,7 +69,7 @@ def test_guided_calibration_across_the_wrap_round_trips_and_is_reused(make_sim):
     assert lo == pytest.approx(-hi, abs=2e-3)
 
     # Stored per arm, and reused on the next connect even after another program changed the offsets.
-    path = calibration_path(arm.arm_id)
+    path = CalibrationStore.default().path(arm.arm_id)
     assert path.exists() and json.loads(path.read_text())["model"] == "so101"
     arm.close()
     with make_bus_write(sim) as bus:
@@ -86,15 +86,16 @@ def test_guided_calibration_across_the_wrap_round_trips_and_is_reused(make_sim):
 
 
 def make_bus_write(sim):
-    from prop_desktop.arm.bus import make_bus
+    from prop_desktop.arm.protocols import make_bus
 
     return make_bus(sim.protocol, sim.port).open()
 
 
 @pytest.mark.timeout(60)
-def test_dynamixel_calibration_and_direction(make_sim):
+def test_dynamixel_calibration_and_direction(make_sim, tmp_path):
     sim = make_sim("dynamixel")
-    arm = connect(sim.port, model="koch")
+    store = CalibrationStore(tmp_path / "koch-calibrations")  # e.g. an App's own data folder
+    arm = connect(sim.port, model="koch", calibration_store=store)
     try:
         arm.write_eeprom("homing_offset", {2: 3000})  # reads far outside one turn until calibrated
         for joint, value in PHYSICAL_MIDDLE.items():
@@ -106,6 +107,8 @@ def test_dynamixel_calibration_and_direction(make_sim):
         sim.move_by_hand("wrist_flex", -0.6)  # the user holds wrist_flex towards what should be positive
         assert cal.record_direction("wrist_flex") == -1
         cal.finish()
+        assert store.load(arm.arm_id) == arm.calibration  # stored where it was told, and only there
+        assert not CalibrationStore.default().path(arm.arm_id).exists()
         sim.move_by_hand("wrist_flex", -0.4)
         sim.move_by_hand("shoulder_lift", 0.7)
         q = arm.read_joints()

@@ -16,13 +16,12 @@ from prop_desktop.arm.calibration import (
     RangeSweep,
     actual_position,
     arm_id_for,
-    calibration_path,
     homing_offset_for,
-    load_calibration,
-    save_calibration,
     wrap_counts,
 )
+from prop_desktop.arm.calibration_store import CalibrationStore
 from prop_desktop.arm.models import JOINT_NAMES, SO101
+from prop_desktop.paths import data_dir
 
 
 def _cal(middles, signs=(1, 1, 1, 1, 1, 1), lo=-1500, hi=1500) -> ArmCalibration:
@@ -112,12 +111,18 @@ def test_range_sweep_caps_continuous_joints_at_one_turn():
 def test_store_round_trip_and_reuse(tmp_path):
     cal = _cal([2048, 2050, 2040, 2048, 2048, 2100], signs=(1, -1, 1, 1, -1, 1))
     cal.arm_id = arm_id_for("so101", serial_number="5A7C/1180")
-    path = save_calibration(cal)
-    assert path == calibration_path(cal.arm_id) and path.parent.name == "calibration"
+    store = CalibrationStore.in_data_folder(tmp_path / "data")
+    path = store.save(cal)
+    assert path == store.path(cal.arm_id) and path.parent == tmp_path / "data" / "calibration"
     assert "/" not in path.name.removesuffix(".json").replace("so101-sn-", "")
-    again = load_calibration(cal.arm_id)
+    again = CalibrationStore(tmp_path / "data" / "calibration").load(cal.arm_id)
     assert again is not None and again.joints == cal.joints
-    assert load_calibration("so101-never-seen") is None
+    assert store.load("so101-never-seen") is None
+    assert CalibrationStore.default().load(cal.arm_id) is None  # the folder it was given, nowhere else
+
+
+def test_default_store_is_the_calibration_folder_of_the_data_folder():
+    assert CalibrationStore.default().folder == data_dir() / "calibration"
 
 
 def test_arm_ids_prefer_serial_number_then_port():
@@ -135,8 +140,9 @@ def test_broken_or_foreign_calibration_files_are_refused_with_a_fix():
     data["version"] = 99
     with pytest.raises(CalibrationError, match="calibrate the arm again"):
         ArmCalibration.from_json(data)
-    path = calibration_path("so101-garbage")
+    store = CalibrationStore.default()
+    path = store.path("so101-garbage")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("{not json")
     with pytest.raises(CalibrationError, match="calibrate the arm again"):
-        load_calibration("so101-garbage")
+        store.load("so101-garbage")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from prop_desktop.arm import connect
-from prop_desktop.arm.bus import make_bus
 from prop_desktop.arm.models import arm_model
 from prop_desktop.arm.preflight import run_preflight
+from prop_desktop.arm.protocols import make_bus
 
 
 @pytest.mark.timeout(30)
@@ -16,6 +16,8 @@ def test_a_healthy_arm_passes(model):
     with connect(sim=True, model=model) as arm:
         report = arm.preflight()
     assert report.ok, report.summary()
+    # A Koch follower feeds its XL430s 12 V and its XL330s 5 V on purpose: no "loose cable" warning.
+    assert not report.warnings, report.warnings
     assert [s.servo_id for s in report.servos] == [1, 2, 3, 4, 5, 6]
     assert all(s.status == "ok" and s.found for s in report.servos)
     first = report.servos[0]
@@ -63,6 +65,16 @@ def test_a_12v_supply_on_a_koch_xl330_is_flagged(make_sim):
     assert row.status == "error" and "more than a XL330-M288 takes" in row.problems[0]
     assert "unplug the power now" in row.fixes[0]
     assert report.servos[0].ok  # the XL430s are fine at 12 V
+
+
+@pytest.mark.timeout(30)
+def test_a_sagging_supply_within_one_servo_chain_is_flagged(make_sim):
+    sim = make_sim("dynamixel")
+    sim.set_supply_voltage(3.8, "wrist_flex")  # still in an XL330's range, but 1.2 V below its chain
+    with _bus_for(sim) as bus:
+        report = run_preflight(bus, "koch")
+    assert any("between the XL330-M288 servos (3.8-5.0 V)" in w for w in report.warnings), report.warnings
+    assert not any("XL430" in w for w in report.warnings)
 
 
 @pytest.mark.timeout(30)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from prop_desktop.arm.bus import make_bus
+from prop_desktop.arm.protocols import make_bus
 
 
 @pytest.mark.timeout(60)

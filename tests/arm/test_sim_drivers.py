@@ -7,8 +7,9 @@ import time
 
 import pytest
 
-from prop_desktop.arm.bus import COMMON_REGISTERS, ServoBus, counts_to_radians, make_bus, radians_to_counts
+from prop_desktop.arm.bus import COMMON_REGISTERS, ServoBus, counts_to_radians, radians_to_counts
 from prop_desktop.arm.errors import PortError, RegisterError
+from prop_desktop.arm.protocols import make_bus
 from prop_desktop.arm.sim import SimulatedArm
 
 IDS = [1, 2, 3, 4, 5, 6]
@@ -166,7 +167,9 @@ def test_reconnecting_after_a_program_left_bytes_behind(feetech_sim: SimulatedAr
 
     with serial.Serial(feetech_sim.port, 1_000_000) as raw:
         raw.write(bytes.fromhex("FF FF FE 02 01 FE"))  # broadcast ping; the answers are never read
-        time.sleep(0.05)
+        # Wait until all six answers (6 bytes each) wait on the port, not for a time: under load a fixed 50 ms
+        # once left answers still arriving during the next program's first transaction.
+        assert wait_until(lambda: raw.in_waiting >= 36)
     with make_bus("feetech", feetech_sim.port, retries=0) as bus:
         assert bus.ping(2) == 777
         assert bus.stats.retries == 0

@@ -6,8 +6,9 @@ import time
 
 import pytest
 
-from prop_desktop.arm.bus import ServoBus, make_bus
+from prop_desktop.arm.bus import ServoBus
 from prop_desktop.arm.errors import CorruptPacket, PortError, ServoError, ServoTimeout
+from prop_desktop.arm.protocols import make_bus
 from prop_desktop.arm.sim import SimulatedArm
 
 IDS = [1, 2, 3, 4, 5, 6]

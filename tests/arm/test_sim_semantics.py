@@ -7,8 +7,9 @@ import time
 
 import pytest
 
-from prop_desktop.arm.bus import make_bus, radians_to_counts
+from prop_desktop.arm.bus import radians_to_counts
 from prop_desktop.arm.errors import RegisterError, ServoError, ServoTimeout
+from prop_desktop.arm.protocols import make_bus
 from prop_desktop.arm.sim import SimulatedArm
 
 IDS = [1, 2, 3, 4, 5, 6]

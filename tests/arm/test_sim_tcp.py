@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import serial
 
-from prop_desktop.arm.bus import make_bus
 from prop_desktop.arm.errors import PortError, ServoTimeout
+from prop_desktop.arm.protocols import make_bus
 
 IDS = [1, 2, 3, 4, 5, 6]
 

@@ -79,11 +79,15 @@ def click_dialog_button(qtbot, dialog: QWidget, text: str) -> None:
                          f"{[b.text() for b in dialog.findChildren(QPushButton)]}")
 
 
-def settle(qtbot, window) -> None:
-    """Wait until the window has finished reloading profiles and recordings (they load off the GUI thread)."""
-    qtbot.waitUntil(lambda: not window._profiles_loading and not window._episodes_loading, timeout=10_000)
-    qtbot.wait(30)
-    qtbot.waitUntil(lambda: not window._profiles_loading and not window._episodes_loading, timeout=10_000)
+def settle(qtbot, window, timeout: int = 60_000) -> None:
+    """Wait until the window has finished reloading profiles and recordings (they load off the GUI thread).
+    A state, not a time: the generous limit only bounds a real hang (under load a reload took > 10 s once)."""
+    def idle() -> bool:
+        return not window._profiles_loading and not window._episodes_loading
+
+    qtbot.waitUntil(idle, timeout=timeout)
+    qtbot.wait(30)  # a reload that the finished one queued starts on the next event-loop turn
+    qtbot.waitUntil(idle, timeout=timeout)
 
 
 def card(qtbot, window, name: str):
@@ -163,6 +167,8 @@ def create_profile(qtbot, window, name: str, passphrase: str | None = None) -> s
 
 
 def switch_profile(qtbot, window, name: str) -> None:
+    if window.profile_combo.currentText() == name:
+        return  # already the one using the arm (its card's "Use" button is disabled)
     go_to(qtbot, window, "Profiles")
     click(qtbot, card(qtbot, window, name).use_button)
     qtbot.waitUntil(lambda: window.profile_combo.currentText() == name, timeout=5000)

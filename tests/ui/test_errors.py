@@ -10,6 +10,7 @@ from .journey import (
     card,
     child,
     click,
+    click_dialog_button,
     connect_simulated_arm,
     create_profile,
     go_to,
@@ -45,6 +46,37 @@ def test_an_unusable_keyring_shows_a_banner_and_blocks_new_profiles(qtbot, insec
     assert text and "Traceback" not in text
     assert "recovery" in text.lower() or "keyring" in text.lower(), text
     assert not page.add_button.isEnabled()
+    # Not a dead end: the text says what to do, and a labelled try-out is offered (asked before it starts).
+    assert "Add a household member" not in page.empty_hint.text()
+    assert page.try_out_button.isVisible()
+    click(qtbot, page.try_out_button)
+    box = wait_for_dialog(qtbot, "confirmBox")
+    assert "deleted when you close" in box.text()
+    click_dialog_button(qtbot, box, "Cancel")
+    assert insecure_window.isVisible()
+
+
+@pytest.mark.timeout(60)
+def test_try_out_keeps_keys_in_memory_says_so_and_leaves_nothing(qtbot):
+    from prop_desktop.keys.ephemeral import EphemeralKeyring
+    from prop_desktop.services import App
+    from prop_desktop.ui.main_window import MainWindow
+    from prop_desktop.ui.settings import UiSettings
+
+    app = App.for_try_out()
+    folder = app.try_out_folder
+    assert folder is not None and folder.is_dir() and (folder.stat().st_mode & 0o077) == 0
+    assert isinstance(app.profiles.household.keystore.backend, EphemeralKeyring)
+    w = MainWindow(app, UiSettings(), save_prefs=False)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    assert "try-out" in w.windowTitle() and w.try_out_label is not None and w.try_out_label.isVisible()
+    create_profile(qtbot, w, "Ana")
+    assert any(folder.rglob("*")), "the profile lives in the try-out folder"
+    w._closing_confirmed = True
+    w.close()
+    qtbot.waitUntil(lambda: not folder.exists(), timeout=10_000)
 
 
 @pytest.mark.timeout(60)

@@ -261,6 +261,13 @@ def test_wrong_recovery_code_gets_a_clear_message_in_the_dialog(qtbot, window):
     qtbot.waitUntil(error.isVisible, timeout=5000)
     assert error.text() and "Traceback" not in error.text()
     assert dlg.isVisible()
+    # The message gets room of its own: every field keeps at least the height it asks for.
+    from .layout_check import clipped_text
+
+    qtbot.waitUntil(lambda: not clipped_text(dlg), timeout=2000)
+    for field in dlg.findChildren(type(child(dlg, "recoveryCodeInput"))):
+        if field.isVisible():
+            assert field.height() >= field.minimumSizeHint().height(), field.objectName()
     dlg.reject()
 
 

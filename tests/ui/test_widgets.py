@@ -115,6 +115,34 @@ def test_clicking_the_workspace_from_above_and_the_side_gives_the_world_target(q
     assert z2 == pytest.approx(0.12, abs=0.005)
 
 
+def test_a_target_clicked_on_the_item_is_at_the_item_not_at_the_arms_height(qtbot):
+    view = WorkspaceView()
+    qtbot.addWidget(view)
+    view.resize(900, 420)
+    view.show()
+    qtbot.waitExposed(view)
+    view.default_height_m = 0.05
+    view.set_arm(forward_kinematics(np.zeros(6)))  # the tip hangs ~26 cm above the table
+    view.set_scene((0.25, -0.05), None)
+
+    def press_drag_release(x: float, y: float) -> tuple[float, float, float]:
+        # A person's click often moves a pixel or two between press and release: that is a drag.
+        start = view.click_point_top(x, y).toPoint()
+        with qtbot.waitSignal(view.target_clicked) as clicked:
+            qtbot.mousePress(view.top.viewport(), Qt.MouseButton.LeftButton, pos=start)
+        qtbot.mouseMove(view.top.viewport(), pos=start + QPoint(2, 1))
+        qtbot.mouseRelease(view.top.viewport(), Qt.MouseButton.LeftButton, pos=start + QPoint(2, 1))
+        return tuple(view.target) if view.target is not None else clicked.args
+
+    on_item = press_drag_release(0.25, -0.05)
+    assert on_item[2] == pytest.approx(0.05, abs=1e-6), on_item
+    view.target = np.array([0.2, 0.1, 0.15])  # the previous target, raised in the side view
+    elsewhere = press_drag_release(0.30, 0.12)
+    assert elsewhere[2] == pytest.approx(0.15, abs=1e-6), "a path keeps its level away from the item"
+    back_on_item = press_drag_release(0.26, -0.04)
+    assert back_on_item[2] == pytest.approx(0.05, abs=1e-6), back_on_item
+
+
 def test_the_drawn_arm_follows_forward_kinematics(qtbot):
     view = WorkspaceView()
     qtbot.addWidget(view)
@@ -160,3 +188,28 @@ def test_a_worker_asking_for_a_passphrase_gets_the_typed_answer_from_a_dialog(qt
     worker.join(timeout=5)
     assert answers == ["s3cret", None]
     assert prompter(profile, None) is None  # never blocks the GUI thread itself
+
+
+def test_the_layout_checker_finds_clipped_text_overlaps_and_moved_controls(qtbot):
+    from PySide6.QtWidgets import QLabel, QPushButton, QWidget
+
+    from .layout_check import clipped_text, control_positions, moved, overlaps
+
+    root = QWidget()
+    qtbot.addWidget(root)
+    root.resize(400, 200)
+    cut = QLabel("a label far too long for its twenty pixels", root)
+    cut.setGeometry(0, 0, 20, 20)
+    a = QPushButton("A", root)
+    a.setObjectName("a")
+    a.setGeometry(0, 50, 100, 30)
+    b = QPushButton("B", root)
+    b.setObjectName("b")
+    b.setGeometry(50, 60, 100, 30)
+    root.show()
+    qtbot.waitExposed(root)
+    assert any("far too long" in str(p) for p in clipped_text(root))
+    assert any("#a" in str(p) and "#b" in str(p) for p in overlaps(root))
+    before = control_positions(root)
+    b.move(50, 120)
+    assert moved(before, control_positions(root)) == ["b: (50, 60) -> (50, 120)"]

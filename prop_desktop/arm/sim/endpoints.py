@@ -63,7 +63,8 @@ class PtyEndpoint:
 
         if self.master is None:
             return False
-        return struct.unpack("i", fcntl.ioctl(self.master, termios.FIONREAD, b"\0\0\0\0"))[0] > 0
+        (waiting,) = struct.unpack("i", fcntl.ioctl(self.master, termios.FIONREAD, b"\0\0\0\0"))
+        return int(waiting) > 0
 
     def line_baud(self) -> int | None:
         """The baud rate the client set on the port (pyserial sets it through termios)."""

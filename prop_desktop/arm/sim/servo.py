@@ -7,6 +7,7 @@ pushing against a stop, temperature rises under sustained load and cools otherwi
 
 from __future__ import annotations
 
+import builtins
 import math
 from collections.abc import Mapping
 
@@ -158,7 +159,7 @@ class SimServo:
         raise NotImplementedError
 
     # ----------------------------------------------------------------- conditions
-    def conditions(self) -> set[str]:
+    def conditions(self) -> builtins.set[str]:
         """Alarm conditions present now (plus latched ones)."""
         now = set(self.alarms)
         volts10 = self.volts() * 10
@@ -181,7 +182,7 @@ class SimServo:
         if not self.torque_on and self.hand_target is None and self.forced_temperature is None:
             self._idle(dt)
             return
-        low, high = self.joint.hard_stops
+        low, high = map(float, self.joint.hard_stops)  # an obstacle may stop it between counts
         if self.obstacle is not None:
             # The obstacle blocks the side of the joint it is on, as seen from where the joint is now.
             if self.obstacle >= self.pos:

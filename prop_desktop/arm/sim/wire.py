@@ -76,7 +76,7 @@ class Responder:
             out[servo_id] = servo
         return out
 
-    def _next_packet(self) -> tuple | None:
+    def _next_packet(self) -> tuple[object, ...] | None:
         raise NotImplementedError
 
     def _handle(self, *packet: object) -> list[Reply]:
@@ -238,7 +238,7 @@ class DynamixelResponder(Responder):
                 return [self._ping_reply(s) for _, s in sorted(servos.items())]
             if instruction == dxl.SYNC_READ and len(params) >= 4:
                 address, length = params[0] | (params[1] << 8), params[2] | (params[3] << 8)
-                replies = []
+                replies: list[Reply] = []
                 for target in params[4:]:
                     servo = servos.get(target)
                     if servo is None:
@@ -271,9 +271,9 @@ class DynamixelResponder(Responder):
                 while i + 5 <= len(params):
                     address, length = params[i + 1] | (params[i + 2] << 8), params[i + 3] | (params[i + 4] << 8)
                     servo = servos.get(params[i])
-                    chunk = params[i + 5 : i + 5 + length]
-                    if servo is not None and len(chunk) == length:
-                        servo.write(address, chunk)
+                    data_chunk = params[i + 5 : i + 5 + length]
+                    if servo is not None and len(data_chunk) == length:
+                        servo.write(address, data_chunk)
                     i += 5 + length
                 return []
             if instruction == dxl.WRITE and len(params) >= 3:
@@ -297,7 +297,6 @@ class DynamixelResponder(Responder):
             data = servo.read(address, length)
             reply = self._status(servo, 0, data) if data is not None else self._status(servo, 7)
             return [reply] if level >= 1 else []
-        replies: list[Reply]
         if instruction == dxl.WRITE and len(params) >= 3:
             code = servo.write(params[0] | (params[1] << 8), params[2:])
             replies = [self._status(servo, code)]

@@ -22,10 +22,34 @@ class Page(QWidget):
         self.app = window.app
         self.bridge = window.bridge
         self.outer = QVBoxLayout(self)
-        self.outer.setContentsMargins(18, 12, 18, 12)
+        self.outer.setContentsMargins(18, 6, 18, 8)
         self.outer.setSpacing(10)
         self.banner = Banner(self)
+        self.banner.reserve_space()
         self.outer.addWidget(self.banner)
+        window.connection_changed.connect(self._arm_state_for_banner)
+
+    def show_error(self, exc: BaseException, prefix: str = "") -> None:
+        """An error in the banner, in plain words; one about the arm's state (stopped, gone) goes away by
+        itself once the arm is usable again."""
+        from prop_desktop.services.errors import ArmConnectError, ArmFaultError, NotConnectedError
+        from prop_desktop.ui.messages import user_message
+
+        about_arm = isinstance(exc, ArmFaultError | NotConnectedError | ArmConnectError)
+        self.banner.show_message(prefix + user_message(exc), "error", topic="arm" if about_arm else None)
+
+    def refuse_if_stopped(self) -> bool:
+        """Shortcuts reach a page even while its Start button is disabled: after an e-stop, say why nothing
+        moves instead of asking the arm (True = refused)."""
+        if not self.app.arm.state.stopped:
+            return False
+        self.banner.show_message("The arm is stopped (emergency stop or a safety fault). Press Reset (top right) "
+                                 "to use it again.", "warning", topic="arm")
+        return True
+
+    def _arm_state_for_banner(self, state: Any) -> None:
+        if state.connected and getattr(state.status, "value", state.status) == "connected":
+            self.banner.resolve("arm")
 
     # --- hooks ------------------------------------------------------------------------------------------
     def profile_changed(self, profile: Any) -> None:
@@ -39,6 +63,10 @@ class Page(QWidget):
 
     def is_moving(self) -> str | None:
         """What this page is doing with the arm right now ("recording", "driving" …), else None."""
+        return None
+
+    def unfinished_work(self) -> str | None:
+        """Work closing the window would throw away ("training Ana's personal skill" …), else None."""
         return None
 
     def stop_motion(self) -> None:

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from prop_desktop.ui.messages import show_error, user_message
+from prop_desktop.ui.messages import ask, show_error, user_message
 from prop_desktop.ui.pages.base import Page
 from prop_desktop.ui.worker import run_in_background
 
@@ -124,6 +124,7 @@ class ConnectPage(Page):
 
     # --- ports -------------------------------------------------------------------------------------------
     def page_shown(self) -> None:
+        self._show_next_step()
         if not self.choices:
             self.refresh()
 
@@ -222,30 +223,55 @@ class ConnectPage(Page):
     def _connect_failed(self, exc: BaseException) -> None:
         self._connecting = False
         self._update_buttons()
-        self.banner.show_message(f"Could not connect: {user_message(exc)}", "error")
+        self.show_error(exc, prefix="Could not connect: ")
 
     def disconnect_arm(self) -> None:
-        if self.window_.moving_activity():
-            self.window_.emergency_stop()
+        moving = self.window_.moving_activity()
+        if moving:
+            self.dialog = ask(self, "The arm is moving", f"The arm is {moving}. Disconnecting stops it first "
+                              "(anything recorded so far is kept).", "Stop and disconnect", self._stop_and_disconnect)
+            return
+        self._disconnect()
+
+    def _stop_and_disconnect(self) -> None:
+        self.window_.emergency_stop()
+        self._disconnect()
+
+    def _disconnect(self) -> None:
         run_in_background(self.bridge, self.app.arm.disconnect, lambda _r: self._clear_preflight(),
-                          lambda e: self.banner.show_message(user_message(e), "error"), name="disconnect")
+                          lambda e: self.show_error(e), name="disconnect")
 
     def _connection_changed(self, state: Any) -> None:
         status = getattr(state.status, "value", str(state.status))
         if status == "disconnected" and state.message and "No arm" not in state.message and self._was_connected:
-            self.banner.show_message(state.message, "error")
+            self.banner.show_message(state.message, "error", topic="arm")
         self._was_connected = state.connected
         if status == "needs_calibration":
             self.banner.show_message("This arm has not been calibrated yet. Press “Calibrate…” and follow the "
-                                     "steps (about two minutes).", "warning")
+                                     "steps (about two minutes).", "warning", topic="arm")
         if state.connected:
-            self.next_hint.setText("Connected. Next: create your profile (step 2).")
+            self._show_next_step()
         else:
             self.next_hint.setText("")
             self._clear_preflight()
         self._update_buttons()
 
     _was_connected = False
+
+    def _show_next_step(self) -> None:
+        """Where the journey goes from here, from the household as it is now (never a step already done)."""
+        if not self.app.arm.state.connected:
+            self.next_hint.setText("")
+        elif not self.window_.profiles:
+            self.next_hint.setText("Connected. Next: create your profile (step 2).")
+        elif self.window_.active_profile is None:
+            self.next_hint.setText("Connected. Next: pick who is using the arm (top right, or step 2).")
+        else:
+            self.next_hint.setText(f"Connected. Next: record how {self.window_.active_profile.name} does a task "
+                                   "(step 3).")
+
+    def profile_changed(self, profile: Any) -> None:
+        self._show_next_step()
 
     def _update_buttons(self) -> None:
         state = self.app.arm.state

@@ -96,7 +96,7 @@ class DrivePage(Page):
         self.stop_button.setMinimumHeight(110)
         self.stop_button.clicked.connect(self.stop)
         left.addWidget(self.stop_button)
-        self.rate_label = QLabel("— steps/s")
+        self.rate_label = QLabel("")
         self.rate_label.setObjectName("bigNumber")
         self.rate_label.setToolTip("How many times per second the arm reads its joints, decides and moves")
         left.addWidget(self.rate_label)
@@ -186,8 +186,7 @@ class DrivePage(Page):
             b.style().polish(b)
         name = self._active_name()
         if reason:
-            self.mode_label.setText(f"Staying on Baseline: {reason}")
-            self.banner.show_message(f"Staying on Baseline — {reason}", "warning")
+            self.mode_label.setText(f"Staying on Baseline: {reason}")  # said once, next to the toggle
         elif personalized:
             self.mode_label.setText(f"Personalized: the arm does it {name}'s way (key unlocked for this session).")
             self.banner.hide()
@@ -208,7 +207,7 @@ class DrivePage(Page):
 
     def start(self) -> None:
         task = self.task_combo.currentData()
-        if task is None or self.running or self._pending:
+        if task is None or self.running or self._pending or self.refuse_if_stopped():
             return
         self.banner.hide()
         self.measured.clear()
@@ -234,14 +233,14 @@ class DrivePage(Page):
         self._pending = False
         self.running = False
         self.drive_status.setText("")
-        self.banner.show_message(user_message(exc), "error")
+        self.show_error(exc)
         self._update_controls()
 
     def stop(self) -> None:
         try:
             self.app.drive.stop()
         except Exception as exc:  # noqa: BLE001
-            self.banner.show_message(user_message(exc), "error")
+            self.show_error(exc)
         self.running = False
         self.drive_status.setText("Stopped. The arm holds its position.")
         self._update_controls()
@@ -256,7 +255,8 @@ class DrivePage(Page):
 
     def _on_status(self, status: Any) -> None:
         self._status = status
-        self.rate_label.setText(f"{status.loop_hz:.0f} steps/s" if status.running else "— steps/s")
+        # The policy decides 20 times a second; the arm's own control loop (Settings) runs faster underneath.
+        self.rate_label.setText(f"{status.loop_hz:.0f} decisions/s" if status.running else "")
         if status.running and status.message and self.running:
             self.drive_status.setText(status.message)
         if status.running != self.running and not self._pending:
@@ -270,7 +270,7 @@ class DrivePage(Page):
     def _connection_changed(self, state: Any) -> None:
         if not state.connected and self.running:
             self.running = False
-            self.banner.show_message(f"The arm stopped: {state.message}", "error")
+            self.banner.show_message(f"The arm stopped: {state.message}", "error", topic="arm")
         self._update_controls()
 
     def path_snapshot(self) -> list[tuple[float, tuple[float, ...], bool]]:
@@ -322,12 +322,21 @@ class DrivePage(Page):
             self.personal_button.setToolTip(change.reason or "")
             self.mode_label.setText(f"Baseline: the arm does the general way. (Personalized: {change.reason})")
 
+    _blocker_shown: str | None = None
+
     def _update_controls(self) -> None:
-        connected = self.app.arm.state.connected
-        self.start_button.setEnabled(connected and not self.running)
+        state = self.app.arm.state
+        self.start_button.setEnabled(state.connected and not state.stopped and not self.running)
         self.task_combo.setEnabled(not self.running)
-        if not connected and not self.running:
-            self.drive_status.setText("Connect an arm first (step 1).")
+        blocker = (None if self.running else
+                   "Connect an arm first (step 1)." if not state.connected else
+                   "The arm is stopped: press Reset (top right) to use it again." if state.stopped else None)
+        # What stops driving right now; once nothing does, the stale reason goes (never "connect" when connected).
+        if blocker is not None:
+            self.drive_status.setText(blocker)
+        elif self._blocker_shown is not None:  # whatever was said while blocked (e.g. "press Reset") is stale
+            self.drive_status.setText("Ready: pick a task and press Start.")
+        self._blocker_shown = blocker
 
     def is_moving(self) -> str | None:
         return "driving" if self.running else None

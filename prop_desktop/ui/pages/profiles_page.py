@@ -96,6 +96,13 @@ class ProfilesPage(Page):
         super().__init__(window)
         self.keyring_banner = Banner(self, closable=False)
         self.outer.insertWidget(0, self.keyring_banner)
+        # Never a dead end without a keyring: a clearly labelled run that keeps nothing (or the one-line fix
+        # the banner names).
+        self.try_out_button = QPushButton("Try it out without a keyring (nothing is kept)…")
+        self.try_out_button.setObjectName("tryOutButton")
+        self.try_out_button.clicked.connect(self.offer_try_out)
+        self.try_out_button.hide()
+        self.outer.insertWidget(1, self.try_out_button, 0, Qt.AlignmentFlag.AlignLeft)
         actions = QHBoxLayout()
         self.add_button = QPushButton("+  Add a household member")
         self.add_button.setObjectName("addProfile")
@@ -161,6 +168,30 @@ class ProfilesPage(Page):
                                       f"({status.backend}). Profiles cannot be created now.")
             self.keyring_banner.show_message(text, "error")
         self.add_button.setEnabled(self._keyring_ok)
+        in_try_out = getattr(self.app, "try_out_folder", None) is not None
+        self.try_out_button.setVisible(not self._keyring_ok and not in_try_out)
+        self.empty_hint.setText(
+            "Nobody here yet. Press “Add a household member” to make the first profile — it takes a few seconds."
+            if self._keyring_ok else
+            "Profiles need a keyring to keep each person's key safe. Fix the keyring as the message above says, "
+            "or try the app without one: nothing is kept after you close it.")
+
+    def offer_try_out(self) -> None:
+        self.dialog = ask(self, "Try it out without a keyring?",
+                          "PRoP Desktop opens again in a try-out mode: keys stay in memory, and every profile, "
+                          "recording and personal skill is deleted when you close it. Nothing you do now is kept.",
+                          "Open the try-out", self._start_try_out)
+
+    def _start_try_out(self) -> None:
+        import sys
+
+        from PySide6.QtCore import QProcess
+
+        args = ["--try-out"] if getattr(sys, "frozen", False) else ["-m", "prop_desktop", "--try-out"]
+        if QProcess.startDetached(sys.executable, args):
+            self.window_.close()
+        else:
+            show_error(self, "Cannot open the try-out", "Start it from a terminal: prop-desktop --try-out")
 
     def card_for(self, name: str) -> ProfileCard | None:
         return next((c for c in self.card_widgets if c.profile.name == name), None)

@@ -167,7 +167,7 @@ class RecordPage(Page):
         controls.addWidget(self.record_button, 1)
         rl.addLayout(controls)
         stats = QHBoxLayout()
-        self.rate_label = QLabel("— samples/s")
+        self.rate_label = QLabel("")
         self.rate_label.setObjectName("bigNumber")
         self.rate_label.setToolTip("How many times per second the joints are actually being sampled")
         stats.addWidget(self.rate_label)
@@ -207,7 +207,7 @@ class RecordPage(Page):
         erow = QHBoxLayout()
         self.replay_button = QPushButton("▶  Replay on the arm")
         self.replay_button.setObjectName("replayEpisode")
-        self.replay_button.clicked.connect(self.replay_selected)
+        self.replay_button.clicked.connect(self.toggle_replay)
         erow.addWidget(self.replay_button)
         self.rename_button = QPushButton("Rename")
         self.rename_button.setObjectName("renameEpisode")
@@ -271,7 +271,7 @@ class RecordPage(Page):
         try:
             scene = self.app.record.scene(task)
         except Exception as exc:  # noqa: BLE001
-            self.banner.show_message(user_message(exc), "error")
+            self.show_error(exc)
             return
         self.scene = scene
         same = tuple(scene.obj) == tuple(scene.target)
@@ -292,7 +292,7 @@ class RecordPage(Page):
         try:
             self.app.record.shuffle_scene(task)
         except Exception as exc:  # noqa: BLE001
-            self.banner.show_message(user_message(exc), "error")
+            self.show_error(exc)
             return
         self.clear_targets()
         self._show_scene()
@@ -364,7 +364,7 @@ class RecordPage(Page):
             self.start_recording()
 
     def start_recording(self) -> None:
-        if self.replaying:
+        if self.replaying or self.refuse_if_stopped():
             return
         task = self.current_task()
         if task is None:
@@ -383,7 +383,7 @@ class RecordPage(Page):
                 targets = [tuple(float(v) for v in t) for t in self.targets]
                 self.app.record.start_click_episode(task, targets, scene=getattr(self, "scene", None))
         except Exception as exc:  # noqa: BLE001
-            self.banner.show_message(user_message(exc), "error")
+            self.show_error(exc)
             return
         self.recording = True
         self.mode = "hand" if hand else "click"
@@ -395,7 +395,7 @@ class RecordPage(Page):
         try:
             self.app.record.stop()
         except Exception as exc:  # noqa: BLE001
-            self.banner.show_message(user_message(exc), "error")
+            self.show_error(exc)
 
     def _reset_live(self) -> None:
         self.buffer.clear()
@@ -412,7 +412,10 @@ class RecordPage(Page):
 
     def _on_status(self, status: Any) -> None:
         self._last_status = status
-        if status.running:
+        if status.running and self.replaying:
+            self.rate_label.setText("Replaying")
+            self.samples_label.setText(f"{status.elapsed_s:.1f} s")
+        elif status.running:
             self.rate_label.setText(f"{status.achieved_hz:.0f} samples/s")
             self.samples_label.setText(f"{status.samples} samples · {status.elapsed_s:.1f} s")
             if status.message:
@@ -427,13 +430,16 @@ class RecordPage(Page):
         if result.fault:
             kept = (f" The {result.episode.samples} samples recorded before it were kept."
                     if result.episode is not None and not was_replay else "")
-            self.banner.show_message(f"⚠ {result.fault}{kept}", "error")
+            self.banner.show_message(f"⚠ {result.fault}{kept}", "error", topic="arm")
             self.status_label.setText("Stopped because of a problem with the arm.")
             show_error(self, "The arm stopped", f"{result.fault}{kept}")
         elif was_replay:
             self.status_label.setText("Replay finished.")
         elif result.episode is not None:
             ep = result.episode
+            # The saved numbers are the true ones (the live counter is refreshed a few times a second).
+            self.rate_label.setText(f"{ep.rate_hz:.0f} samples/s")
+            self.samples_label.setText(f"{ep.samples} samples · {ep.duration_s:.1f} s")
             self.status_label.setText(f"Saved “{ep.name}”: {ep.samples} samples in {ep.duration_s:.1f} s "
                                       f"({ep.rate_hz:.0f} samples/s).")
             if not was_replay:
@@ -533,7 +539,16 @@ class RecordPage(Page):
         r = rows[0].row()
         return self.episodes[r] if 0 <= r < len(self.episodes) else None
 
+    def toggle_replay(self) -> None:
+        """The replay button stops a replay that runs (Esc also does, as an emergency stop)."""
+        if self.replaying:
+            self.stop_motion()
+        else:
+            self.replay_selected()
+
     def replay_selected(self) -> None:
+        if self.refuse_if_stopped():
+            return
         ep = self.selected_episode()
         if ep is None or self.recording:
             return
@@ -579,20 +594,25 @@ class RecordPage(Page):
                           "Delete", confirmed, destructive=True)
 
     # --- state -------------------------------------------------------------------------------------------
+    _blocker_shown: str | None = None
+
     def _update_controls(self) -> None:
         state = self.app.arm.state
         connected = state.connected
         has_profile = self.window_.active_profile is not None
         busy = self.recording or self.replaying
         hand = self.tabs.currentIndex() == 1
-        can_start = connected and has_profile and not self.replaying and (hand or bool(self.targets))
+        can_start = (connected and not state.stopped and has_profile and not self.replaying
+                     and (hand or bool(self.targets)))
         self.record_button.setEnabled(self.recording or can_start)
         self.record_button.setText("■  Stop  (Space)" if self.recording else "●  Record  (Space)")
         self.record_button.setProperty("danger", self.recording)
         self.task_combo.setEnabled(not busy)
         self.tabs.tabBar().setEnabled(not busy)
         ep = self.selected_episode()
-        self.replay_button.setEnabled(ep is not None and connected and not busy)
+        self.replay_button.setEnabled(self.replaying or (ep is not None and connected and not state.stopped
+                                                         and not busy))
+        self.replay_button.setText("■  Stop replay" if self.replaying else "▶  Replay on the arm")
         self.rename_button.setEnabled(ep is not None and not busy)
         self.delete_button.setEnabled(ep is not None and not busy)
         self.undo_target_button.setEnabled(bool(self.targets) and not busy)
@@ -602,10 +622,20 @@ class RecordPage(Page):
         is_sim = connected and state.choice is not None and state.choice.kind == "sim"
         self.sim_hand_box.setVisible(is_sim)
         self.sim_hand_box.setEnabled(self.recording and self.mode == "hand")
-        if not connected and not busy:
-            self.status_label.setText("Connect an arm first (step 1).")
-        elif not has_profile:
-            self.status_label.setText("Create or pick a profile first (step 2): recordings belong to a person.")
+        self._show_blocker(None if busy else
+                           "Connect an arm first (step 1)." if not connected else
+                           "Create or pick a profile first (step 2): recordings belong to a person." if not has_profile
+                           else "The arm is stopped: press Reset (top right) to use it again." if state.stopped
+                           else None)
+
+    def _show_blocker(self, text: str | None) -> None:
+        """What stops recording right now; once nothing does, say what to do next instead (never stale)."""
+        if text is not None:
+            self.status_label.setText(text)
+        elif self._blocker_shown is not None:  # whatever was said while blocked (e.g. "press Reset") is stale
+            self.status_label.setText("Ready: press Record, then guide the arm by hand." if self.tabs.currentIndex()
+                                      else "Ready: click targets in the top view, then press Record.")
+        self._blocker_shown = text
 
     def is_moving(self) -> str | None:
         if self.recording:

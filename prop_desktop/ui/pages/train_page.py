@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from prop_desktop.services.skill import SkillSummary
 from prop_desktop.ui.messages import show_error, user_message
 from prop_desktop.ui.pages.base import Page
 from prop_desktop.ui.settings import TRAINING_EFFORT
@@ -60,6 +61,9 @@ class TrainPage(Page):
         self._loss_points: list[tuple[int, dict[str, float]]] = []
         self._lock = threading.Lock()
         self._job_disconnects: list[Any] = []
+        self._loss_history: list[tuple[int, dict[str, float]]] = []  # the running job's whole curve
+        self._skill_for: str | None = None  # the profile whose stored skill the report and slider show
+        self._skill: SkillSummary | None = None
         self._alpha_pending: float | None = None
         self._alpha_busy = False
 
@@ -117,7 +121,7 @@ class TrainPage(Page):
         self.privacy_plots = PrivacyPlots()
         rep.addWidget(self.privacy_plots, 1)
         alpha_row = QHBoxLayout()
-        alpha_row.addWidget(QLabel("Keep general skills"))
+        alpha_row.addWidget(QLabel("The general way"))
         self.alpha_slider = QSlider(Qt.Orientation.Horizontal)
         self.alpha_slider.setObjectName("alphaSlider")
         self.alpha_slider.setRange(0, 100)
@@ -148,29 +152,41 @@ class TrainPage(Page):
         window.episodes_loaded.connect(self._episodes_loaded)
         self._update_controls()
 
-    # --- recordings --------------------------------------------------------------------------------------
+    # --- the active person ---------------------------------------------------------------------------------
+    # The page owns no per-profile state: what it shows about a person's skill (report, α) is read back from
+    # the sealed adapter each time that person becomes active. A training job belongs to the profile that
+    # started it and keeps running across a switch (one job at a time on this computer).
     def profile_changed(self, profile: Any) -> None:
-        if self.job is None or not self.training:
-            self._forget_job()
-            self.result = None
-            self.loss_plot.clear()
-            self.progress.setValue(0)
-            self.eta_label.setText("")
-            self.verdict.setText("Train to see how your personal skill reacts to your key and to everyone "
-                                 "else's.")
-            self.privacy_plots.bars.clear()
-            self.privacy_plots.near.clear()
-            self.alpha_metrics.setText("")
-            self._set_report_enabled(False)
+        self._clear_skill_view()
         self.episode_list.clear()
         self._skill_for = None
+        self._skill = None
+        if self.job is not None and profile is not None and self.job.profile_id == profile.id:
+            self._redraw_job()
         if self.isVisible():
             self._show_skill(profile)
         self._update_controls()
 
+    def _clear_skill_view(self) -> None:
+        self.loss_plot.clear()
+        self.progress.setValue(0)
+        self.eta_label.setText("")
+        self.verdict.setText("Train to see how your personal skill reacts to your key and to everyone else's.")
+        self.privacy_plots.clear()
+        self.alpha_metrics.setText("")
+        self._set_report_enabled(False)
+
+    def _redraw_job(self) -> None:
+        """Back on the person whose training is running: their curve so far, then live again."""
+        with self._lock:
+            history = list(self._loss_history)
+        for step, losses in history:
+            self.loss_plot.add_point(step, {LOSS_LABELS[k]: v for k, v in losses.items() if k in LOSS_LABELS})
+        self._poll_progress()
+
     def _show_skill(self, profile: Any) -> None:
-        """What this person's current personal skill is (read off the GUI thread: it unseals metadata and
-        loads the policy, so only when the page is shown, and never to ask a passphrase just for this)."""
+        """This person's current personal skill, with its privacy report and α (read off the GUI thread: it
+        unseals metadata, so only when the page is shown, and never to ask a passphrase just for this)."""
         self.skill_label.setText("")
         self._skill_for = None if profile is None else profile.id
         if profile is None:
@@ -178,27 +194,42 @@ class TrainPage(Page):
         if not profile.has_adapter:
             self.skill_label.setText("No personal skill yet: train to make one.")
             return
-        info_fn = getattr(self.app.training, "adapter_info", None)
-        if info_fn is None or (profile.has_passphrase and not profile.unlocked):
+        if profile.has_passphrase and not profile.unlocked:
             self.skill_label.setText("A personal skill is trained (locked by the passphrase until it is used).")
             return
         profile_id = profile.id
+        skills = self.app.training.skills
 
-        def done(info: Any) -> None:
+        def done(skill: SkillSummary | None) -> None:
             active = self.window_.active_profile
             if active is None or active.id != profile_id:
                 return
-            if not info:
+            self._skill = skill
+            if skill is None:
                 self.skill_label.setText("No personal skill yet: train to make one.")
                 return
-            when = str(info.get("trained", ""))[:16].replace("T", " ")
-            n = len(info.get("episodes", []) or [])
-            alpha = info.get("alpha")
+            when = skill.trained[:16].replace("T", " ")
+            n = len(skill.episodes)
             self.skill_label.setText(
                 f"Current personal skill: trained {when} from {n} recording{'s' if n != 1 else ''}"
-                + (f", follows you at {alpha:.2f}" if isinstance(alpha, int | float) else "") + ".")
+                + (f", follows you at {skill.alpha:.2f}" if skill.alpha is not None else "") + ".")
+            if self._is_training_here():
+                return  # the running job's own progress and report take the space
+            self._show_stored_skill(skill)
 
-        run_in_background(self.bridge, lambda: info_fn(profile_id), done, lambda _e: None, name="skill-info")
+        run_in_background(self.bridge, lambda: skills.get(profile_id), done, lambda _e: None, name="skill-info")
+
+    def _show_stored_skill(self, skill: SkillSummary) -> None:
+        if skill.report is not None:
+            self.show_report(skill.report)
+        if skill.curve:
+            alpha = skill.alpha if skill.alpha is not None else 1.0
+            self.alpha_slider.blockSignals(True)
+            self.alpha_slider.setValue(int(round(alpha * 100)))
+            self.alpha_slider.blockSignals(False)
+            self._set_report_enabled(True)
+            self._alpha_pending = alpha
+            self._evaluate_alpha()
 
     def page_shown(self) -> None:
         self.refresh_episodes()
@@ -236,7 +267,12 @@ class TrainPage(Page):
     # --- training ----------------------------------------------------------------------------------------
     @property
     def training(self) -> bool:
-        return self.job is not None and self.result is None
+        """A job this page started is still running (for whichever profile started it)."""
+        return self.job is not None
+
+    def _is_training_here(self) -> bool:
+        active = self._active()
+        return self.job is not None and active is not None and self.job.profile_id == active.id
 
     def shortcut_start(self) -> None:
         if not self.training:
@@ -255,7 +291,7 @@ class TrainPage(Page):
             else:
                 job = self.app.training.start(ids, max_steps=effort[0], max_seconds=effort[1])
         except Exception as exc:  # noqa: BLE001
-            self.banner.show_message(user_message(exc), "error")
+            self.show_error(exc)
             return
         self._forget_job()
         self.job = job
@@ -263,10 +299,9 @@ class TrainPage(Page):
         self._progress = None
         with self._lock:
             self._loss_points = []
-        self.loss_plot.clear()
-        self.progress.setValue(0)
+            self._loss_history = []
+        self._clear_skill_view()
         self.eta_label.setText("Getting ready…")
-        self._set_report_enabled(False)
         self._job_disconnects = [
             job.progress.connect(self._on_progress_worker),
             job.finished.connect(self.bridge.wrap(self._on_finished)),
@@ -284,19 +319,25 @@ class TrainPage(Page):
         self._progress = progress
         if progress.losses:
             with self._lock:
-                self._loss_points.append((progress.step, dict(progress.losses)))
+                point = (progress.step, dict(progress.losses))
+                self._loss_points.append(point)
+                self._loss_history.append(point)
 
     def _poll_progress(self) -> None:
         p = self._progress
         with self._lock:
             points, self._loss_points = self._loss_points, []
+        if not self._is_training_here():
+            return  # another person's training: only its end matters on this page
         for step, losses in points:
             self.loss_plot.add_point(step, {LOSS_LABELS[k]: v for k, v in losses.items() if k in LOSS_LABELS})
         if p is None:
             return
         self.progress.setValue(int(p.fraction * 1000))
         state = getattr(p.state, "value", str(p.state))
-        if state == "evaluating":
+        if self.job is not None and self.job.cancelling:
+            self.eta_label.setText("Cancelling…")
+        elif state == "evaluating":
             self.eta_label.setText("Checking privacy: trying your key, no key, random and almost-right keys…")
         elif state == "preparing":
             self.eta_label.setText(p.message or "Getting ready…")
@@ -304,7 +345,7 @@ class TrainPage(Page):
             self.eta_label.setText(f"Step {p.step} of {p.total_steps} · {format_eta(p.eta_s)}")
 
     def cancel_training(self) -> None:
-        if self.job is None:
+        if not self._is_training_here():
             return
         self.eta_label.setText("Cancelling…")
         self.cancel_button.setEnabled(False)
@@ -312,18 +353,24 @@ class TrainPage(Page):
         threading.Thread(target=job.cancel, name="cancel-training", daemon=True).start()
 
     def _on_finished(self, result: Any) -> None:
+        job = self.job
+        if job is None:
+            return
+        here = self._is_training_here()
         self._poll_progress()
         self.ui_timer.stop()
+        self._forget_job()
+        self.job = None
         self.result = result
         state = getattr(result.state, "value", str(result.state))
-        if state == "cancelled":
+        if not here:
+            pass  # finished for someone who is not at the computer now: they see it when they come back
+        elif state == "cancelled":
             self.eta_label.setText("Cancelled. Your previous personal skill is unchanged.")
             self.banner.show_message("Training was cancelled. Your previous personal skill is unchanged.", "info")
-            self.job = None
         elif not result.ok:
             self.eta_label.setText("Training did not finish.")
             show_error(self, "Training failed", result.message)
-            self.job = None
         else:
             self.progress.setValue(1000)
             self.eta_label.setText(f"Done in {result.train_seconds:.0f} s. Your personal skill is saved, locked "
@@ -336,6 +383,7 @@ class TrainPage(Page):
                 self.alpha_slider.blockSignals(False)
             if result.alpha_metrics is not None:
                 self._show_alpha(result.alpha_metrics)
+            self._skill_for = job.profile_id
             self._set_report_enabled(True)
             n = len(result.episodes_used)
             self.skill_label.setText(f"Current personal skill: trained just now from {n} recording"
@@ -357,7 +405,8 @@ class TrainPage(Page):
         self.alpha_timer.start()
 
     def _evaluate_alpha(self) -> None:
-        if self._alpha_busy or self._alpha_pending is None or self.job is None:
+        profile_id = self._skill_for
+        if self._alpha_busy or self._alpha_pending is None or profile_id is None:
             return
         alpha, self._alpha_pending = self._alpha_pending, None
         self._alpha_busy = True
@@ -372,45 +421,68 @@ class TrainPage(Page):
             self._alpha_busy = False
             self.alpha_metrics.setText(user_message(exc))
 
-        job = self.job
-        run_in_background(self.bridge, lambda: job.evaluate_alpha(alpha), done, failed, name="alpha")
+        skills = self.app.training.skills
+        run_in_background(self.bridge, lambda: skills.evaluate_alpha(alpha, profile_id), done, failed, name="alpha")
 
     def _show_alpha(self, m: Any) -> None:
         self.alpha_metrics.setText(
             f"At {m.alpha:.2f}: follows your recordings {m.personalization_score * 100:.0f}% "
-            f"(error {m.personalization_error:.3f}) · general skills kept (error {m.retention_error:.3f}) · "
+            f"(error {m.personalization_error:.3f}) · tasks you did not show differ from the general way by "
+            f"{m.retention_error:.3f} · "
             f"wrong keys stay general (worst error {m.wrong_key_error:.3f})."
         )
 
     def apply_alpha(self) -> None:
-        if self.job is None:
+        profile_id = self._skill_for
+        if profile_id is None:
             return
         alpha = self.alpha_slider.value() / 100.0
-        job = self.job
+        skills = self.app.training.skills
 
         def done(m: Any) -> None:
             self._show_alpha(m)
             self.banner.show_message(f"Saved: the arm now follows your recordings at {alpha:.2f}.", "success")
 
-        run_in_background(self.bridge, lambda: job.apply_alpha(alpha), done,
+        run_in_background(self.bridge, lambda: skills.apply_alpha(alpha, profile_id), done,
                           lambda e: show_error(self, "Not saved", e), name="apply-alpha")
 
     # --- state -------------------------------------------------------------------------------------------
     def _update_controls(self) -> None:
         n = len(self.checked_episode_ids())
-        has_profile = self._active() is not None
-        self.selection_label.setText(
-            f"{n} of {self.episode_list.count()} recordings ticked." if has_profile else
-            "Create or pick a profile first (step 2).")
-        self.start_button.setEnabled(has_profile and n > 0 and not self.training)
-        self.cancel_button.setEnabled(self.training)
-        self.episode_list.setEnabled(not self.training)
+        total = self.episode_list.count()
+        active = self._active()
+        elsewhere = self.training and not self._is_training_here()
+        if active is None:
+            text = "Create or pick a profile first (step 2)."
+        elif elsewhere:
+            text = (f"{self._job_owner_name()} is training now; you can start yours when it has finished "
+                    "(one training at a time on this computer).")
+        elif total == 0:
+            text = "No recordings yet: record a few on the Record page (step 3), then train."
+        else:
+            text = f"{n} of {total} recordings ticked." + ("" if n else " Tick at least one to train.")
+        self.selection_label.setText(text)
+        self.start_button.setEnabled(active is not None and n > 0 and not self.training)
+        self.cancel_button.setEnabled(self._is_training_here() and not self.job.cancelling)
+        self.episode_list.setEnabled(not self._is_training_here())
+
+    def _job_owner_name(self) -> str:
+        owner = self.job.profile_id if self.job is not None else None
+        for p in self.window_.profiles:
+            if p.id == owner:
+                return str(p.name)
+        return "someone else"
 
     def _active(self) -> Any:
         return self.window_.active_profile
 
     def is_moving(self) -> str | None:
         return None
+
+    def unfinished_work(self) -> str | None:
+        if self.job is None:
+            return None
+        return f"training {self._job_owner_name()}'s personal skill"
 
     def shutdown(self) -> None:
         self.ui_timer.stop()

@@ -25,14 +25,14 @@ class PrivacyPlots(QWidget):
         self.bars.setMouseEnabled(x=False, y=False)
         self.bars.hideButtons()
         self.bars.setYRange(0, 1.2)  # room for the score written over a full bar
-        self.bars.setMinimumHeight(190)
+        self.bars.setMinimumHeight(140)  # 1280×800 must hold the whole Train page
         layout.addWidget(self.bars, 3)
         # The x axis is named in the title: an axis label is cut off when the page is not very tall.
         self.near = pg.PlotWidget(title="Keys almost right: score by bits off")
         self.near.setMouseEnabled(x=False, y=False)
         self.near.hideButtons()
         self.near.setYRange(0, 1.05)
-        self.near.setMinimumHeight(190)
+        self.near.setMinimumHeight(140)
         near_box = QVBoxLayout()
         near_box.setContentsMargins(0, 0, 0, 0)
         near_box.addWidget(legend_label([("average", OTHER, False), ("worst", "#94a3b8", True),
@@ -44,9 +44,15 @@ class PrivacyPlots(QWidget):
         self.labels: list[str] = []
         self.scores: list[float] = []
 
-    def show_report(self, report: Any) -> None:
+    def clear(self) -> None:
+        """Nothing shown (nobody's report): no bars, no labels."""
         self.bars.clear()
         self.near.clear()
+        self.bars.getAxis("bottom").setTicks(None)
+        self.labels, self.scores = [], []
+
+    def show_report(self, report: Any) -> None:
+        self.clear()
         entries = [(report.right_key, RIGHT), (report.no_key, OTHER), (report.random_keys, OTHER)]
         entries += [(s, OTHER) for s in report.other_profiles]
         self.labels = [e.label for e, _ in entries]

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 MM = 1000.0  # scene units are millimetres; the world is in metres
 REACH_M = 0.45
+SCENE_SNAP_M = 0.04  # a click this close to the item (or its destination) means "there": its working height
 TABLE_COLOR = QColor("#f1f5f9")
 ARM_COLOR = QColor("#334155")
 JOINT_COLOR = QColor("#f59e0b")
@@ -44,7 +45,7 @@ class _Plane(QGraphicsView):
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setMinimumSize(220, 230)
+        self.setMinimumSize(220, 205)
         self.setCursor(Qt.CursorShape.CrossCursor)
         self.scene_ = QGraphicsScene(self)
         self.setScene(self.scene_)
@@ -233,6 +234,7 @@ class WorkspaceView(QWidget):
         self.target: np.ndarray | None = None
         self.default_height_m = 0.08
         self._trail: list[np.ndarray] = []
+        self._scene_points: list[tuple[float, float]] = []
         self._last_tip: np.ndarray | None = None
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -308,6 +310,7 @@ class WorkspaceView(QWidget):
 
     def set_scene(self, obj: tuple[float, float] | None, destination: tuple[float, float] | None) -> None:
         """The task's object (orange disc) and where it should go (green square), on the table."""
+        self._scene_points = [p for p in (obj, destination) if p is not None]
         for plane in (self.top, self.side):
             plane.set_scene_items(obj, destination)
 
@@ -332,10 +335,20 @@ class WorkspaceView(QWidget):
             return self._last_tip.copy()
         return np.array([0.25, 0.0, self.default_height_m])
 
+    def _new_target_height(self, x: float, y: float) -> float:
+        """Height of a target placed from above. On the item or where it should go: the working height over
+        the table there (the arm's current height would put it ~18 cm above the item). Elsewhere: the height
+        of the previous target, so a path keeps its level until the side view changes it."""
+        near_scene = any(np.hypot(x - p[0], y - p[1]) <= SCENE_SNAP_M for p in self._scene_points)
+        if near_scene or self.target is None:
+            return self.default_height_m
+        return float(self.target[2])
+
     def _top_clicked(self, y: float, x: float, drag: bool = False) -> None:
-        t = self._base_target()
-        if not drag:
-            t[2] = self.default_height_m if self.target is None else self.target[2]
+        if drag and self.target is not None:
+            t = self.target.copy()  # moving the target being placed keeps its height
+        else:
+            t = np.array([x, y, self._new_target_height(x, y)])
         t[0], t[1] = x, y
         self._emit(t, drag)
 
