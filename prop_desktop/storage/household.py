@@ -44,6 +44,7 @@ from .adapters import AdapterStore
 from .atomic import fsync_dir, is_temp_file, make_private_dir
 from .episodes import EpisodeStore, WriteGuard
 from .errors import InvalidName, ProfileExists, SealedFileError, StaleKey
+from .layout import CREATING_MARKER, KEY_CHANGE_LOCK, PROFILES_DIR
 from .locks import file_lock
 from .manifest import MANIFEST_LOCK, Manifest, file_generations, profile_manifest
 from .profile_files import ADAPTERS_DIR, EPISODES_DIR, reseal_all, sealed_files_in
@@ -52,11 +53,6 @@ from .restore import RestoreOutcome, restore_key
 from .sealed import SealContext, Sealer, key_id_of
 from .tidy import TidyReport, rebuild, tidy_on_start
 
-PROFILES_DIR = "profiles"
-CREATING_MARKER = ".creating"  # in a profile folder whose creation has not reached the registry yet
-# Held exclusively while a profile's key or files change wholesale (rotation, settling, restore, deletion);
-# held shared by every store write, so no write lands in the middle of a rotation.
-KEY_CHANGE_LOCK = ".keychange.lock"
 log = logging.getLogger(__name__)
 ProfileRef = Profile | str
 

@@ -24,17 +24,14 @@ current passphrase (or an explicit `discard_unreadable`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from ..keys.errors import CurrentPassphraseNeeded, DamagedKeyEntry, KeyMissing, PassphraseRequired, WrongRecoveryCode
 from ..keys.keyring_store import KeySet, decode_entry
 from ..keys.material import ProfileKey
 from .errors import ProfileNotFound
+from .layout import KeyChangeHost
 from .registry import Profile, clean_profile_name, placeholder_name
 from .sealed import key_id_of
-
-if TYPE_CHECKING:
-    from .household import Household, ProfileRef
 
 
 @dataclass(frozen=True)
@@ -44,8 +41,8 @@ class RestoreOutcome:
 
 
 def restore_key(
-    hh: Household,
-    ref: ProfileRef,
+    hh: KeyChangeHost,
+    ref: Profile | str,
     key: ProfileKey,
     passphrase: str | None,
     current_passphrase: str | None = None,
@@ -83,7 +80,8 @@ def restore_key(
         return RestoreOutcome(hh.profile(found.id), problems)
 
 
-def _entry_keys(hh: Household, profile: Profile, current_passphrase: str | None) -> tuple[dict[str, ProfileKey], bool]:
+def _entry_keys(hh: KeyChangeHost, profile: Profile,
+                current_passphrase: str | None) -> tuple[dict[str, ProfileKey], bool]:
     """Keys readable from the profile's keyring entry, and whether it holds keys we cannot read (locked)."""
     try:
         text = hh.keystore.load_text(profile.id)
@@ -97,7 +95,7 @@ def _entry_keys(hh: Household, profile: Profile, current_passphrase: str | None)
         return {}, False
 
 
-def _profile_for(hh: Household, ref: ProfileRef, key: ProfileKey) -> Profile | None:
+def _profile_for(hh: KeyChangeHost, ref: Profile | str, key: ProfileKey) -> Profile | None:
     """The profile to restore: by name (or id), else the one this key belongs to (its registry entry was
     rebuilt with a placeholder name, or renamed); None when no profile here has this key."""
     data = hh.registry.read()

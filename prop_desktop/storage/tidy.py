@@ -24,19 +24,16 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .. import failpoints
 from ..keys.errors import DamagedKeyEntry, KeyMissing, KeysError
 from ..keys.keyring_store import decode_entry, entry_is_protected
 from .errors import RegistryError, StorageError
+from .layout import CREATING_MARKER, PROFILES_DIR, KeyChangeHost
 from .locks import LockTimeout
 from .profile_files import sealed_files_in
 from .registry import Profile, RegistryData, is_profile_id, placeholder_name
 from .sealed import key_id_of
-
-if TYPE_CHECKING:
-    from .household import Household
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +46,7 @@ class TidyReport:
     moved_registry: Path | None = None  # a damaged profiles.json moved aside by `rebuild`
 
 
-def tidy_on_start(hh: Household) -> TidyReport:
+def tidy_on_start(hh: KeyChangeHost) -> TidyReport:
     """Best effort at start: never blocks (skipped while another process changes keys), never raises."""
     try:
         with hh._key_change(timeout_s=0.0):
@@ -61,7 +58,7 @@ def tidy_on_start(hh: Household) -> TidyReport:
         return TidyReport(kept_back=[str(exc)])
 
 
-def rebuild(hh: Household) -> TidyReport:
+def rebuild(hh: KeyChangeHost) -> TidyReport:
     """`prop-desktop profile rebuild`: a damaged profiles.json is moved aside, then every folder is taken in."""
     with hh._key_change():
         moved = None
@@ -76,10 +73,8 @@ def rebuild(hh: Household) -> TidyReport:
         return report
 
 
-def tidy(hh: Household) -> TidyReport:
+def tidy(hh: KeyChangeHost) -> TidyReport:
     """The work itself; the caller holds the key-change lock (no live `create` can be mistaken for a dead one)."""
-    from .household import CREATING_MARKER, PROFILES_DIR
-
     report = TidyReport()
     folders = hh.root / PROFILES_DIR
     if not folders.is_dir():
@@ -102,7 +97,7 @@ def tidy(hh: Household) -> TidyReport:
     return report
 
 
-def _remove_interrupted_creation(hh: Household, folder: Path, report: TidyReport) -> None:
+def _remove_interrupted_creation(hh: KeyChangeHost, folder: Path, report: TidyReport) -> None:
     try:
         hh.keystore.delete(folder.name)
     except KeysError as exc:  # keyring unusable now: leave everything for a later start
@@ -117,7 +112,7 @@ def _remove_interrupted_creation(hh: Household, folder: Path, report: TidyReport
     report.removed.append(folder.name)
 
 
-def _rebuild_entry(hh: Household, folder: Path, report: TidyReport) -> None:
+def _rebuild_entry(hh: KeyChangeHost, folder: Path, report: TidyReport) -> None:
     profile_id = folder.name
     header_ids = Counter(kid for kid in (key_id_of(path) for path, _ in sealed_files_in(folder, profile_id))
                          if kid)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from prop_desktop.storage import Household
-from prop_desktop.storage.household import CREATING_MARKER
+from prop_desktop.storage.layout import CREATING_MARKER
 
 from .crash_helpers import Recorded
 from .keyring_fakes import MemoryKeyring
