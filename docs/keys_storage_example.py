@@ -96,7 +96,7 @@ def main() -> int:
     check(not hh.profile_dir(bo).exists(), "Bo's folder is gone")
     remaining = [KeySet(ProfileKey(decode_recovery_code(ana_code))), KeySet(ProfileKey.generate())]
     unreadable = 0
-    copies = sorted(stolen.rglob("*.sealed"))
+    copies = sorted(stolen.glob("*/*.sealed"))  # episodes/ and adapters/ (the manifest is checked by verify)
     for path in copies:
         kind = "adapter" if path.parent.name == "adapters" else "episode"
         context = SealContext(bo.id, kind, path.stem, BASE_MODEL_HASH if kind == "adapter" else "")

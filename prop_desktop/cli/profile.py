@@ -65,10 +65,15 @@ def _print_code(name: str, code: str, what: str) -> None:
     sys.stdout.flush()
 
 
-def _passphrase_if_protected(hh: Any, name: str, secrets: SecretInput, from_stdin: bool) -> str | None:
-    if not hh.is_protected(name):
+def _find(hh: Any, args: argparse.Namespace) -> Any:
+    """The profile NAME names: by name only, or by id with --id (a name never selects a profile by its id)."""
+    return hh.profile(args.name, by_id=bool(args.id))
+
+
+def _passphrase_if_protected(hh: Any, profile: Any, secrets: SecretInput, from_stdin: bool) -> str | None:
+    if not hh.is_protected(profile):
         return None
-    return secrets.read(f"passphrase of profile {hh.profile(name).name!r}", "--passphrase-stdin", from_stdin)
+    return secrets.read(f"passphrase of profile {profile.name!r}", "--passphrase-stdin", from_stdin)
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
@@ -92,21 +97,29 @@ def _cmd_create(args: argparse.Namespace) -> int:
     if args.passphrase or args.passphrase_stdin:
         passphrase = SecretInput().read("new passphrase", "--passphrase-stdin", args.passphrase_stdin,
                                         confirm=not args.passphrase_stdin)
-    profile, code = hh.create_profile(args.name, passphrase=passphrase)
-    print(f"Created profile {profile.name!r} ({profile.id}); its key is in the keyring ({hh.keystore.describe()}).")
-    _print_code(profile.name, code, "The")
+    from prop_desktop.storage.registry import clean_profile_name
+
+    name = clean_profile_name(args.name)
+
+    def show(code: str) -> None:  # before create_profile returns: a crash before it undoes the creation
+        print(f"Created profile {name!r}; its key is in the keyring ({hh.keystore.describe()}).")
+        _print_code(name, code, "The")
+
+    profile, _ = hh.create_profile(args.name, passphrase=passphrase, on_code=show)
+    print(f"Profile id: {profile.id}")
     return 0
 
 
 def _cmd_rename(args: argparse.Namespace) -> int:
-    profile = _household().rename(args.name, args.new_name)
+    hh = _household()
+    profile = hh.rename(_find(hh, args), args.new_name)
     print(f"Renamed to {profile.name!r} (id, key and data unchanged).")
     return 0
 
 
 def _cmd_delete(args: argparse.Namespace) -> int:
     hh = _household()
-    profile = hh.profile(args.name)
+    profile = _find(hh, args)
     if not args.yes:
         if not sys.stdin.isatty():
             raise InputError("deleting a profile cannot be undone; add --yes to confirm (stdin is not a terminal)")
@@ -121,15 +134,16 @@ def _cmd_delete(args: argparse.Namespace) -> int:
 
 
 def _cmd_switch(args: argparse.Namespace) -> int:
-    profile = _household().set_active(args.name)
+    hh = _household()
+    profile = hh.set_active(_find(hh, args))
     print(f"Active profile: {profile.name!r}.")
     return 0
 
 
 def _cmd_rotate(args: argparse.Namespace) -> int:
     hh = _household()
-    profile = hh.profile(args.name)
-    passphrase = _passphrase_if_protected(hh, profile.name, SecretInput(), args.passphrase_stdin)
+    profile = _find(hh, args)
+    passphrase = _passphrase_if_protected(hh, profile, SecretInput(), args.passphrase_stdin)
     hh.rotate(profile, passphrase, on_new_code=lambda code: _print_code(profile.name, code, "The NEW"))
     print("All files were resealed under the new key; the old recovery code no longer works.")
     return 0
@@ -145,21 +159,41 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     else:
         code = secrets.read("recovery code", "--code-stdin", args.code_stdin)
     code = normalize_recovery_code(code)  # report typos before asking anything else
+    current = None
+    if args.current_passphrase or args.current_passphrase_stdin:
+        current = secrets.read("current passphrase", "--current-passphrase-stdin", args.current_passphrase_stdin)
     passphrase = None
     if args.passphrase or args.passphrase_stdin:
         passphrase = secrets.read("new passphrase", "--passphrase-stdin", args.passphrase_stdin,
                                   confirm=not args.passphrase_stdin)
-    profile = hh.restore(args.name, code, passphrase=passphrase)
-    print(f"Restored the key of {profile.name!r} into the keyring"
+    ref = _find(hh, args) if args.id else _existing_or_name(hh, args.name)
+    outcome = hh.restore_outcome(ref, code, passphrase=passphrase, current_passphrase=current,
+                                 discard_unreadable=args.discard_unreadable)
+    print(f"Restored the key of {outcome.profile.name!r} into the keyring"
           + (" (protected by the new passphrase)." if passphrase else "."))
+    if outcome.left_unreadable:
+        print(f"{len(outcome.left_unreadable)} file(s) are sealed with another key and were left as they are; "
+              "restore again with that key's recovery code to bring them back:", file=sys.stderr)
+        for problem in outcome.left_unreadable:
+            print(f"  - {problem}", file=sys.stderr)
+        return EXIT_PROBLEMS
     return 0
+
+
+def _existing_or_name(hh: Any, name: str) -> Any:
+    from prop_desktop.storage import ProfileNotFound
+
+    try:
+        return hh.profile(name, by_id=False)
+    except ProfileNotFound:
+        return name  # a new computer: restore creates it (or finds the profile that has this key)
 
 
 def _cmd_passphrase(args: argparse.Namespace) -> int:
     hh = _household()
-    profile = hh.profile(args.name)
+    profile = _find(hh, args)
     secrets = SecretInput()
-    old = _passphrase_if_protected(hh, profile.name, secrets, args.passphrase_stdin)
+    old = _passphrase_if_protected(hh, profile, secrets, args.passphrase_stdin)
     new = None
     if not args.remove:
         new = secrets.read("new passphrase", "--passphrase-stdin", args.passphrase_stdin,
@@ -172,8 +206,11 @@ def _cmd_passphrase(args: argparse.Namespace) -> int:
 
 def _cmd_verify(args: argparse.Namespace) -> int:
     hh = _household()
-    profile = hh.profile(args.name)
-    passphrase = _passphrase_if_protected(hh, profile.name, SecretInput(), args.passphrase_stdin)
+    profile = _find(hh, args)
+    passphrase = _passphrase_if_protected(hh, profile, SecretInput(), args.passphrase_stdin)
+    if args.accept:
+        hh.accept_files(profile, passphrase)
+        print(f"{profile.name!r}: the files as they are now are the reference for rollback checks.")
     problems = hh.verify(profile, passphrase)
     if problems:
         print(f"{profile.name!r}: {len(problems)} problem(s):")
@@ -184,6 +221,24 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     print(f"{profile.name!r}: key OK, {len(unlocked.episodes.ids())} episode(s) and "
           f"{len(unlocked.adapters.hashes())} adapter(s) open and authenticate.")
     return 0
+
+
+def _cmd_rebuild(args: argparse.Namespace) -> int:
+    hh = _household()
+    report = hh.rebuild_registry()
+    if report.moved_registry is not None:
+        print(f"The damaged registry was moved to {report.moved_registry}.")
+    for profile in report.rebuilt:
+        lock = " (passphrase)" if profile.protected else ""
+        print(f"Found profile {profile.id}{lock}: listed as {profile.name!r}; rename it with "
+              f"`prop-desktop profile rename --id {profile.id} NEW_NAME`, or restore it by its recovery code.")
+    for profile_id in report.removed:
+        print(f"Removed an unfinished profile creation ({profile_id}) and its key; its code was never shown.")
+    for problem in report.kept_back:
+        print(f"warning: not done now: {problem}", file=sys.stderr)
+    if not (report.rebuilt or report.removed):
+        print(f"The registry already lists every profile folder ({len(hh.list_profiles())} profile(s)).")
+    return EXIT_PROBLEMS if report.kept_back else 0
 
 
 def _guarded(handler: Any) -> Any:
@@ -216,7 +271,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     def add(name: str, handler: Any, help_text: str, *, needs_name: bool = True) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
         if needs_name:
-            sub.add_argument("name", metavar="NAME", help="profile name (or id)")
+            sub.add_argument("name", metavar="NAME", help="profile name (or its id, with --id)")
+            sub.add_argument("--id", action="store_true", help="NAME is a profile id (as `list` shows it)")
         sub.set_defaults(handler=_guarded(handler))
         return sub
 
@@ -238,9 +294,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub.add_argument("--recovery-code", metavar="CODE", help="the recovery code (visible in your shell history!)")
     sub.add_argument("--passphrase", action="store_true", help="protect the restored key with a new passphrase")
     sub.add_argument("--passphrase-stdin", action="store_true", help="read that new passphrase from stdin")
+    sub.add_argument("--current-passphrase", action="store_true",
+                     help="the passphrase of the current keyring entry (asked for), to keep the keys it holds")
+    sub.add_argument("--current-passphrase-stdin", action="store_true",
+                     help="read that current passphrase from stdin (after the recovery code)")
+    sub.add_argument("--discard-unreadable", action="store_true",
+                     help="restore even if files sealed with keys of a locked keyring entry stay unreadable")
     sub = add("passphrase", _cmd_passphrase, "add, change or remove the passphrase protecting a profile's key")
     sub.add_argument("--remove", action="store_true", help="remove the passphrase")
     sub.add_argument("--passphrase-stdin", action="store_true",
                      help="read the current passphrase (if any), then the new one, from stdin")
+    add("rebuild", _cmd_rebuild, "rebuild the registry (profiles.json) from the profile folders and keyring "
+                                 "entries, e.g. after it was lost or damaged", needs_name=False)
     sub = add("verify", _cmd_verify, "check the key and open every sealed file; exit status 1 on any problem")
     sub.add_argument("--passphrase-stdin", action="store_true", help="read the profile's passphrase from stdin")
+    sub.add_argument("--accept", action="store_true",
+                     help="after restoring a backup on purpose: accept the files as they are (no rollback report)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .errors import (
+    CurrentPassphraseNeeded,
     DamagedKeyEntry,
     InsecureKeyring,
     KeyMissing,
@@ -18,6 +19,7 @@ from .material import ProfileKey
 from .recovery import decode_recovery_code, encode_recovery_code, normalize_recovery_code
 
 __all__ = [
+    "CurrentPassphraseNeeded",
     "SERVICE",
     "DamagedKeyEntry",
     "InsecureKeyring",

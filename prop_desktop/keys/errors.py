@@ -42,3 +42,7 @@ class KeyMissing(KeyringError):
 
 class DamagedKeyEntry(KeyringError):
     """The keyring entry exists but cannot be read as a PRoP Desktop key."""
+
+
+class CurrentPassphraseNeeded(PassphraseRequired):
+    """A restore would drop keys that only the passphrase-protected keyring entry holds, and files need them."""

@@ -16,6 +16,7 @@ import keyring
 import keyring.errors
 from keyring.backend import KeyringBackend
 
+from .. import failpoints
 from . import passphrase as pp
 from .backend_check import REMEDY, backend_name, check_secret_service_unlocked, select_secure_backend
 from .errors import DamagedKeyEntry, KeyMissing, KeyringUnavailable, PassphraseRequired
@@ -27,16 +28,24 @@ ENTRY_VERSION = 1
 
 @dataclass(frozen=True)
 class KeySet:
-    """What one keyring entry holds: the current key and, only mid-rotation, the key being rotated to."""
+    """What one keyring entry holds: the current key and, only mid-rotation, the key being rotated to.
+    `retired` holds keys that still open some files while a restore brings them under `current`."""
 
     current: ProfileKey
     pending: ProfileKey | None = None
+    retired: tuple[ProfileKey, ...] = ()
 
     def by_id(self) -> dict[str, ProfileKey]:
-        keys = {self.current.key_id: self.current}
+        keys = {k.key_id: k for k in self.retired}
         if self.pending is not None:
             keys[self.pending.key_id] = self.pending
+        keys[self.current.key_id] = self.current
         return keys
+
+    @property
+    def settled(self) -> bool:
+        """Only one key: no rotation or restore is half done."""
+        return self.pending is None and not self.retired
 
 
 def _associated(profile_id: str) -> bytes:
@@ -48,6 +57,8 @@ def _keys_payload(keys: KeySet) -> dict[str, Any]:
     payload: dict[str, Any] = {"current": base64.b64encode(keys.current.root).decode()}
     if keys.pending is not None:
         payload["pending"] = base64.b64encode(keys.pending.root).decode()
+    if keys.retired:
+        payload["retired"] = [base64.b64encode(k.root).decode() for k in keys.retired]
     return payload
 
 
@@ -55,7 +66,8 @@ def _keys_from_payload(payload: Any) -> KeySet:
     try:
         current = ProfileKey(base64.b64decode(payload["current"], validate=True))
         pending = payload.get("pending")
-        return KeySet(current, ProfileKey(base64.b64decode(pending, validate=True)) if pending else None)
+        retired = tuple(ProfileKey(base64.b64decode(text, validate=True)) for text in payload.get("retired", []))
+        return KeySet(current, ProfileKey(base64.b64decode(pending, validate=True)) if pending else None, retired)
     except (KeyError, TypeError, ValueError, AttributeError):
         raise DamagedKeyEntry("the keyring entry does not hold a valid PRoP Desktop key; "
                               "restore the profile with its recovery code") from None
@@ -156,6 +168,7 @@ class KeyringStore:
 
     def save(self, profile_id: str, keys: KeySet, passphrase: str | None = None) -> None:
         text = encode_entry(keys, profile_id, passphrase)
+        failpoints.reached("keyring")
         self._call("store the key", lambda b, u, t: b.set_password(SERVICE, u, t), profile_id, text)
         # Read back: a backend that silently drops secrets (or a broken one) must not pass as working.
         if self._call("read the key back", lambda b, u: b.get_password(SERVICE, u), profile_id) != text:
@@ -163,6 +176,7 @@ class KeyringStore:
 
     def delete(self, profile_id: str) -> bool:
         """Remove the entry; False when there was none."""
+        failpoints.reached("keyring")
         try:
             self._call("delete the key", lambda b, u: b.delete_password(SERVICE, u), profile_id)
         except keyring.errors.PasswordDeleteError:

@@ -7,6 +7,7 @@ from .episodes import EpisodeInfo, EpisodeStore
 from .errors import (
     AdapterNotFound,
     EpisodeNotFound,
+    FileTooLarge,
     InvalidEpisode,
     InvalidName,
     NotASealedFile,
@@ -33,6 +34,7 @@ __all__ = [
     "EpisodeInfo",
     "EpisodeNotFound",
     "EpisodeStore",
+    "FileTooLarge",
     "Household",
     "InvalidEpisode",
     "InvalidName",

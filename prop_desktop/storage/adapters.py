@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 from dataclasses import dataclass
@@ -10,8 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .. import failpoints
 from .atomic import make_private_dir, remove_stale_temp_files
-from .episodes import WriteGuard
+from .episodes import WriteGuard, no_guard
 from .errors import AdapterNotFound, SealedFileError
 from .sealed import SealContext, Sealer
 
@@ -40,7 +40,7 @@ class AdapterStore:
         self.folder = folder
         self._sealer = sealer
         self._profile_id = profile_id
-        self._guard: WriteGuard = write_guard or contextlib.nullcontext
+        self._guard: WriteGuard = write_guard or no_guard
         if folder.is_dir():
             remove_stale_temp_files(folder)
 
@@ -60,7 +60,9 @@ class AdapterStore:
             "size": len(data),
             "meta": dict(meta or {}),
         }
-        with self._guard():
+        with self._guard(f"{self.folder.name}/{model_hash}") as generation:
+            if generation is not None:
+                header["generation"] = generation
             make_private_dir(self.folder)
             self._sealer.write(self._path(model_hash), json.dumps(header).encode(), bytes(data),
                                self._context(model_hash))
@@ -105,7 +107,8 @@ class AdapterStore:
 
     def delete(self, base_model_hash: str) -> None:
         path = self._path(check_model_hash(base_model_hash))
-        with self._guard():
+        with self._guard(f"{self.folder.name}/{path.stem}", True):
+            failpoints.reached("remove")
             try:
                 path.unlink()
             except FileNotFoundError:

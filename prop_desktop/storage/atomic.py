@@ -14,6 +14,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from .. import failpoints
+
 TEMP_SUFFIX = ".tmp"
 
 
@@ -27,8 +29,10 @@ def fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(path: Path, data: bytes, sync_dir: bool = True) -> None:
-    """Replace `path` with `data`. sync_dir=False leaves the folder fsync to the caller (batch writes)."""
+def atomic_write_bytes(path: Path, data: bytes, sync_dir: bool = True, point: str = "write") -> None:
+    """Replace `path` with `data`. sync_dir=False leaves the folder fsync to the caller (batch writes).
+    `point` names this write for the crash tests (see failpoints)."""
+    failpoints.reached(point)
     folder = path.parent
     folder.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=folder)  # mode 0600

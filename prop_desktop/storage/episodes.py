@@ -13,7 +13,7 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +24,7 @@ import numpy as np
 from safetensors.numpy import load as st_load
 from safetensors.numpy import save as st_save
 
+from .. import failpoints
 from .atomic import make_private_dir, remove_stale_temp_files
 from .errors import EpisodeNotFound, InvalidEpisode, SealedFileError
 from .registry import MAX_NAME_CHARS, clean_name
@@ -79,7 +80,14 @@ def _info(episode_id: str, header: dict[str, Any]) -> EpisodeInfo:
     )
 
 
-WriteGuard = Callable[[], AbstractContextManager[None]]
+# Wraps every store write of one entry ("episodes/<id>"; True = a deletion) and gives the generation to
+# seal into it (None: no manifest, e.g. a store used on its own).
+WriteGuard = Callable[..., AbstractContextManager[int | None]]
+
+
+@contextlib.contextmanager
+def no_guard(entry: str, deleting: bool = False) -> Iterator[int | None]:
+    yield None
 
 
 def _default_name(meta: dict[str, Any], created: str) -> str:
@@ -96,7 +104,7 @@ class EpisodeStore:
         self.folder = folder
         self._sealer = sealer
         self._profile_id = profile_id
-        self._guard: WriteGuard = write_guard or contextlib.nullcontext
+        self._guard: WriteGuard = write_guard or no_guard
         if folder.is_dir():
             remove_stale_temp_files(folder)
 
@@ -111,8 +119,10 @@ class EpisodeStore:
         return self.folder / f"{canonical}{SUFFIX}"
 
     def _write(self, episode_id: str, header: dict[str, Any], body: bytes) -> None:
-        meta_bytes = json.dumps(header).encode()
-        with self._guard():
+        with self._guard(f"{self.folder.name}/{episode_id}") as generation:
+            if generation is not None:
+                header = {**header, "generation": generation}
+            meta_bytes = json.dumps(header).encode()
             make_private_dir(self.folder)
             self._sealer.write(self._path(episode_id), meta_bytes, body, self._context(episode_id))
 
@@ -190,7 +200,8 @@ class EpisodeStore:
 
     def delete(self, episode_id: str) -> None:
         path = self._path(episode_id)
-        with self._guard():
+        with self._guard(f"{self.folder.name}/{path.stem}", True):
+            failpoints.reached("remove")
             try:
                 path.unlink()
             except FileNotFoundError:

@@ -34,6 +34,10 @@ class SealedByAnotherKey(SealedFileError):
     """The file names a key this profile does not have (another profile's, or an old key)."""
 
 
+class FileTooLarge(SealedFileError):
+    """Larger than any sealed file this app writes: refused before reading it."""
+
+
 class TamperedFile(SealedFileError):
     """Authentication failed: the file was changed, damaged, or belongs to another profile or kind."""
 

@@ -20,12 +20,13 @@ import shutil
 import threading
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from keyring.backend import KeyringBackend
 
+from .. import failpoints
 from ..keys.errors import (
     DamagedKeyEntry,
     KeyMissing,
@@ -33,29 +34,25 @@ from ..keys.errors import (
     KeysError,
     PassphraseRequired,
     WrongPassphrase,
-    WrongRecoveryCode,
 )
 from ..keys.keyring_store import KeyringStore, KeySet
 from ..keys.material import ProfileKey
 from ..keys.passphrase import check_passphrase
 from ..keys.recovery import decode_recovery_code, encode_recovery_code
 from ..paths import data_dir
-from .adapters import KIND as ADAPTER_KIND
-from .adapters import MODEL_HASH, AdapterStore
+from .adapters import AdapterStore
 from .atomic import fsync_dir, is_temp_file, make_private_dir
-from .episodes import EPISODE_ID, EpisodeStore
-from .episodes import KIND as EPISODE_KIND
-from .errors import InvalidName, SealedFileError, StaleKey
+from .episodes import EpisodeStore, WriteGuard
+from .errors import InvalidName, ProfileExists, SealedFileError, StaleKey
+from .layout import CREATING_MARKER, KEY_CHANGE_LOCK, PROFILES_DIR
 from .locks import file_lock
-from .registry import Profile, Registry, clean_name
+from .manifest import MANIFEST_LOCK, Manifest, file_generations, profile_manifest
+from .profile_files import ADAPTERS_DIR, EPISODES_DIR, reseal_all, sealed_files_in
+from .registry import Profile, Registry, clean_profile_name
+from .restore import RestoreOutcome, restore_key
 from .sealed import SealContext, Sealer, key_id_of
+from .tidy import TidyReport, rebuild, tidy_on_start
 
-PROFILES_DIR = "profiles"
-EPISODES_DIR = "episodes"
-ADAPTERS_DIR = "adapters"
-# Held exclusively while a profile's key or files change wholesale (rotation, settling, restore, deletion);
-# held shared by every store write, so no write lands in the middle of a rotation.
-KEY_CHANGE_LOCK = ".keychange.lock"
 log = logging.getLogger(__name__)
 ProfileRef = Profile | str
 
@@ -69,6 +66,8 @@ class UnlockedProfile:
     network_key: bytes  # 16 bytes, what the PRoP engine takes as the user's key
     episodes: EpisodeStore
     adapters: AdapterStore
+    manifest: Manifest = field(repr=False)
+    sealer: Sealer = field(repr=False)
 
     def __repr__(self) -> str:  # never show the key
         return f"UnlockedProfile(name={self.profile.name!r}, id={self.profile.id}, key_id={self.key_id})"
@@ -81,14 +80,25 @@ def _now() -> str:
 class Household:
     def __init__(self, root: Path | None = None, keyring_backend: KeyringBackend | None = None) -> None:
         self.root = Path(root) if root is not None else data_dir()
+        # Only the user may enter the data folder and profiles/ (existing ones made 0755 are tightened).
+        make_private_dir(self.root)
+        if (self.root / PROFILES_DIR).is_dir():
+            make_private_dir(self.root / PROFILES_DIR)
         self.registry = Registry(self.root)
         self.keystore = KeyringStore(keyring_backend)
         self._held = threading.local()  # re-entrancy of the exclusive key-change lock, per thread
+        # Finish what a crash left: orphan keys of interrupted creations, folders the registry lost.
+        self.last_tidy = tidy_on_start(self)
+
+    def rebuild_registry(self) -> TidyReport:
+        """Rebuild registry entries from the profile folders and keyring entries (a damaged profiles.json is
+        moved aside first); profiles whose name was lost get a placeholder name until renamed."""
+        return rebuild(self)
 
     # -- locking ----------------------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _key_change(self) -> Iterator[None]:
+    def _key_change(self, timeout_s: float = 120.0) -> Iterator[None]:
         depth = getattr(self._held, "depth", 0)
         if depth:
             self._held.depth = depth + 1
@@ -97,7 +107,7 @@ class Household:
             finally:
                 self._held.depth = depth
             return
-        with file_lock(self.root / KEY_CHANGE_LOCK, exclusive=True, timeout_s=120.0,
+        with file_lock(self.root / KEY_CHANGE_LOCK, exclusive=True, timeout_s=timeout_s,
                        busy_message="another PRoP Desktop process is changing a profile's key (rotation, "
                                     "restore or deletion); try again when it has finished"):
             self._held.depth = 1
@@ -106,9 +116,9 @@ class Household:
             finally:
                 self._held.depth = 0
 
-    def _write_guard(self, profile_id: str, key_id: str) -> Callable[[], contextlib.AbstractContextManager[None]]:
+    def _write_guard(self, profile_id: str, key_id: str, manifest: Manifest) -> WriteGuard:
         @contextlib.contextmanager
-        def guard() -> Iterator[None]:
+        def guard(entry: str, deleting: bool = False) -> Iterator[int | None]:
             with file_lock(self.root / KEY_CHANGE_LOCK, exclusive=False, timeout_s=120.0,
                            busy_message="a key rotation is running; try again when it has finished"):
                 current = self.registry.read().profiles.get(profile_id)
@@ -117,7 +127,8 @@ class Household:
                 if current.key_id != key_id or current.rotation:
                     raise StaleKey("this profile's key was changed (rotated) since it was unlocked; unlock it "
                                    "again (nothing was saved)")
-                yield
+                with manifest.recording(entry, deleting) as generation:
+                    yield generation
 
         return guard
 
@@ -126,40 +137,61 @@ class Household:
     def list_profiles(self) -> list[Profile]:
         return sorted(self.registry.read().profiles.values(), key=lambda p: (p.created, p.id))
 
-    def profile(self, ref: ProfileRef) -> Profile:
-        """Look a profile up by name (case-insensitive), id, or a (possibly stale) Profile."""
-        return self.registry.read().find(ref)
+    def profile(self, ref: ProfileRef, *, by_id: bool | None = None) -> Profile:
+        """Look a profile up by name (ignoring case and look-alike forms), by a (possibly stale) Profile, or by
+        id: a UUID-shaped string (no name is one) or any string with by_id=True. by_id=False: names only."""
+        return self.registry.read().find(ref, by_id=by_id)
 
     def profile_dir(self, profile: ProfileRef) -> Path:
         profile_id = profile.id if isinstance(profile, Profile) else self.profile(profile).id
         return self.root / PROFILES_DIR / str(uuid.UUID(profile_id))
 
-    def create_profile(self, name: str, passphrase: str | None = None) -> tuple[Profile, str]:
-        """A new profile with a fresh key in the keyring; returns it and its recovery code (show it once)."""
-        name = clean_name(name)
+    def create_profile(self, name: str, passphrase: str | None = None,
+                       on_code: Callable[[str], None] | None = None) -> tuple[Profile, str]:
+        """A new profile with a fresh key in the keyring; returns it and its recovery code (show it once).
+        With `on_code`, the profile counts as created only once it returned: a crash before that removes the
+        profile again on the next start (its code may never have been seen; it holds no data yet)."""
+        name = clean_profile_name(name)
         if passphrase is not None:
             check_passphrase(passphrase)
         self.registry.read().check_name_free(name)
-        return self._add_profile(name, ProfileKey.generate(), passphrase)
+        return self._add_profile(name, ProfileKey.generate(), passphrase, on_code)
 
-    def _add_profile(self, name: str, key: ProfileKey, passphrase: str | None) -> tuple[Profile, str]:
+    def _add_profile(self, name: str, key: ProfileKey, passphrase: str | None,
+                     on_code: Callable[[str], None] | None = None) -> tuple[Profile, str]:
+        """Folder with a `.creating` marker, then the key, then the registry entry, then the marker goes. A
+        crash in between leaves a marked folder that `tidy` removes with its keyring entry (the recovery code
+        was never shown). Under the key-change lock so `tidy` in another process never sees a live one."""
         profile = Profile(str(uuid.uuid4()), name, _now(), passphrase is not None, key.key_id)
-        self.keystore.save(profile.id, KeySet(key), passphrase)  # refuses insecure keyrings before anything else
-        with self.registry.edit() as data:
+        _ = self.keystore.backend  # refuses insecure or locked keyrings before anything is written
+        with self._key_change():
+            folder = self.profile_dir(profile)
+            failpoints.reached("mkdir")
+            make_private_dir(folder.parent)
+            make_private_dir(folder)
+            (folder / CREATING_MARKER).touch(mode=0o600)
+            fsync_dir(folder.parent)
+            self.keystore.save(profile.id, KeySet(key), passphrase)
             try:
-                data.check_name_free(name)
-            except Exception:
+                with self.registry.edit() as data:
+                    data.check_name_free(name)
+                    data.put(profile)
+                    if data.active is None:
+                        data.active = profile.id
+            except ProfileExists:
                 self.keystore.delete(profile.id)
+                shutil.rmtree(folder, ignore_errors=True)
                 raise
-            data.put(profile)
-            if data.active is None:
-                data.active = profile.id
-        make_private_dir(self.profile_dir(profile))
-        return profile, encode_recovery_code(key.root)
+            code = encode_recovery_code(key.root)
+            if on_code is not None:
+                on_code(code)
+            failpoints.reached("remove")
+            (folder / CREATING_MARKER).unlink()
+        return profile, code
 
     def rename(self, profile: ProfileRef, new_name: str) -> Profile:
         """Only the display name changes: id, key and files stay as they are."""
-        new_name = clean_name(new_name)
+        new_name = clean_profile_name(new_name)
         with self.registry.edit() as data:
             found = data.find(profile)
             data.check_name_free(new_name, except_id=found.id)
@@ -176,6 +208,7 @@ class Household:
             self.keystore.delete(found.id)  # crypto-shredding: without the key, leftovers are noise
         except KeyringError as exc:
             warnings.append(f"the keyring entry could not be removed ({exc}); the files were deleted anyway")
+        failpoints.reached("remove")
         shutil.rmtree(self.profile_dir(found), ignore_errors=True)
         if self.profile_dir(found).exists():
             warnings.append(f"some files in {self.profile_dir(found)} could not be deleted; they stay unreadable")
@@ -216,55 +249,63 @@ class Household:
         found = self.profile(found.id)
         sealer = Sealer.from_keyset(keys)
         folder = self.profile_dir(found)
-        guard = self._write_guard(found.id, keys.current.key_id)
+        manifest = profile_manifest(self.registry, folder, sealer, found.id)
+        guard = self._write_guard(found.id, keys.current.key_id, manifest)
         return UnlockedProfile(
             profile=found,
             key_id=keys.current.key_id,
             network_key=keys.current.network_key,
             episodes=EpisodeStore(folder / EPISODES_DIR, sealer, found.id, guard),
             adapters=AdapterStore(folder / ADAPTERS_DIR, sealer, found.id, guard),
+            manifest=manifest,
+            sealer=sealer,
         )
 
     def _load_keys(self, profile: Profile, passphrase: str | None) -> KeySet:
         keys = self.keystore.load(profile.id, passphrase)
         profile = self.profile(profile.id)
-        if keys.pending is not None or profile.rotation or keys.current.key_id != profile.key_id:
+        if not keys.settled or profile.rotation or keys.current.key_id != profile.key_id:
             # Mid-rotation (or looks like it): wait for a live rotation to end; settle a dead one here.
             with self._key_change():
                 profile = self.profile(profile.id)
                 keys = self.keystore.load(profile.id, passphrase)
-                if keys.pending is not None or profile.rotation:
+                if not keys.settled or profile.rotation:
                     keys = self._settle_rotation(profile, keys, passphrase)
                     profile = self.profile(profile.id)
+        if keys.current.key_id != profile.key_id and self._registry_is_behind(profile, keys.current.key_id):
+            with self.registry.edit() as data:
+                profile = data.update(profile.id, key_id=keys.current.key_id)
         if keys.current.key_id != profile.key_id:
             raise DamagedKeyEntry(f"the keyring holds a different key for {profile.name!r} than the one its files "
                                   "were sealed with; restore the profile with its recovery code")
         return keys
 
-    def restore(self, profile: ProfileRef, recovery_code: str, passphrase: str | None = None) -> Profile:
+    def _registry_is_behind(self, profile: Profile, keyring_key_id: str) -> bool:
+        """The registry names no key (rebuilt from an empty folder), or an older one (profiles.json rolled back)
+        while the profile's files are sealed with the keyring's key: then the keyring is right. A keyring entry
+        holding another profile's key matches none of this profile's files and is still refused."""
+        if not profile.key_id:
+            return True
+        return any(key_id_of(path) == keyring_key_id for path, _ in self._sealed_files(profile))
+
+    def restore(self, profile: ProfileRef, recovery_code: str, passphrase: str | None = None, *,
+                current_passphrase: str | None = None, discard_unreadable: bool = False) -> Profile:
         """Put the key back into the keyring from its recovery code (also resets or removes the passphrase).
 
-        An unknown name creates a profile with that key (a new computer without the old data folder).
+        Safe in any state (an interrupted rotation or restore, a rolled-back registry): it merges the code's
+        key with the keys of the current keyring entry and reseals every file they open (see restore.py).
+        An unknown name creates a profile with that key, unless the key belongs to a profile here.
         """
+        return self.restore_outcome(profile, recovery_code, passphrase, current_passphrase=current_passphrase,
+                                    discard_unreadable=discard_unreadable).profile
+
+    def restore_outcome(self, profile: ProfileRef, recovery_code: str, passphrase: str | None = None, *,
+                        current_passphrase: str | None = None, discard_unreadable: bool = False) -> RestoreOutcome:
+        """As `restore`, and which files no available key opens (left untouched)."""
         key = ProfileKey(decode_recovery_code(recovery_code))
         if passphrase is not None:
             check_passphrase(passphrase)
-        try:
-            found = self.profile(profile)
-        except LookupError:
-            if isinstance(profile, Profile):
-                raise
-            return self._add_profile(clean_name(profile), key, passphrase)[0]
-        with self._key_change():
-            found = self.profile(found.id)
-            if key.key_id != found.key_id:
-                raise WrongRecoveryCode(
-                    "this recovery code is typed correctly but belongs to a different key than the one of profile "
-                    f"{found.name!r} (another profile's code, or one replaced by a key rotation)"
-                )
-            self.keystore.save(found.id, KeySet(key), passphrase)
-            with self.registry.edit() as data:
-                return data.update(found.id, protected=passphrase is not None, rotation=None)
+        return restore_key(self, profile, key, passphrase, current_passphrase, discard_unreadable)
 
     def change_passphrase(self, profile: ProfileRef, old: str | None, new: str | None) -> Profile:
         """Add, change (old and new) or remove (new=None) the passphrase protecting the key."""
@@ -332,39 +373,10 @@ class Household:
     # -- files ------------------------------------------------------------------------------------------
 
     def _sealed_files(self, profile: Profile) -> list[tuple[Path, SealContext]]:
-        folder = self.profile_dir(profile)
-        files: list[tuple[Path, SealContext]] = []
-        for path in sorted((folder / EPISODES_DIR).glob("*.sealed")):
-            if EPISODE_ID.match(path.stem):
-                files.append((path, SealContext(profile.id, EPISODE_KIND, path.stem)))
-        for path in sorted((folder / ADAPTERS_DIR).glob("*.sealed")):
-            if MODEL_HASH.match(path.stem):
-                files.append((path, SealContext(profile.id, ADAPTER_KIND, path.stem, base_model_hash=path.stem)))
-        return files
+        return sealed_files_in(self.profile_dir(profile), profile.id)
 
     def _reseal_all(self, profile: Profile, keys: KeySet, target: ProfileKey) -> list[str]:
-        """Reseal every readable file that is not yet under `target`. Unreadable files are left (reported)."""
-        sealer = Sealer({k.key_id: k.seal_key for k in keys.by_id().values()} | {target.key_id: target.seal_key},
-                        target.key_id)
-        problems = []
-        touched: set[Path] = set()
-        for path, context in self._sealed_files(profile):
-            if key_id_of(path) == target.key_id:
-                continue
-            try:
-                meta, body = sealer.open(path, context)
-            except FileNotFoundError:
-                continue
-            except SealedFileError as exc:
-                problems.append(str(exc))
-                continue
-            sealer.write(path, meta, body, context, sync_dir=False)
-            touched.add(path.parent)
-        # One folder fsync per folder instead of one per file; done before the caller moves to the next
-        # phase, so no rename can be lost once the old key is dropped.
-        for folder in touched:
-            fsync_dir(folder)
-        return problems
+        return reseal_all(self._sealed_files(profile), keys, target)
 
     def verify(self, profile: ProfileRef, passphrase: str | None = None) -> list[str]:
         """Every problem found with the profile's key and files (empty list = all good).
@@ -377,14 +389,21 @@ class Household:
         except (KeysError, SealedFileError) as exc:
             return [f"key: {exc}"]
         problems = unlocked.episodes.verify() + unlocked.adapters.verify()
+        problems += unlocked.manifest.problems(file_generations(self._sealed_files(found), unlocked.sealer))
         folder = self.profile_dir(found)
-        expected = {folder / EPISODES_DIR, folder / ADAPTERS_DIR}
+        expected = {folder / EPISODES_DIR, folder / ADAPTERS_DIR, folder / MANIFEST_LOCK, folder / CREATING_MARKER}
         ours = {path for path, _ in self._sealed_files(found)}
         for path in sorted(folder.rglob("*")) if folder.exists() else []:
             if path in expected or path in ours or is_temp_file(path):
                 continue
             problems.append(f"unexpected item {path.relative_to(folder)} in the profile's folder (not a sealed file)")
         return problems
+
+    def accept_files(self, profile: ProfileRef, passphrase: str | None = None) -> None:
+        """After restoring a backup of the folder on purpose: the files as they are become the reference."""
+        unlocked = self.unlock(profile, passphrase)
+        files = self._sealed_files(unlocked.profile)
+        unlocked.manifest.accept(file_generations(files, unlocked.sealer))
 
     def missing_key(self, profile: ProfileRef) -> bool:
         """True when the keyring has no entry for this profile (restore from the recovery code)."""

@@ -17,11 +17,14 @@ opening fail with a SealedFileError; a caller gets all of a file or nothing.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -29,7 +32,15 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from ..keys.keyring_store import KeySet
 from ..keys.material import KEY_ID_BYTES
 from .atomic import atomic_write_bytes
-from .errors import NotASealedFile, SealedByAnotherKey, TamperedFile, TruncatedFile, UnsupportedFormat
+from .errors import (
+    FileTooLarge,
+    NotASealedFile,
+    SealedByAnotherKey,
+    SealedFileError,
+    TamperedFile,
+    TruncatedFile,
+    UnsupportedFormat,
+)
 
 MAGIC = b"PRDSEAL\x00"
 FORMAT_VERSION = 1
@@ -37,6 +48,9 @@ NONCE_BYTES = 12
 TAG_BYTES = 16
 _PREFIX = struct.Struct(f">{len(MAGIC)}sB{KEY_ID_BYTES}sI")
 MAX_META_BYTES = 1 << 20
+# No file this app writes comes near this: an episode of 30 min at 100 Hz is ~10 MB, an adapter a few MB.
+# Anything larger is not ours (or a sparse/huge file planted in the folder) and is refused before reading.
+MAX_SEALED_BYTES = 256 << 20
 
 
 @dataclass(frozen=True)
@@ -88,8 +102,9 @@ class Sealer:
         sealed_body = aead.encrypt(body_nonce, body, body_ad)
         return prefix + meta_nonce + sealed_meta + body_nonce + sealed_body
 
-    def write(self, path: Path, meta: bytes, body: bytes, context: SealContext, sync_dir: bool = True) -> None:
-        atomic_write_bytes(path, self.seal(meta, body, context), sync_dir=sync_dir)
+    def write(self, path: Path, meta: bytes, body: bytes, context: SealContext, sync_dir: bool = True,
+              point: str = "seal") -> None:
+        atomic_write_bytes(path, self.seal(meta, body, context), sync_dir=sync_dir, point=point)
 
     # -- opening ---------------------------------------------------------------------------------------
 
@@ -141,11 +156,12 @@ class Sealer:
         return meta, body
 
     def open(self, path: Path, context: SealContext) -> tuple[bytes, bytes]:
-        return self.open_bytes(path, _read(path), context)
+        with open_regular(path) as handle:
+            return self.open_bytes(path, handle.read(MAX_SEALED_BYTES + 1), context)
 
     def open_meta(self, path: Path, context: SealContext) -> bytes:
         """Only the small meta section (reads the header and meta, not the body)."""
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:
             head = handle.read(_PREFIX.size)
             _, _, meta_len = self._parse_prefix(path, head)
             rest = handle.read(NONCE_BYTES + min(meta_len, MAX_META_BYTES))
@@ -155,15 +171,36 @@ class Sealer:
 def key_id_of(path: Path) -> str | None:
     """The key id in a sealed file's header (None when it has no readable header)."""
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:
             head = handle.read(_PREFIX.size)
-    except OSError:
+    except (OSError, SealedFileError):
         return None
     if len(head) < _PREFIX.size or head[: len(MAGIC)] != MAGIC:
         return None
     return _PREFIX.unpack(head)[2].hex()
 
 
-def _read(path: Path) -> bytes:
-    with open(path, "rb") as handle:
-        return handle.read()
+def open_regular(path: Path) -> BinaryIO:
+    """Open a file for reading only if it is a regular file of a plausible size: never through a symbolic link
+    (O_NOFOLLOW), never blocking on a pipe (O_NONBLOCK, then fstat), never a device or a huge file."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotASealedFile(path, "it is a symbolic link; sealed files are never read through links (move "
+                                       "it out of the data folder)") from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotASealedFile(path, "it is not a regular file (a pipe, a device or a folder); move it out of "
+                                       "the data folder")
+        if info.st_size > MAX_SEALED_BYTES:
+            raise FileTooLarge(path, f"it is {info.st_size} bytes, larger than any file this app writes "
+                                     f"({MAX_SEALED_BYTES} bytes at most); move it out of the data folder")
+        os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise

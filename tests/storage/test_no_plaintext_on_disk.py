@@ -78,13 +78,15 @@ def test_data_folder_has_no_plaintext_samples() -> None:
         assert f"{value:.6g}".encode() not in sealed
     registry = json.loads((root / "profiles.json").read_text())
     assert set(registry) == {"schema", "active", "profiles"}
-    assert [set(p) for p in registry["profiles"]] == [{"id", "name", "created", "protected", "key_id", "rotation"}]
+    assert [set(p) for p in registry["profiles"]] == [
+        {"id", "name", "created", "protected", "key_id", "rotation", "manifest_counter"}]
     # The adapter's weights, in any 16-byte window.
     for start in range(0, len(adapter) - 16, 997):
         assert adapter[start : start + 16] not in raw
 
-    # Nothing but the registry, the lock file and sealed files exist; no temp files are left.
+    # Nothing but the registry, the lock files and sealed files (the manifest is one) exist; no temp files are left.
     names = sorted(p.name for p in root.rglob("*") if p.is_file())
-    assert [n for n in names if not n.endswith(".sealed")] == [".keychange.lock", ".profiles.lock", "profiles.json"]
+    assert [n for n in names if not n.endswith(".sealed")] == [
+        ".keychange.lock", ".manifest.lock", ".profiles.lock", "profiles.json"]
     if os.name == "posix":  # the profile folders are private to the user
         assert (hh.profile_dir(profile).stat().st_mode & 0o077) == 0
