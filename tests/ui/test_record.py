@@ -35,10 +35,21 @@ def test_record_by_hand_with_space_then_rename_replay_and_delete(qtbot, window):
     focus_window(qtbot, window)
     qtbot.keyClick(window, Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: page.recording and page.sim_hand_box.isEnabled(), timeout=5000)
+    # The person sees the arm they move: the by-hand tab draws it too.
+    assert page.hand_view.isVisible()
+    qtbot.waitUntil(lambda: len(page.hand_view.side.joints) > 0, timeout=5000)
+
+    def drawn_tip():
+        joint = page.hand_view.side.joints[-1].pos()
+        return joint.x(), joint.y()
+
+    tip_before = drawn_tip()
     elbow = page.hand_sliders[2]
     for value in range(0, 81, 8):  # the person bends the elbow (hundredths of a radian)
         elbow.setValue(value)
         qtbot.wait(60)
+    qtbot.waitUntil(lambda: np.hypot(drawn_tip()[0] - tip_before[0], drawn_tip()[1] - tip_before[1]) > 20,
+                    timeout=5000)  # scene units are mm: the drawn gripper moved with the elbow
     qtbot.wait(300)
     focus_window(qtbot, window)
     qtbot.keyClick(window, Qt.Key.Key_Space)

@@ -149,10 +149,17 @@ class RecordPage(Page):
             row.addWidget(slider, 1)
             sl.addLayout(row)
             self.hand_sliders.append(slider)
-        hl.addWidget(self.sim_hand_box)
-        hl.addStretch(1)
+        # The arm as it is moved, seen from above and the side (the same drawing as the clicking view), beside
+        # the sliders: stacked, the tab would not fit a 1280×800 window.
+        self.hand_view = WorkspaceView(interactive=False)
+        self.hand_view.setObjectName("handWorkspaceView")
+        hand_row = QHBoxLayout()
+        hand_row.addWidget(self.sim_hand_box, 2)
+        hand_row.addWidget(self.hand_view, 3)
+        hl.addLayout(hand_row, 1)
         self.tabs.addTab(hand_tab, "By hand")
         self.tabs.currentChanged.connect(lambda _i: self._update_controls())
+        self.tabs.currentChanged.connect(lambda _i: setattr(self, "_drawn_q", None))  # draw the new tab's view
 
         # Right: live view and controls.
         right = QWidget()
@@ -175,6 +182,9 @@ class RecordPage(Page):
         self.samples_label.setObjectName("muted")
         # Counting samples changes the text's width many times a second: never let it re-lay out the column.
         self.samples_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        # ...but keep room for the longest count a recording reaches, so it is never cut.
+        longest = "99999 samples · 999.9 s"
+        self.samples_label.setMinimumWidth(self.samples_label.fontMetrics().horizontalAdvance(longest))
         stats.addWidget(self.samples_label, 1)
         rl.addLayout(stats)
         self.status_label = QLabel("")
@@ -253,7 +263,8 @@ class RecordPage(Page):
         self.task_combo.blockSignals(False)
         self._tasks = {t.name: t for t in tasks}
         self.workspace.default_height_m = max(ws.table_z + 0.05, 0.05)
-        self.workspace.set_ranges(ws.x_range, ws.y_range, ws.z_range)
+        for view in (self.workspace, self.hand_view):
+            view.set_ranges(ws.x_range, ws.y_range, ws.z_range)
         self._latest_q = np.asarray(ws.home_q, dtype=float)
         self._task_changed()
 
@@ -275,7 +286,8 @@ class RecordPage(Page):
             return
         self.scene = scene
         same = tuple(scene.obj) == tuple(scene.target)
-        self.workspace.set_scene(scene.obj, None if same else scene.target)
+        for view in (self.workspace, self.hand_view):
+            view.set_scene(scene.obj, None if same else scene.target)
 
     def load_general_way(self) -> None:
         """Targets the base behaviour would use in this scene: a starting point to adjust."""
@@ -401,6 +413,7 @@ class RecordPage(Page):
         self.buffer.clear()
         self.goal_buffer.clear()
         self.workspace.clear_trail()
+        self.hand_view.clear_trail()
         self._t0 = time.monotonic()
 
     # Called on the recording worker thread: only the thread-safe ring buffers and a plain attribute.
@@ -462,9 +475,11 @@ class RecordPage(Page):
             points = np.asarray(self.app.record.arm_points(tuple(q)), dtype=float)
         except Exception:  # noqa: BLE001 - drawing must never break recording
             return
-        self.workspace.set_arm(points)
+        # Only the visible tab's view is drawn (each redraw costs the GUI thread a few ms).
+        view = self.hand_view if self.tabs.currentIndex() == 1 else self.workspace
+        view.set_arm(points)
         if self.recording or self.replaying:
-            self.workspace.add_trail_point(points[-1])
+            view.add_trail_point(points[-1])
         for slider, value in zip(self.hand_sliders, q, strict=False):
             if not slider.isSliderDown():
                 slider.blockSignals(True)

@@ -244,6 +244,7 @@ class WorkspaceView(QWidget):
         for plane, caption in zip((self.top, self.side), captions, strict=True):
             if not interactive:
                 plane.setCursor(Qt.CursorShape.ArrowCursor)
+                plane.setMinimumSize(120, 130)  # a view to watch, not to aim at: it may be smaller
             col = QVBoxLayout()
             label = QLabel(caption)
             label.setObjectName("caption")
