@@ -117,11 +117,19 @@ class ProfileService:
         )
 
     # --- changes -----------------------------------------------------------------------------------------
-    def create(self, name: str, passphrase: str | None = None) -> CreatedProfile:
-        """Create a member and enrol a key; returns the recovery code ONCE. Becomes active if none was."""
+    def create(self, name: str, passphrase: str | None = None, keep_open: bool = False) -> CreatedProfile:
+        """Create a member and enrol a key; returns the recovery code ONCE. Becomes active if none was.
+
+        `keep_open`: the passphrase was just typed, so hold the key for this session. It is opened BEFORE the
+        new member is announced: a page that reloads on the announcement (the recordings list) must find it
+        open, not ask for the passphrase again (under load that prompt appeared and nobody answered it)."""
         had_active = self._household.active() is not None
         with user_errors():
             profile, code = self._household.create_profile(name, passphrase or None)
+            if passphrase and keep_open:
+                unlocked = self._household.unlock(profile.id, passphrase)
+                with self._lock:
+                    self._unlocked[profile.id] = unlocked
         info = self._info(profile)
         self._announce(active_changed=not had_active)
         return CreatedProfile(info, code)

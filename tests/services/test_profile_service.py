@@ -78,6 +78,18 @@ def test_passphrase_is_asked_through_the_provider(profiles: ProfileService):
     assert profiles.unlock(ana.id, "correct horse").unlocked
 
 
+def test_a_passphrase_typed_at_creation_keeps_the_key_open_before_anyone_hears_of_the_profile(
+        profiles: ProfileService):
+    asked: list[str] = []
+    profiles.passphrase_provider = lambda info, reason: asked.append(reason)  # must never be needed
+    seen: list[bool] = []
+    # Pages reload on this announcement (the recordings list needs the key): it must already be open.
+    profiles.active_changed.connect(lambda p: seen.append(p is not None and profiles.info(p.id).unlocked))
+    created = profiles.create("Alex", passphrase="correct horse", keep_open=True)
+    assert seen == [True]
+    assert profiles.session(created.profile.id).network_key and asked == []
+
+
 def test_restore_after_keyring_entry_lost(profiles: ProfileService, memory_keyring):
     created = profiles.create("Ana")
     key = profiles.network_key()

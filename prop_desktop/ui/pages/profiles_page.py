@@ -213,11 +213,8 @@ class ProfilesPage(Page):
             self.dialog.open()
 
         def create() -> Any:
-            created = self.app.profiles.create(name, passphrase)
-            if passphrase:
-                # The passphrase was just typed: keep the key open for this session instead of asking again.
-                self.app.profiles.unlock(created.profile.id, passphrase)
-            return created
+            # The passphrase was just typed: keep the key open for this session instead of asking again.
+            return self.app.profiles.create(name, passphrase, keep_open=True)
 
         run_in_background(self.bridge, create, done, lambda e: dlg.show_error(user_message(e)),
                           name="create-profile")
