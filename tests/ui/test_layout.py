@@ -1,6 +1,8 @@
 """The layout check (issue 13): at 1280×800 and 1400×900, on a real X server, every page of a household of
-two shows no clipped text and no overlapping controls, and no control moves when a banner or the header's
-Reset button appears after an emergency stop. Screenshots of every page for both people go to the artifacts."""
+two shows no clipped text and no overlapping controls, fits without scrolling at 1400×900 (at 1280×800 a
+dense page may scroll up and down, never sideways, and never forces the window to grow), and no control moves
+when a banner or the header's Reset button appears after an emergency stop. Screenshots of every page for
+both people go to the artifacts."""
 
 from __future__ import annotations
 
@@ -34,7 +36,10 @@ def _check_page(qtbot, window, name: str) -> list[str]:
     go_to(qtbot, window, name)
     settle(qtbot, window)
     qtbot.wait(50)  # one paint: layouts settle on the next event-loop turn
-    found = [str(p) for p in clipped_text(window) + overlaps(window)] + scrolling_pages(window)
+    scrolling = scrolling_pages(window)
+    if window.height() < 900:  # an 800-px-tall screen may scroll a dense page up and down, never sideways
+        scrolling = [s for s in scrolling if "sideways" in s]
+    found = [str(p) for p in clipped_text(window) + overlaps(window)] + scrolling
     return [f"{name} at {window.width()}×{window.height()}: {p}" for p in found]
 
 

@@ -156,7 +156,7 @@ class LossPlot(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         # The x axis is named in the title: a bottom axis label was cut off when the page is not very tall.
         self.plot = pg.PlotWidget(title="How well it is learning, step by step (lower is better)")
-        self.plot.setMinimumHeight(130)  # 1280×800 must hold the whole Train page
+        self.plot.setMinimumHeight(150)  # less cuts its axis labels
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         self.plot.setLogMode(y=True)
         self.plot.setMouseEnabled(x=False, y=False)

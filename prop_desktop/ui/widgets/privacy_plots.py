@@ -19,26 +19,31 @@ class PrivacyPlots(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(2)
+        # The right plot's legend sits in a row above BOTH plots, so both get the same height (above the
+        # right plot alone it took 16 px from it, and its bits-off axis was cut at 1280×800).
+        legend_row = QHBoxLayout()
+        legend_row.addStretch(3)
+        legend_row.addWidget(legend_label([("average", OTHER, False), ("worst", "#94a3b8", True),
+                                           ("your key", RIGHT, False)]), 2)
+        outer.addLayout(legend_row)
+        layout = QHBoxLayout()
+        outer.addLayout(layout, 1)
         self.bars = pg.PlotWidget(title="Does it act your way? (1 = your way, 0 = general way)")
         self.bars.setMouseEnabled(x=False, y=False)
         self.bars.hideButtons()
         self.bars.setYRange(0, 1.2)  # room for the score written over a full bar
-        self.bars.setMinimumHeight(140)  # 1280×800 must hold the whole Train page
+        self.bars.setMinimumHeight(175)  # less cuts its axis labels; at 1280×800 the Train page scrolls a little
         layout.addWidget(self.bars, 3)
         # The x axis is named in the title: an axis label is cut off when the page is not very tall.
         self.near = pg.PlotWidget(title="Keys almost right: score by bits off")
         self.near.setMouseEnabled(x=False, y=False)
         self.near.hideButtons()
         self.near.setYRange(0, 1.05)
-        self.near.setMinimumHeight(140)
-        near_box = QVBoxLayout()
-        near_box.setContentsMargins(0, 0, 0, 0)
-        near_box.addWidget(legend_label([("average", OTHER, False), ("worst", "#94a3b8", True),
-                                         ("your key", RIGHT, False)]))
-        near_box.addWidget(self.near, 1)
-        layout.addLayout(near_box, 2)
+        self.near.setMinimumHeight(175)
+        layout.addWidget(self.near, 2)
         for plot in (self.bars, self.near):
             cache_axes(plot)
         self.labels: list[str] = []
