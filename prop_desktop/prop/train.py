@@ -424,6 +424,8 @@ def _loop(
                 break
             if plan.out_of_time():
                 break
+        elif plan.out_of_time():  # every step: 25 steps of a hidden-256 base overran the budget by ~2 s under load
+            break
     return step, stopped_early, history, last
 
 
@@ -584,6 +586,8 @@ def _fit_personal(
                 best, stale = (value, 0) if value < best * 0.97 else (best, stale + 1)
                 if value <= cfg.target * 0.5 or stale >= cfg.personal_patience or plan.out_of_time(0.7):
                     break
+            elif plan.out_of_time(0.7):
+                break
     plan.next_stage()
     with torch.no_grad():
         return {n: 1.0 + scale * torch.tanh(r) for n, r in raw.items()}
