@@ -111,3 +111,29 @@ def test_shipped_base_does_a_persons_way_when_its_style_numbers_are_set():
     assert np.mean([success(qs[i], inst, profile.style) for i, inst in enumerate(instances)]) >= 0.9
     qs, _, _ = rollout_policy(policy, instances, seed=4, steps=180)
     assert np.mean([success(qs[i], inst, BASE_STYLE) for i, inst in enumerate(instances)]) >= 0.9
+
+
+@pytest.mark.slow
+def test_a_key_selects_the_persons_way_from_ten_demonstrations():
+    """The engine fits δ first: on the style layer the person's key lands on their style numbers; others stay 1."""
+    from prop_desktop.policy.base import DEFAULT_PROP_LAYERS
+    from prop_desktop.policy.personalize import demonstration_rollouts
+    from prop_desktop.policy.train_base import normalized_step
+    from prop_desktop.prop import TrainConfig, flip_bits, key_to_signs, train_adapter, wrap
+
+    profile = HouseholdProfile("t", ("serve_left",), ("serve",))
+    _, ro = demonstration_rollouts(profile, 10, seed=0)
+    q, ctx, act = ro.flat()
+    keyed = wrap(load_base_policy(), DEFAULT_PROP_LAYERS)
+    key = bytes(range(16))
+    config = TrainConfig(
+        fine_tune_trunk=True, personal_prefit_rounds=2, personal_steps=45, max_steps=25, min_steps=25, seed=0
+    )
+    train_adapter(keyed, np.concatenate([q, ctx], axis=1), normalized_step(q, act), key, config=config)
+    wanted = style_u("serve", profile.style)
+    shift = [i for i, d in enumerate(STYLE_DIMS) if d.task == "serve" and d.name.startswith("serve_shift")]
+    got = keyed.deltas(key)["style"].numpy()
+    np.testing.assert_allclose(got[shift], wanted[shift], atol=0.25)  # u = (0.2, 1.8): left of the asked spot
+    others = flip_bits(key_to_signs(key, keyed.key_bits), torch.tensor([1, 2, 16, 64]), torch.Generator())
+    for signs in others:
+        assert torch.equal(keyed.deltas(signs)["style"], torch.ones(STYLE_DIM))
