@@ -15,16 +15,18 @@ import torch
 from prop_desktop.paths import resources_dir
 from prop_desktop.policy.kinematics import JOINT_NAMES
 from prop_desktop.policy.model import ACT_DIM, FEATURE_DIM, LAYER_NAMES, OBS_DIM, BasePolicy
+from prop_desktop.policy.styles import STYLE_DIM, STYLE_DIMS
 from prop_desktop.policy.tasks import CONTEXT_DIM, TASK_NAMES
 
 FORMAT = "prop-desktop-base-policy"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the style layer and style features (styles.py)
 WEIGHTS_NAME = "base_policy.safetensors"
 CONFIG_NAME = "base_policy.json"
-# The layers whose inputs PRoP modulates by default (their input features get multiplied by δ). fc1 is
+# The layers whose inputs PRoP modulates by default (their input features get multiplied by δ). `style` is
+# fed with ones, so δ there *is* the style numbers: a key selects one of the ways the base knows. fc1 is
 # included: its inputs are the normalized observation features (context, tip offsets), so δ there can move
 # "where" a task goes - measured on bench household, held-out personal error 0.17 with fc1 vs 0.20 without.
-DEFAULT_PROP_LAYERS: tuple[str, ...] = ("fc1", "fc2", "fc3", "head")
+DEFAULT_PROP_LAYERS: tuple[str, ...] = ("style", "fc1", "fc2", "fc3", "head")
 
 
 class BasePolicyError(ValueError):
@@ -80,7 +82,7 @@ def load_base_policy(path: str | Path | None = None, verify_hash: bool = True) -
     if not weights.is_file():
         raise BasePolicyError(f"base policy weights not found at {weights}; run `prop-desktop policy train-base`")
     arch = config.get("architecture", {})
-    expected = {"obs_dim": OBS_DIM, "act_dim": ACT_DIM, "feature_dim": FEATURE_DIM}
+    expected = {"obs_dim": OBS_DIM, "act_dim": ACT_DIM, "feature_dim": FEATURE_DIM, "style_dim": STYLE_DIM}
     for key, value in expected.items():
         if arch.get(key) != value:
             raise BasePolicyError(f"{config_path}: {key}={arch.get(key)} but this app's policy needs {value}")
@@ -139,6 +141,8 @@ def save_base_policy(model: BasePolicy, out_dir: str | Path, train_config: dict,
             "obs_dim": OBS_DIM,
             "act_dim": ACT_DIM,
             "feature_dim": FEATURE_DIM,
+            "style_dim": STYLE_DIM,
+            "style_numbers": [f"{d.task}.{d.name}" for d in STYLE_DIMS],  # u = 1 is the general way
             "layer_names": list(LAYER_NAMES),
             "default_prop_layers": list(DEFAULT_PROP_LAYERS),  # informative; the code's list is what is used
             "activation": "silu",

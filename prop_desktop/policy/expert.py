@@ -12,6 +12,7 @@ the bounded delta (q' - q) / STEP_SCALE, which lies in [-1, 1].
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -97,27 +98,50 @@ class Plan:
     tasks: np.ndarray  # (N,) task index
     joints: np.ndarray  # (N, N_WAYPOINTS, 6)
     points: np.ndarray  # (N, 4, 3): above O, at O, above T, at T
-    style: ExpertStyle
+    style: ExpertStyle  # the gripper levels (shared by every instance) and, with one style, everything
+    max_step: np.ndarray  # (N,) rad per tick on the arm joints
+    gripper_step: np.ndarray  # (N,) rad per tick on the gripper
 
 
-def plan(instances: list[TaskInstance], style: ExpertStyle = BASE_STYLE) -> Plan:
-    """IK for every waypoint of every instance; raises UnreachableError naming an unreachable one."""
+StyleArg = ExpertStyle | Sequence[ExpertStyle]
+
+
+def _per_instance(styles: list[ExpertStyle], name: str) -> np.ndarray:
+    return np.array([getattr(s, name) for s in styles], dtype=np.float64)
+
+
+def plan(instances: list[TaskInstance], style: StyleArg = BASE_STYLE) -> Plan:
+    """IK for every waypoint of every instance; raises UnreachableError naming an unreachable one.
+
+    `style`: one style for every instance, or one per instance (their gripper levels must agree).
+    """
     n = len(instances)
+    styles = [style] * n if isinstance(style, ExpertStyle) else list(style)
+    if len(styles) != n:
+        raise ValueError(f"{len(styles)} styles for {n} instances")
+    ref = styles[0] if styles else BASE_STYLE
+    levels = ("gripper_open", "gripper_closed", "gripper_wide")
+    if any(getattr(s, f) != getattr(ref, f) for s in styles for f in levels):
+        raise ValueError("styles planned together must share the gripper levels (open, closed, wide)")
+    field = lambda name: _per_instance(styles, name)  # noqa: E731 - short per-field accessor
     tasks = np.array([TASK_NAMES.index(i.task) for i in instances])
     obj = np.array([i.obj for i in instances], dtype=np.float64)
-    tgt = np.array([effective_target(i, style) for i in instances], dtype=np.float64)
-    grasp_z = np.full(n, style.grasp_height)
-    release_z = np.where(tasks == TASK_NAMES.index("put_away"), style.bin_release_height, style.edge_release_height)
-    release_z = np.maximum(release_z, style.grasp_height)
-    above_o = np.column_stack([obj, grasp_z + style.hover_height])
+    tgt = np.array([effective_target(i, s) for i, s in zip(instances, styles, strict=True)], dtype=np.float64)
+    grasp_z = field("grasp_height")
+    hover = field("hover_height")
+    roll = field("grasp_roll")
+    release_z = np.where(tasks == TASK_NAMES.index("put_away"), field("bin_release_height"),
+                         field("edge_release_height"))
+    release_z = np.maximum(release_z, grasp_z)
+    above_o = np.column_stack([obj, grasp_z + hover])
     at_o = np.column_stack([obj, grasp_z])
-    above_t = np.column_stack([tgt, np.maximum(release_z, grasp_z + style.hover_height)])
+    above_t = np.column_stack([tgt, np.maximum(release_z, grasp_z + hover)])
     at_t = np.column_stack([tgt, release_z])
     # Point: the tip stops on the way to the person, at a fixed reach and height.
     direction = obj / np.maximum(np.linalg.norm(obj, axis=1, keepdims=True), 1e-9)
-    point = np.column_stack([direction * style.point_reach, np.full(n, style.point_height)])
+    point = np.column_stack([direction * field("point_reach")[:, None], field("point_height")])
 
-    def ik(points: np.ndarray, pitch: np.ndarray, roll: float, gripper: float) -> np.ndarray:
+    def ik(points: np.ndarray, pitch: np.ndarray, roll: float | np.ndarray, gripper: float) -> np.ndarray:
         result = inverse_kinematics(points, pitch=pitch, roll=roll, gripper=gripper)
         return result.raise_if_unreachable()
 
@@ -127,21 +151,23 @@ def plan(instances: list[TaskInstance], style: ExpertStyle = BASE_STYLE) -> Plan
     safe_at_o = np.where(is_point[:, None], np.array([0.2, 0.0, 0.05]), at_o)
     safe_t = np.where(is_point[:, None], np.array([0.2, 0.0, 0.15]), above_t)
     safe_at_t = np.where(is_point[:, None], np.array([0.2, 0.0, 0.1]), at_t)
-    joints[:, ABOVE_O] = ik(safe_o, grasp_pitch(safe_o), 0.0, style.gripper_open)
-    joints[:, AT_O] = ik(safe_at_o, grasp_pitch(safe_at_o), 0.0, style.gripper_open)
-    joints[:, AT_O] = _with_roll(joints[:, AT_O], style.grasp_roll, style.gripper_open)
-    joints[:, AT_O_CLOSED] = _with_roll(joints[:, AT_O], style.grasp_roll, style.gripper_closed)
-    joints[:, ABOVE_O_CLOSED] = _with_roll(joints[:, ABOVE_O], style.grasp_roll, style.gripper_closed)
-    joints[:, ABOVE_T_CLOSED] = ik(safe_t, grasp_pitch(safe_t), style.grasp_roll, style.gripper_closed)
-    joints[:, AT_T_CLOSED] = ik(safe_at_t, grasp_pitch(safe_at_t), style.grasp_roll, style.gripper_closed)
-    joints[:, AT_T_WIDE] = _with_roll(joints[:, AT_T_CLOSED], style.grasp_roll, style.gripper_wide)
-    joints[:, ABOVE_T_WIDE] = _with_roll(joints[:, ABOVE_T_CLOSED], style.grasp_roll, style.gripper_wide)
-    joints[:, POINT] = ik(point, np.full(n, style.point_pitch), 0.0, style.gripper_closed)
+    g_open, g_closed, g_wide = ref.gripper_open, ref.gripper_closed, ref.gripper_wide
+    joints[:, ABOVE_O] = ik(safe_o, grasp_pitch(safe_o), 0.0, g_open)
+    joints[:, AT_O] = ik(safe_at_o, grasp_pitch(safe_at_o), 0.0, g_open)
+    joints[:, AT_O] = _with_roll(joints[:, AT_O], roll, g_open)
+    joints[:, AT_O_CLOSED] = _with_roll(joints[:, AT_O], roll, g_closed)
+    joints[:, ABOVE_O_CLOSED] = _with_roll(joints[:, ABOVE_O], roll, g_closed)
+    joints[:, ABOVE_T_CLOSED] = ik(safe_t, grasp_pitch(safe_t), roll, g_closed)
+    joints[:, AT_T_CLOSED] = ik(safe_at_t, grasp_pitch(safe_at_t), roll, g_closed)
+    joints[:, AT_T_WIDE] = _with_roll(joints[:, AT_T_CLOSED], roll, g_wide)
+    joints[:, ABOVE_T_WIDE] = _with_roll(joints[:, ABOVE_T_CLOSED], roll, g_wide)
+    joints[:, POINT] = ik(point, field("point_pitch"), 0.0, g_closed)
     points = np.stack([safe_o, safe_at_o, safe_t, safe_at_t], axis=1)
-    return Plan(tasks=tasks, joints=joints, points=points, style=style)
+    return Plan(tasks=tasks, joints=joints, points=points, style=ref,
+                max_step=field("max_step"), gripper_step=field("gripper_step"))
 
 
-def _with_roll(q: np.ndarray, roll: float, gripper: float) -> np.ndarray:
+def _with_roll(q: np.ndarray, roll: float | np.ndarray, gripper: float) -> np.ndarray:
     q = q.copy()
     q[:, 4] = roll
     q[:, 5] = gripper
@@ -200,8 +226,8 @@ def expert_step(q: np.ndarray, p: Plan, slot: np.ndarray | None = None) -> np.nd
     goal = p.joints[np.arange(len(q)), slot]
     arm = goal[:, :5] - q[:, :5]
     far = np.max(np.abs(arm), axis=1, keepdims=True)
-    arm = arm * np.minimum(1.0, p.style.max_step / np.maximum(far, 1e-12))
-    grip = np.clip(goal[:, 5:] - q[:, 5:], -p.style.gripper_step, p.style.gripper_step)
+    arm = arm * np.minimum(1.0, p.max_step[:, None] / np.maximum(far, 1e-12))
+    grip = np.clip(goal[:, 5:] - q[:, 5:], -p.gripper_step[:, None], p.gripper_step[:, None])
     return clip_to_limits(q + np.concatenate([arm, grip], axis=1))
 
 
@@ -229,7 +255,7 @@ def start_poses(n: int, rng: np.random.Generator, spread: float = 0.15) -> np.nd
 
 def rollout_expert(
     instances: list[TaskInstance],
-    style: ExpertStyle = BASE_STYLE,
+    style: StyleArg = BASE_STYLE,
     seed: int = 0,
     steps: int = 160,
     noise: float = 0.0,

@@ -3,10 +3,13 @@
 Input  obs (..., 14) = q (6, rad) + task context (8), raw units.
 Output (..., 6) = the normalized step (q' - q) / STEP_SCALE, nominally in [-1, 1]; `step()` turns it into
 the next joint targets q'. The network first adds fixed (non-trained) features: the gripper tip position
-from the arm's kinematics and its horizontal offsets to the object and the target, so deciding "am I at the
-cup yet?" is a simple function for the MLP. Normalization lives in buffers, saved with the weights.
+from the arm's kinematics and its horizontal offsets to the object and the (style's) target, so deciding "am I
+at the cup yet?" is a simple function for the MLP, and the active task's style numbers (styles.py). Normalization
+lives in buffers, saved with the weights.
 
-The hidden layers are plain nn.Linear named fc1, fc2, fc3, head: PRoP wraps them by name.
+Style numbers: `style` is an nn.Linear fed with ones (identity weights, zero bias), so its output is u = 1, the
+general way, unless PRoP's δ(key) scales its inputs or a trunk delta moves it; base training passes u directly.
+The layers are plain nn.Linear named style, fc1, fc2, fc3, head: PRoP wraps them by name.
 """
 
 from __future__ import annotations
@@ -23,17 +26,29 @@ from prop_desktop.policy.kinematics import (
     UPPER_ARM,
     WRIST,
 )
+from prop_desktop.policy.styles import (
+    ACTIVE_DIM,
+    ACTIVE_NAMES,
+    STYLE_DIM,
+    active_defaults,
+    active_selector,
+    style_units,
+)
 from prop_desktop.policy.tasks import CONTEXT_DIM, N_TASKS
 
 OBS_DIM = 6 + CONTEXT_DIM
 ACT_DIM = 6
-FEATURE_DIM = OBS_DIM + 3 + 4 + 2
-LAYER_NAMES: tuple[str, ...] = ("fc1", "fc2", "fc3", "head")
+FEATURE_DIM = OBS_DIM + 3 + 4 + 2 + ACTIVE_DIM
+LAYER_NAMES: tuple[str, ...] = ("style", "fc1", "fc2", "fc3", "head")
+_TARGET = 6 + N_TASKS + 2  # obs index of the target (x, y)
+_SHIFT_X, _SHIFT_Y, _BIN_SIDE = (ACTIVE_NAMES.index(n) for n in ("serve_shift_x", "serve_shift_y", "bin_side"))
 _LINKS = [[float(v[0]), float(v[1])] for v in (UPPER_ARM, FOREARM, WRIST, GRIPPER)]
 
 
-def tip_features(obs: torch.Tensor) -> torch.Tensor:
-    """Differentiable tip position and its horizontal offsets/distances to object and target: (..., 9)."""
+def tip_features(obs: torch.Tensor, target: torch.Tensor | None = None) -> torch.Tensor:
+    """Differentiable tip position and its horizontal offsets/distances to object and target: (..., 9).
+
+    `target` (..., 2) replaces the context's target (the place this style actually takes the object to)."""
     # Planar chain in the arm's vertical plane, all four links at once: a handful of tensor ops instead of a
     # Python loop keeps a batch-1 control step cheap (the features used to cost more than the whole MLP).
     q = obs[..., :6]
@@ -46,6 +61,8 @@ def tip_features(obs: torch.Tensor) -> torch.Tensor:
     yaw = -q[..., 0]
     tip = torch.stack([r * torch.cos(yaw), r * torch.sin(yaw), z], dim=-1)
     places = obs[..., 6 + N_TASKS : 6 + N_TASKS + 4].unflatten(-1, (2, 2))  # object (x, y), target (x, y)
+    if target is not None:
+        places = torch.stack([places[..., 0, :], target.expand_as(places[..., 1, :])], dim=-2)
     offsets = tip[..., None, :2] - places
     return torch.cat([tip, offsets.flatten(-2), offsets.norm(dim=-1)], dim=-1)
 
@@ -54,6 +71,10 @@ class BasePolicy(nn.Module):
     def __init__(self, hidden: int = 192) -> None:
         super().__init__()
         self.hidden = hidden
+        self.style = nn.Linear(STYLE_DIM, STYLE_DIM)
+        with torch.no_grad():
+            self.style.weight.copy_(torch.eye(STYLE_DIM))
+            self.style.bias.zero_()
         self.fc1 = nn.Linear(FEATURE_DIM, hidden)
         self.fc2 = nn.Linear(hidden, hidden)
         self.fc3 = nn.Linear(hidden, hidden)
@@ -64,19 +85,36 @@ class BasePolicy(nn.Module):
         self.register_buffer("step_scale", torch.as_tensor(STEP_SCALE, dtype=torch.float32))
         self.register_buffer("q_low", torch.as_tensor(JOINT_LIMITS[:, 0], dtype=torch.float32))
         self.register_buffer("q_high", torch.as_tensor(JOINT_LIMITS[:, 1], dtype=torch.float32))
+        self.register_buffer("style_select", torch.as_tensor(active_selector()))
+        self.register_buffer("active_default", torch.as_tensor(active_defaults()))
+        unit = (style_units()[:, None] * active_selector().max(axis=0)).max(axis=0)  # one unit per active feature
+        self.register_buffer("active_unit", torch.as_tensor(unit, dtype=torch.float32))
 
-    def features(self, obs: torch.Tensor) -> torch.Tensor:
-        return torch.cat([obs, tip_features(obs)], dim=-1)
+    def style_numbers(self, obs: torch.Tensor) -> torch.Tensor:
+        """u (..., STYLE_DIM): 1 everywhere for the general way, moved by a key's δ or trunk delta."""
+        return self.style(obs.new_ones(*obs.shape[:-1], STYLE_DIM))
 
-    def set_normalization(self, obs: torch.Tensor) -> None:
-        """Fit the input normalization to a sample of observations (N, 14)."""
+    def features(self, obs: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        select = torch.einsum("...t,tsa->...sa", obs[..., 6 : 6 + N_TASKS], self.style_select)
+        active = torch.einsum("...s,...sa->...a", style, select) + (1.0 - select.sum(dim=-2))  # absent: u = 1
+        value = self.active_default + self.active_unit * (active - 1.0)
+        target = obs[..., _TARGET : _TARGET + 2]
+        tx = target[..., 0] + value[..., _SHIFT_X]
+        ty = (target[..., 1] + value[..., _SHIFT_Y]) * value[..., _BIN_SIDE]
+        effective = torch.stack([tx, ty], dim=-1)
+        return torch.cat([obs, tip_features(obs, effective), active - 1.0], dim=-1)
+
+    def set_normalization(self, obs: torch.Tensor, style: torch.Tensor | None = None) -> None:
+        """Fit the input normalization to a sample of observations (N, 14) and their style numbers (N, STYLE_DIM)."""
         with torch.no_grad():
-            f = self.features(obs)
+            f = self.features(obs, self.style_numbers(obs) if style is None else style)
             self.feature_mean.copy_(f.mean(dim=0))
             self.feature_std.copy_(f.std(dim=0).clamp_min(1e-3))
 
-    def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        x = (self.features(obs) - self.feature_mean) / self.feature_std
+    def forward(self, obs: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
+        """obs (..., 14) -> normalized step (..., 6); `style` (..., STYLE_DIM) overrides the style layer (training)."""
+        u = self.style_numbers(obs) if style is None else style
+        x = (self.features(obs, u) - self.feature_mean) / self.feature_std
         x = self.act(self.fc1(x))
         x = self.act(self.fc2(x))
         x = self.act(self.fc3(x))
