@@ -15,7 +15,13 @@ import numpy as np
 import torch
 
 from prop_desktop.policy.base import DEFAULT_PROP_LAYERS, base_policy_hash, load_base_policy
-from prop_desktop.policy.corrections import CORRECTION_WEIGHT, retrain_with_corrections, simulate_person
+from prop_desktop.policy.corrections import (
+    CORRECTION_WEIGHT,
+    RETRAIN_SECONDS,
+    retrain_config,
+    retrain_with_corrections,
+    simulate_person,
+)
 from prop_desktop.policy.expert import BASE_STYLE, rollout_expert, success
 from prop_desktop.policy.personalize import HouseholdProfile, demonstration_rollouts, profile_instances
 from prop_desktop.policy.tasks import TASK_NAMES, sample_instances
@@ -91,7 +97,7 @@ def evaluate_profiles(
     instances: int = 48,
     fine_tune_trunk: bool = True,
     max_seconds: float | None = 28.0,
-    round_seconds: float = 9.0,
+    round_seconds: float = RETRAIN_SECONDS,
     correction_episodes: int = 5,
     correction_weight: int = CORRECTION_WEIGHT,
     policy_path: str | Path | None = None,
@@ -196,8 +202,6 @@ def _correction_rounds(
     weight: int, fine_tune_trunk: bool, log: Callable[[str], None],
 ) -> list[dict]:
     """Drive, correct, retrain warm-started; measured after every round like the first adapter."""
-    from prop_desktop.prop import TrainConfig
-
     out: list[dict] = []
     collected = []
     name = t.profile.name
@@ -210,8 +214,7 @@ def _correction_rounds(
         new = drive.first_episodes(max_episodes)
         collected += new
         episodes = len({c.episode for c in new})
-        cfg = TrainConfig(fine_tune_trunk=fine_tune_trunk, seed=seed + t.index + 1000 * (r + 1),
-                          max_seconds=round_seconds)
+        cfg = retrain_config(seed + t.index + 1000 * (r + 1), round_seconds, fine_tune_trunk)
         result = retrain_with_corrections(
             t.keyed, t.key, t.states, t.actions, collected, cfg, weight=weight,
             base_states=t.base_states, retain_states=t.retain_states,
