@@ -118,3 +118,14 @@ def test_a_wish_that_depends_on_where_the_item_stands():
         n = int(ro.valid[i].sum())
         assert success(ro.q[i, :n], inst, style)
     assert sides == {True, False}  # both cases among the demonstrations: no single style reproduces them
+
+
+def test_updating_a_skill_that_was_never_trained_says_what_to_do_first():
+    from prop_desktop.policy.base import DEFAULT_PROP_LAYERS
+    from prop_desktop.policy.corrections import retrain_config, retrain_with_corrections
+    from prop_desktop.prop import wrap
+
+    keyed = wrap(load_base_policy(), DEFAULT_PROP_LAYERS)
+    rows = np.zeros((4, 14), np.float32), np.zeros((4, 6), np.float32)
+    with pytest.raises(ValueError, match="train on your recordings first"):
+        retrain_with_corrections(keyed, bytes(16), *rows, [], retrain_config())
