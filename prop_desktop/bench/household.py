@@ -37,8 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profiles", help="comma-separated subset of the profiles (default: all)")
     parser.add_argument("--instances", type=int, default=48, help="held-out closed-loop instances (default 48)")
     parser.add_argument("--corrections", type=int, default=0, help="correction rounds after training (default 0)")
-    parser.add_argument("--round-seconds", type=float, default=6.5,
-                        help="engine budget per retrain (default 6.5; the round then takes <= 10 s)")
+    parser.add_argument("--round-seconds", type=float, default=6.0,
+                        help="engine budget per retrain (default 6; the round then takes <= 10 s)")
     parser.add_argument("--no-trunk", action="store_true", help="train the key encoders only (no merged trunk delta)")
     parser.add_argument("--max-seconds", type=float, default=28.0, help="training time budget per profile")
     parser.add_argument("--policy", metavar="DIR", help="base policy folder (default: the shipped one)")
