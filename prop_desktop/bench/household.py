@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
@@ -74,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
         print("error: --instances must be >= 1 and --corrections between 0 and 10", file=sys.stderr)
         return 2
     started = time.perf_counter()
+    load_before = os.getloadavg()[0]
     try:
         results = evaluate_profiles(
             [known[p] for p in wanted],
@@ -92,6 +94,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     results["total_seconds"] = round(time.perf_counter() - started, 1)
+    # Training is budgeted in wall time, so a busy machine trains less: keep the load with the numbers.
+    results["load_average_1min"] = {"start": round(load_before, 2), "end": round(os.getloadavg()[0], 2)}
+    results["seed"] = args.seed
     _print_table(results)
     if args.json:
         with open(args.json, "w") as fh:
