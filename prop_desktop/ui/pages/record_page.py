@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from prop_desktop.ui.messages import ask, show_error, user_message
 from prop_desktop.ui.pages.base import Page
+from prop_desktop.ui.pages.lerobot_actions import LeRobotActions
 from prop_desktop.ui.profile_dialogs import TextDialog
 from prop_desktop.ui.ring_buffer import RingBuffer
 from prop_desktop.ui.widgets.joint_plot import JOINT_LABELS, JOINT_NAMES, JointPlot
@@ -229,6 +230,7 @@ class RecordPage(Page):
         self.delete_button.clicked.connect(self.delete_selected)
         erow.addWidget(self.delete_button)
         erow.addStretch(1)
+        self.lerobot = LeRobotActions(self, erow)
         el.addLayout(erow)
         self.outer.addWidget(episodes_box)
 
@@ -630,6 +632,7 @@ class RecordPage(Page):
         self.replay_button.setText("■  Stop replay" if self.replaying else "▶  Replay on the arm")
         self.rename_button.setEnabled(ep is not None and not busy)
         self.delete_button.setEnabled(ep is not None and not busy)
+        self.lerobot.update(has_profile, bool(self.episodes), busy)
         self.undo_target_button.setEnabled(bool(self.targets) and not busy)
         self.clear_targets_button.setEnabled(bool(self.targets) and not busy)
         self.general_way_button.setEnabled(not busy)
