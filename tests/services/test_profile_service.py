@@ -34,8 +34,10 @@ def test_create_returns_recovery_code_once_and_first_profile_becomes_active(prof
 
 def test_bad_names_and_duplicates_give_clear_errors(profiles: ProfileService):
     profiles.create("Ana")
-    with pytest.raises(ProfileError, match="(?i)ana"):
+    with pytest.raises(ProfileError, match="(?i)ana") as taken:
         profiles.create("ana")
+    # The fix is said once ("…choose another name. Pick another name." was shown before).
+    assert str(taken.value).lower().count("another name") == 1, str(taken.value)
     with pytest.raises(InvalidInputError):
         profiles.create("   ")
 

@@ -79,6 +79,8 @@ def _record_alex_demos(qtbot, window, monitor: StallMonitor | None = None) -> No
             assert_responsive(monitor, "recording")
         assert result.fault is None and result.episode is not None
         assert result.episode.samples > 20
+        # The counter shows what was saved (it lagged: live 205 samples / 4.1 s vs saved 210 / 4.2 s).
+        assert page.samples_label.text() == f"{result.episode.samples} samples · {result.episode.duration_s:.1f} s"
         assert page.rate_label.text().endswith("samples/s") and not page.rate_label.text().startswith("—")
     assert page.episode_table.rowCount() == 3
 
@@ -133,6 +135,7 @@ def test_first_run_then_a_second_member_cannot_get_the_first_ones_way(qtbot, win
     assert window.pages["Record"].episode_table.rowCount() == 0  # Alex's recordings are not listed
     sam_path, sam_label = drive(qtbot, window, TASK, personalized=True, seconds=1, samples=DRIVE_STEPS)
     assert sam_label.startswith("Staying on Baseline"), sam_label
+    assert "Staying on Baseline" not in window.pages["Drive"].banner.text  # the refusal is said once
     assert window.pages["Drive"].base_button.isChecked()
     assert all(not p for _t, _q, p in sam_path)
     sam_tip = _final_tip(sam_path)

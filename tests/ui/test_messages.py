@@ -34,6 +34,7 @@ def test_prerequisite_messages_go_away_once_met(qtbot, window):
     go_to(qtbot, window, "Record")
     record = window.pages["Record"]
     assert "Connect an arm first" in record.status_label.text()
+    assert record.rate_label.text() == "" and window.pages["Drive"].rate_label.text() == ""  # no "— samples/s"
     go_to(qtbot, window, "Drive")
     drive = window.pages["Drive"]
     assert "Connect an arm first" in drive.drive_status.text()
@@ -49,6 +50,10 @@ def test_prerequisite_messages_go_away_once_met(qtbot, window):
     assert "Create or pick a profile first" in record.status_label.text()
 
     create_profile(qtbot, window, "Ana")
+    go_to(qtbot, window, "Train")
+    train = window.pages["Train"]
+    qtbot.waitUntil(lambda: "No recordings yet" in train.selection_label.text(), timeout=5000)  # why Start waits
+    assert not train.start_button.isEnabled()
     go_to(qtbot, window, "Record")
     qtbot.waitUntil(lambda: "profile first" not in record.status_label.text(), timeout=5000)
     assert "Connect an arm" not in record.status_label.text()
@@ -137,6 +142,7 @@ def test_disconnecting_while_driving_asks_and_a_replay_can_be_stopped(qtbot, win
     click(qtbot, record.replay_button)
     qtbot.waitUntil(lambda: record.replaying, timeout=5000)
     assert "Stop" in record.replay_button.text()
+    qtbot.waitUntil(lambda: record.rate_label.text() == "Replaying", timeout=5000)  # not "0 samples/s"
     click(qtbot, record.replay_button)
     qtbot.waitUntil(lambda: not record.replaying, timeout=10_000)
     assert "Replay" in record.replay_button.text()
