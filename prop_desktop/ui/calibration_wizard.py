@@ -125,6 +125,7 @@ class CalibrationWizardDialog(QWizard):
         self._call(self.driver.advance, page)
 
     def _progress(self, progress: Any) -> None:
+        self.progress_updates = getattr(self, "progress_updates", 0) + 1  # lets a test wait for fresh samples
         if progress.message and progress.step.index == 1:
             self.sweep_message.setText(progress.message)
         self.ranges.setRowCount(len(progress.ranges))

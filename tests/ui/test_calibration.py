@@ -34,9 +34,12 @@ def test_the_calibration_wizard_guides_through_middle_pose_and_range_sweep(qtbot
         low, high = sim.servo(name).joint.hard_stops
         for raw in (low, high, (low + high) / 2):
             sim.move_by_hand(name, raw, unit="raw")
-            qtbot.wait(120)
-    qtbot.waitUntil(lambda: wizard.ranges.rowCount() == 6, timeout=5000)
-    qtbot.waitUntil(lambda: "Every joint" in wizard.sweep_message.text(), timeout=5000)
+            # Held there until the wizard has sampled twice more (a fixed 120 ms was too short under load).
+            before = getattr(wizard, "progress_updates", 0)
+            qtbot.waitUntil(lambda before=before: getattr(wizard, "progress_updates", 0) >= before + 2,
+                            timeout=10_000)
+    qtbot.waitUntil(lambda: wizard.ranges.rowCount() == 6, timeout=10_000)
+    qtbot.waitUntil(lambda: "Every joint" in wizard.sweep_message.text(), timeout=10_000)
     click(qtbot, wizard.button(QWizard.WizardButton.NextButton))
     qtbot.waitUntil(lambda: wizard.currentPage() is wizard.done_page, timeout=10_000)
     click(qtbot, wizard.button(QWizard.WizardButton.FinishButton))
