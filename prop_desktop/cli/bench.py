@@ -10,7 +10,7 @@ import importlib
 
 BENCHMARKS = {
     "paper-il": ("paper_il", "the paper's imitation task: PRoP vs key-concatenation MLP vs CVAE"),
-    "household": ("household", "three household profiles on the base tasks: personalization, fidelity, retention"),
+    "household": ("household", "household profiles: personalization, closed loop, wrong keys, corrections"),
     "inference": ("inference", "p50/p99 latency of one policy step with an adapter"),
     "bus": ("bus", "sync-read and sync-write rates on the simulated bus, both protocols"),
     "loop": ("loop", "closed loop read -> policy -> write on the simulated arm: rate, jitter, misses"),

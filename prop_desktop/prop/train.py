@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -25,6 +25,9 @@ from .errors import InputError, TrainingCancelled
 from .keyed import KeyedModule
 from .keys import flip_bits, key_to_signs, random_signs, window_flips
 from .validation import as_float_tensor, check_feature_shape, check_same_rows
+
+if TYPE_CHECKING:
+    from .adapter import Adapter
 
 ProgressFn = Callable[[int, int, dict[str, float]], None]
 CancelLike = threading.Event | Callable[[], bool] | None
@@ -116,6 +119,7 @@ def train_adapter(
     config: TrainConfig | None = None,
     progress: ProgressFn | None = None,
     cancel: CancelLike = None,
+    init: Adapter | None = None,
 ) -> TrainResult:
     """Train `keyed`'s encoders (and optionally a trunk delta) so `key` reproduces (states -> actions).
 
@@ -123,6 +127,9 @@ def train_adapter(
     (default: the demonstration states plus small noise). retain_states/retain_targets: undemonstrated tasks where
     the correct key must keep the base behaviour (targets default to the base outputs). On success the keyed
     module holds the new adapter; on cancel (TrainingCancelled) or error it keeps its previous one.
+    init: warm start from a previous adapter of the same key (e.g. `keyed.adapter` before adding corrections):
+    stage 1 starts at its δ(key) and its effective trunk delta (α·delta), so it starts at that adapter's loss;
+    the gate is rebuilt from scratch as always, so every other key stays exactly the base.
     """
     cfg = config or TrainConfig()
     cfg.validate()
@@ -133,6 +140,7 @@ def train_adapter(
     generator = torch.Generator().manual_seed(cfg.seed)
     signs = key_to_signs(key, keyed.key_bits)
     data = _prepare(keyed, states, actions, base_states, retain_states, retain_targets, cfg, generator)
+    start_raw, start_trunk = _warm_start(keyed, init, signs) if init is not None else (None, None)
 
     encoders = copy.deepcopy(keyed.encoders)
     encoders.train()
@@ -140,6 +148,10 @@ def train_adapter(
     trunk: dict[str, torch.Tensor] | None = None
     if cfg.fine_tune_trunk:
         trunk = {n: torch.zeros_like(p, requires_grad=True) for n, p in base_params.items()}
+        if start_trunk is not None:
+            with torch.no_grad():
+                for n, t in trunk.items():
+                    t.copy_(start_trunk[n])
     joint_steps = cfg.max_steps or auto_max_steps(data.n_train)
     deadline = None if cfg.max_seconds is None else started + cfg.max_seconds
     plan = _Plan(cfg.personal_steps, 1, joint_steps, progress, should_stop, deadline, started)
@@ -147,7 +159,8 @@ def train_adapter(
     was_training = keyed.base.training
     keyed.base.eval()  # dropout/batch-norm updates would make the base targets move
     try:
-        personal_deltas = _fit_personal(keyed, trunk, base_params, data, cfg, generator, plan)
+        start_error = _start_error(keyed, trunk, base_params, data, start_raw)
+        personal_deltas = _fit_personal(keyed, trunk, base_params, data, cfg, generator, plan, start_raw)
         _fit_gate(encoders, signs, personal_deltas, cfg, generator, plan)
         params: list[dict[str, Any]] = [{"params": _stage3_encoder_params(encoders, cfg), "lr": cfg.lr}]
         if trunk is not None:
@@ -172,6 +185,7 @@ def train_adapter(
                              grid=cfg.alpha_grid)
         keyed.set_alpha(alpha)
     final = _evaluate(keyed, signs, data, generator, n_keys=256)
+    final["personal_start"] = start_error
     seconds = time.perf_counter() - started
     keyed.trained = True
     keyed.info = {
@@ -185,6 +199,48 @@ def train_adapter(
     }
     del last
     return TrainResult(step, seconds, stopped_early, final, alpha, history)
+
+
+# ----- warm start -----
+def _warm_start(
+    keyed: KeyedModule, init: Adapter, signs: torch.Tensor
+) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor] | None]:
+    """Stage 1's starting point from a previous adapter: raw δ (tanh⁻¹ of its δ(key)) and its α·trunk delta."""
+    from .adapter import Adapter
+
+    if not isinstance(init, Adapter):
+        raise InputError(f"init must be an Adapter (e.g. keyed.adapter), got {type(init).__name__}")
+    if list(init.layers) != list(keyed.layers) or dict(init.layer_dims) != dict(keyed.layer_dims):
+        raise InputError(f"init adapter modulates layers {init.layers}, this module is wrapped at {keyed.layers}")
+    if init.encoder_config != keyed.encoder_config:
+        raise InputError("init adapter has another encoder config (key bits, hidden, δ scale) than this module")
+    init.check_base(keyed.base)
+    previous = KeyEncoders(init.encoder_config, init.layer_dims)
+    previous.load_state_dict(init.encoder_state)
+    scale = keyed.encoder_config.delta_scale
+    with torch.no_grad():
+        raw = {n: torch.atanh(((d - 1.0) / scale).clamp(-1 + 1e-6, 1 - 1e-6)) for n, d in previous(signs).items()}
+    trunk = None if not init.trunk_delta else {n: init.alpha * t.detach() for n, t in init.trunk_delta.items()}
+    return raw, trunk
+
+
+def _start_error(
+    keyed: KeyedModule,
+    trunk: dict[str, torch.Tensor] | None,
+    base_params: dict[str, torch.Tensor],
+    data: _Data,
+    start_raw: dict[str, torch.Tensor] | None,
+) -> float:
+    """Normalized error on the training rows where stage 1 starts (the base, or the warm-start adapter)."""
+    scale = keyed.encoder_config.delta_scale
+    with torch.no_grad():
+        deltas = {
+            n: torch.ones(d) if start_raw is None else 1.0 + scale * torch.tanh(start_raw[n])
+            for n, d in keyed.layer_dims.items()
+        }
+        params = None if trunk is None else {n: base_params[n] + trunk[n] for n in trunk}
+        out = keyed.call_with((data.train_states,), {}, deltas, params).reshape(data.n_train, -1)
+        return float(((out - data.train_actions).square() / data.scale.square()).mean())
 
 
 # ----- data -----
@@ -483,6 +539,7 @@ def _fit_personal(
     cfg: TrainConfig,
     generator: torch.Generator,
     plan: _Plan,
+    start_raw: dict[str, torch.Tensor] | None = None,
 ) -> dict[str, torch.Tensor]:
     """Stage 1: the modulation δ* (one vector per layer) that makes the base reproduce the demonstrations.
 
@@ -491,7 +548,10 @@ def _fit_personal(
     needs well over a thousand; with a trunk delta, Adam on mini-batches.
     """
     scale = keyed.encoder_config.delta_scale
-    raw = {n: torch.zeros(d, requires_grad=True) for n, d in keyed.layer_dims.items()}
+    raw = {
+        n: (torch.zeros(d) if start_raw is None else start_raw[n].clone()).requires_grad_(True)
+        for n, d in keyed.layer_dims.items()
+    }
     inv_var = 1.0 / data.scale.square()
     n_rows = min(data.n_train, cfg.personal_rows)
     rows = torch.randperm(data.n_train, generator=generator)[:n_rows]

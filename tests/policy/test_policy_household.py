@@ -12,7 +12,10 @@ from prop_desktop.policy.personalize import BENCH_PROFILES
 @pytest.mark.timeout(300)
 def test_one_profile_learns_and_wrong_keys_stay_base():
     alex = BENCH_PROFILES[0]
-    report = evaluate_profiles([alex], demos=6, seed=1, max_seconds=6.0, near_keys=4, held_out_demos=6)
+    report = evaluate_profiles(
+        [alex], demos=6, seed=1, max_seconds=6.0, near_keys=4, held_out_demos=6, instances=6, corrections=1,
+        round_seconds=2.0,
+    )
     r = report["profiles"]["alex"]
     assert r["none"] == 0.0  # no key is the base policy, bit for bit
     assert r["base_gap"] > 0.1  # serving on the left really differs from the base
@@ -21,4 +24,11 @@ def test_one_profile_learns_and_wrong_keys_stay_base():
     assert set(r["near"]) == {"1", "2", "3", "4", "8", "16"}
     assert r["retention"] < 0.5 * r["base_gap"]
     assert 0.0 <= r["alpha"] <= 1.0 and r["train_seconds"] > 0
+    assert r["closed_loop_instances"] == 6 and r["success_no_key"] == 1.0  # no key: the base does the base way
+    low, high = r["success_ci"]
+    assert 0.0 <= low <= r["success_with_key"] <= high <= 1.0
+    (round_1,) = r["rounds"]  # one correction round: the person corrected some episodes, retrained warm
+    assert 1 <= round_1["corrected_episodes"] <= 5 and round_1["correction_rows"] > 0
+    assert round_1["wrong_key_max"] == 0.0  # the rebuilt gate still rejects every other key exactly
+    assert round_1["personal"] < 0.5 * r["base_gap"] and round_1["seconds"] > 0
     assert len(report["base_hash"]) == 64
