@@ -10,7 +10,6 @@ from PySide6.QtCore import Qt
 
 from .journey import (
     choose,
-    choose_quick_training,
     click,
     connect_simulated_arm,
     create_profile,
@@ -46,7 +45,7 @@ def test_take_over_correct_hand_back_and_update_my_skill(qtbot, window):
 
     for targets in DEMOS:
         record_click_demo(qtbot, window, targets)
-    choose_quick_training(qtbot, window)
+    window.settings.training = "quick"  # the Settings dialog has its own journey test; only the effort matters here
     assert train(qtbot, window).ok
 
     go_to(qtbot, window, "Drive")
