@@ -25,7 +25,7 @@ from tests.keys.keyring_fakes import MemoryKeyring  # noqa: E402
 
 from .svc_helpers import base_policy_dir  # noqa: E402
 
-pytestmark = [pytest.mark.slow, pytest.mark.timeout(240), pytest.mark.usefixtures("require_base_policy")]
+pytestmark = [pytest.mark.timeout(240)]
 
 TASK = "point"
 
@@ -69,6 +69,8 @@ def record_correction(app: App, target: tuple[float, float, float, float]):
     return result.episode
 
 
+@pytest.mark.slow
+@pytest.mark.usefixtures("require_base_policy")
 def test_a_correction_starts_where_the_person_took_over_and_is_kept_beside_the_demos(trained):
     from prop_desktop.services.training_data import episode_rows
 
@@ -93,6 +95,8 @@ def test_a_correction_starts_where_the_person_took_over_and_is_kept_beside_the_d
     assert {e.id for e in app.record.episodes()} == set(before)
 
 
+@pytest.mark.slow
+@pytest.mark.usefixtures("require_base_policy")
 def test_update_my_skill_warm_starts_says_what_changed_and_keeps_the_old_until_saved(trained):
     app = trained
     drive_a_little(app)
@@ -134,6 +138,8 @@ def test_update_my_skill_warm_starts_says_what_changed_and_keeps_the_old_until_s
         app.record.delete_episode(info.id)
 
 
+@pytest.mark.slow
+@pytest.mark.usefixtures("require_base_policy")
 def test_update_my_skill_without_a_trained_skill_says_what_to_do(trained):
     app = trained
     ana = app.profiles.active().id
@@ -145,3 +151,28 @@ def test_update_my_skill_without_a_trained_skill_says_what_to_do(trained):
         assert "no trained skill to update" in result.message and "Train" in result.message
     finally:
         app.profiles.switch(ana)
+
+
+def test_a_hand_guided_correction_cut_by_an_unplug_keeps_what_was_recorded(sim_app: App):
+    from .svc_helpers import wait_until
+
+    sim_app.record.start_hand_episode("pick", max_seconds=10, correction=True)
+    assert wait_until(lambda: sim_app.record.status().samples >= 20, 10)
+    sim_app.arm.simulator().unplug()
+    result = sim_app.record.wait(10)
+    assert result is not None and result.episode is not None and "disconnected" in result.fault.lower()
+    assert result.episode.mode == "correction" and result.episode.interrupted and result.episode.samples >= 20
+    arrays, meta = sim_app.record.load_episode(result.episode.id)
+    assert meta["how"] == "hand" and len(arrays["t"]) == result.episode.samples
+
+
+def test_correction_rows_count_twice_as_much_as_demonstration_rows():
+    from prop_desktop.services.training_data import DemoSet, weight_corrections
+
+    states = np.arange(5 * 14, dtype=np.float32).reshape(5, 14)
+    demo = DemoSet(states, states[:, :6], ["point"] * 2, [np.zeros(8)] * 2, ["demo", "fix"], [3, 2])
+    s, a = weight_corrections(demo, {"demo": "click", "fix": "correction"}, 2)
+    np.testing.assert_array_equal(s, states[[0, 1, 2, 3, 3, 4, 4]])
+    np.testing.assert_array_equal(a, states[[0, 1, 2, 3, 3, 4, 4], :6])
+    with pytest.raises(ValueError, match="weight"):
+        weight_corrections(demo, {}, 0)
