@@ -26,6 +26,17 @@ DEMOS = [[(0.20, -0.12, 0.28)], [(0.19, -0.13, 0.27)]]
 CORRECTION = (0.22, -0.10)  # "go here instead", seen from above (m)
 
 
+def until(qtbot, page, condition, timeout: int, what: str) -> None:
+    """Wait for a state; on timeout say what the Drive page showed (the failure must explain itself)."""
+    try:
+        qtbot.waitUntil(condition, timeout=timeout)
+    except Exception as exc:  # pytest-qt's TimeoutError
+        panel = page.corrections
+        raise AssertionError(f"{what}: status={panel.status.text()!r} reason={panel.reason.text()!r} "
+                             f"gate={panel._gate!r} banner={page.banner.label.text()!r} "
+                             f"drive={page.drive_status.text()!r}") from exc
+
+
 def how_column(page) -> list[str]:
     table = page.episode_table
     how = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())].index("How")
@@ -39,7 +50,7 @@ def test_take_over_correct_hand_back_and_update_my_skill(qtbot, window):
     page = window.pages["Drive"]
     panel = page.corrections
     # No trained skill yet: both buttons are disabled and say why.
-    qtbot.waitUntil(lambda: panel._gate is not None and "trained" in panel._gate, timeout=10_000)
+    until(qtbot, page, lambda: panel._gate is not None and "trained" in panel._gate, 10_000, "gate: not trained")
     assert not panel.take_over_button.isEnabled() and not panel.update_button.isEnabled()
     assert "train" in panel.update_button.toolTip().lower() and "train" in panel.reason.text().lower()
 
@@ -49,23 +60,23 @@ def test_take_over_correct_hand_back_and_update_my_skill(qtbot, window):
     assert train(qtbot, window).ok
 
     go_to(qtbot, window, "Drive")
-    qtbot.waitUntil(lambda: panel._gate is None, timeout=10_000)
+    until(qtbot, page, lambda: panel._gate is None, 10_000, "gate: trained")
     assert not panel.take_over_button.isEnabled(), "take over only while the arm drives Personalized"
     choose(qtbot, page.task_combo, TASK)
     click(qtbot, page.personal_button)
-    qtbot.waitUntil(lambda: not page._pending and page.personalized, timeout=20_000)
+    until(qtbot, page, lambda: not page._pending and page.personalized, 20_000, "personalized")
     click(qtbot, page.start_button)
-    qtbot.waitUntil(lambda: page.running and len(page.path_snapshot()) >= 15, timeout=30_000)
+    until(qtbot, page, lambda: page.running and len(page.path_snapshot()) >= 15, 30_000, "driving")
 
-    qtbot.waitUntil(panel.take_over_button.isEnabled, timeout=5000)
+    until(qtbot, page, panel.take_over_button.isEnabled, 5000, "take over enabled")
     click(qtbot, panel.take_over_button)
-    qtbot.waitUntil(lambda: panel.taking_over and not page.running, timeout=5000)
+    until(qtbot, page, lambda: panel.taking_over and not page.running, 5000, "took over")
     assert "Hand back" in panel.take_over_button.text()
     ws = page.workspace
     qtbot.mouseClick(ws.top.viewport(), Qt.MouseButton.LeftButton, pos=ws.click_point_top(*CORRECTION).toPoint())
-    qtbot.waitUntil(lambda: panel.correcting, timeout=2000)
-    qtbot.waitUntil(lambda: not panel.correcting, timeout=30_000)
-    assert len(panel.saved) == 1, page.banner.text() if hasattr(page.banner, "text") else panel.status.text()
+    until(qtbot, page, lambda: panel.correcting, 2000, "correction started")
+    until(qtbot, page, lambda: not panel.correcting, 30_000, "correction recorded")
+    assert len(panel.saved) == 1, (panel.status.text(), page.banner.label.text())
     correction = panel.saved[0]
     assert correction.mode == "correction" and correction.samples > 10
     tip = np.asarray(window.app.record.arm_points(window.app.arm.last_joints)[-1])
@@ -79,14 +90,14 @@ def test_take_over_correct_hand_back_and_update_my_skill(qtbot, window):
     assert sorted(how_column(record)) == ["clicked", "clicked", "correction"]  # nothing replaced
 
     go_to(qtbot, window, "Drive")
-    qtbot.waitUntil(panel.update_button.isEnabled, timeout=10_000)
+    until(qtbot, page, panel.update_button.isEnabled, 10_000, "update enabled")
     click(qtbot, panel.update_button)
-    qtbot.waitUntil(lambda: panel.updating and panel.cancel_button.isVisible(), timeout=5000)
-    qtbot.waitUntil(lambda: panel.last_update is not None, timeout=120_000)
+    until(qtbot, page, lambda: panel.updating and panel.cancel_button.isVisible(), 5000, "updating")
+    until(qtbot, page, lambda: panel.last_update is not None, 120_000, "updated")
     result = panel.last_update
     assert result.ok and result.updated and result.corrections_used == 1, result.message
     assert "Skill updated" in panel.status.text() and "1 correction" in panel.status.text()
-    qtbot.waitUntil(lambda: not page._pending and page.personalized, timeout=20_000)
+    until(qtbot, page, lambda: not page._pending and page.personalized, 20_000, "personalized again")
 
     path, label = drive(qtbot, window, TASK, personalized=True, seconds=0, samples=15)
     assert "Personalized" in label and all(personal for _, _, personal in path[-5:])

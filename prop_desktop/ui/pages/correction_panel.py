@@ -41,6 +41,7 @@ class CorrectionPanel(QFrame):
         self.saved: list[Any] = []  # EpisodeInfo of the corrections saved in this takeover
         self.last_update: TrainingResult | None = None
         self._gate: str | None = "Checking whether your skill can be corrected…"
+        self._gate_asked = 0
         self._job: Any = None
         self._job_disconnects: list[Any] = []
 
@@ -88,10 +89,14 @@ class CorrectionPanel(QFrame):
     # --- what is possible ------------------------------------------------------------------------------
     def refresh_gate(self) -> None:
         """Ask (off the GUI thread) whether this person can correct: a profile, its key, a trained skill."""
-        run_in_background(self.page.bridge, self.app.drive.can_personalize, self._gate_answer,
-                          lambda exc: self._gate_answer(None, user_message(exc)), name="correction-gate")
+        self._gate_asked += 1
+        asked = self._gate_asked
+        run_in_background(self.page.bridge, self.app.drive.can_personalize, lambda c: self._gate_answer(asked, c),
+                          lambda exc: self._gate_answer(asked, None, user_message(exc)), name="correction-gate")
 
-    def _gate_answer(self, change: ModeChange | None, error: str | None = None) -> None:
+    def _gate_answer(self, asked: int, change: ModeChange | None, error: str | None = None) -> None:
+        if asked != self._gate_asked:
+            return  # a newer question is on its way (e.g. asked on a profile switch, then again on page shown)
         self._gate = error if change is None else (None if change.personalized else change.reason)
         self.update_controls()
 
