@@ -121,7 +121,8 @@ class CorrectionPanel(QFrame):
 
     def update_controls(self) -> None:
         take_over_blocked = self.why_not_take_over()
-        self.take_over_button.setEnabled(take_over_blocked is None and not self.updating)
+        # Hand back always works (also after an unplug or e-stop mid-takeover); Take over only when possible.
+        self.take_over_button.setEnabled(self.taking_over or (take_over_blocked is None and not self.updating))
         self.take_over_button.setText("↩  Hand back  (Ctrl+T)" if self.taking_over else "✋  Take over  (Ctrl+T)")
         self.take_over_button.setToolTip(take_over_blocked or "")
         real_arm = self.app.arm.simulator() is None
@@ -134,9 +135,8 @@ class CorrectionPanel(QFrame):
         cursor = Qt.CursorShape.CrossCursor if self.taking_over else Qt.CursorShape.ArrowCursor
         for plane in (self.page.workspace.top, self.page.workspace.side):
             plane.setCursor(cursor)  # while taking over, a click in the view is "go here instead"
-        # Why correcting is impossible for this person or arm (not the ordinary "drive first"), said once.
-        blocker = take_over_blocked if take_over_blocked != self.DRIVE_FIRST else None
-        self.reason.setText(f"Corrections: {blocker}" if blocker and not self.taking_over else "")
+        # Why this person cannot correct (no profile, key or trained skill); the arm's state is said by the page.
+        self.reason.setText(f"Corrections: {self._gate}" if self._gate and not self.taking_over else "")
         self.reason.setVisible(bool(self.reason.text()))
 
     # --- take over / correct / hand back -----------------------------------------------------------------
