@@ -47,7 +47,7 @@ class CorrectionPanel(QFrame):
 
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 4, 0, 4)
-        self.take_over_button = self._button("takeOverButton", "✋  Take over  (Ctrl+T)", self.toggle_take_over,
+        self.take_over_button = self._button("takeOverButton", "Take over  (Ctrl+T)", self.toggle_take_over,
                                              "Stop the arm where it is and show it your way from here")
         self.by_hand_button = self._button("byHandButton", "By hand", self.correct_by_hand,
                                            "Motors off: guide the arm with your hand (support it!)")
@@ -65,10 +65,7 @@ class CorrectionPanel(QFrame):
         self.status.setObjectName("correctionStatus")
         self.status.setWordWrap(True)
         grid.addWidget(self.status, 2, 0, 1, 4)
-        self.reason = QLabel("")
-        self.reason.setObjectName("correctionReason")
-        self.reason.setWordWrap(True)
-        grid.addWidget(self.reason, 3, 0, 1, 4)
+        self._message = ""  # what the loop last said; the reason it is impossible wins while it is
         shortcut = QShortcut(QKeySequence("Ctrl+T"), page)
         shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         shortcut.activated.connect(self.toggle_take_over)
@@ -82,7 +79,7 @@ class CorrectionPanel(QFrame):
         b = QPushButton(text)
         b.setObjectName(name)
         b.setToolTip(tip)
-        b.setMinimumHeight(40)
+        b.setMinimumHeight(34)
         b.clicked.connect(slot)
         return b
 
@@ -123,7 +120,7 @@ class CorrectionPanel(QFrame):
         take_over_blocked = self.why_not_take_over()
         # Hand back always works (also after an unplug or e-stop mid-takeover); Take over only when possible.
         self.take_over_button.setEnabled(self.taking_over or (take_over_blocked is None and not self.updating))
-        self.take_over_button.setText("↩  Hand back  (Ctrl+T)" if self.taking_over else "✋  Take over  (Ctrl+T)")
+        self.take_over_button.setText("Hand back  (Ctrl+T)" if self.taking_over else "Take over  (Ctrl+T)")
         self.take_over_button.setToolTip(take_over_blocked or "")
         real_arm = self.app.arm.simulator() is None
         self.by_hand_button.setVisible(real_arm)
@@ -136,8 +133,16 @@ class CorrectionPanel(QFrame):
         for plane in (self.page.workspace.top, self.page.workspace.side):
             plane.setCursor(cursor)  # while taking over, a click in the view is "go here instead"
         # Why this person cannot correct (no profile, key or trained skill); the arm's state is said by the page.
-        self.reason.setText(f"Corrections: {self._gate}" if self._gate and not self.taking_over else "")
-        self.reason.setVisible(bool(self.reason.text()))
+        # One line under the buttons (the Drive page must fit 1280×800 without scrolling): why this person cannot
+        # correct (no profile, key or trained skill; the arm's own state is said by the page), else the loop's news.
+        blocked = (self._gate is not None and not (self.taking_over or self.updating or self.correcting)
+                   and self._gate not in self.page.mode_label.text())  # said once: the mode line may say it
+        self.status.setText(f"Corrections: {self._gate}" if blocked else self._message)
+        self.status.setVisible(bool(self.status.text()))
+
+    def _say(self, text: str) -> None:
+        self._message = text
+        self.update_controls()
 
     # --- take over / correct / hand back -----------------------------------------------------------------
     def toggle_take_over(self) -> None:
@@ -150,7 +155,7 @@ class CorrectionPanel(QFrame):
             return
         self.page.stop()
         self.taking_over, self.saved, self.last_update = True, [], None
-        self.status.setText("You have the arm. Click where it should go instead (from above or from the side)"
+        self._say("You have the arm. Click where it should go instead (from above or from the side)"
                             + (", or press By hand" if self.app.arm.simulator() is None else "")
                             + ". Press Hand back when done.")
         self.update_controls()
@@ -193,7 +198,7 @@ class CorrectionPanel(QFrame):
     def _start(self, start: Callable[[], None], message: str) -> None:
         self.correcting = True
         self.page.workspace.clear_trail()
-        self.status.setText(message)
+        self._say(message)
         self.update_controls()
 
         def run() -> None:
@@ -205,7 +210,7 @@ class CorrectionPanel(QFrame):
     def _start_failed(self, exc: BaseException) -> None:
         self.correcting = False
         self.page.show_error(exc, "This correction cannot be done: ")  # unreachable point, arm gone …
-        self.status.setText("Click another point, or press Hand back.")
+        self._say("Click another point, or press Hand back.")
         self.update_controls()
 
     def _on_sample_worker(self, s: Any) -> None:
@@ -223,7 +228,7 @@ class CorrectionPanel(QFrame):
             self.page.banner.show_message(result.fault, "error", topic="arm")
             self.taking_over = False
         n = len(self.saved)
-        self.status.setText(f"{n} correction{'s' if n != 1 else ''} saved. "
+        self._say(f"{n} correction{'s' if n != 1 else ''} saved. "
                             + ("Click again to go on, or press Hand back." if self.taking_over else
                                "Press Update my skill to learn from them."))
         self.update_controls()
@@ -234,7 +239,7 @@ class CorrectionPanel(QFrame):
             self.app.record.stop()
         self.taking_over = False
         n = len(self.saved)
-        self.status.setText(f"Handed back: {n} correction{'s' if n != 1 else ''} saved. Press Update my skill to "
+        self._say(f"Handed back: {n} correction{'s' if n != 1 else ''} saved. Press Update my skill to "
                             "learn from them, then Start again.")
         self.update_controls()
 
@@ -255,7 +260,7 @@ class CorrectionPanel(QFrame):
                                  job.finished.connect(wrap(self._on_finished))]
         self.progress.setRange(0, 0)
         self.progress.setVisible(True)
-        self.status.setText("Updating your skill from your recordings and corrections…")
+        self._say("Updating your skill from your recordings and corrections…")
         self.update_controls()
         if not job.running and job.result is not None:  # finished before we listened
             self._on_finished(job.result)
@@ -263,7 +268,7 @@ class CorrectionPanel(QFrame):
     def cancel_update(self) -> None:
         if self._job is not None:
             self._job.cancel()
-            self.status.setText("Cancelling… your skill stays as it was.")
+            self._say("Cancelling… your skill stays as it was.")
 
     def _on_progress(self, p: TrainingProgress) -> None:
         if not self.updating:
@@ -272,7 +277,7 @@ class CorrectionPanel(QFrame):
             self.progress.setRange(0, p.total_steps)
             self.progress.setValue(min(p.step, p.total_steps))
         if p.message:
-            self.status.setText(p.message)
+            self._say(p.message)
 
     def _on_finished(self, result: TrainingResult) -> None:
         if not self.updating:
@@ -282,7 +287,7 @@ class CorrectionPanel(QFrame):
         self._job_disconnects, self._job = [], None
         self.updating, self.last_update = False, result
         self.progress.setVisible(False)
-        self.status.setText(result.message)
+        self._say(result.message)
         if result.ok and self.page.personalized:
             self.page.request_mode(True)  # drive with the new skill (the session held the previous one)
         self.update_controls()

@@ -329,6 +329,7 @@ class DrivePage(Page):
         else:
             self.personal_button.setToolTip(change.reason or "")
             self.mode_label.setText(f"Baseline: the arm does the general way. (Personalized: {change.reason})")
+        self.corrections.update_controls()  # the reason is now said here, not twice
 
     _blocker_shown: str | None = None
 
