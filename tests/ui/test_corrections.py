@@ -103,3 +103,22 @@ def test_take_over_correct_hand_back_and_update_my_skill(qtbot, window):
 
     path, label = drive(qtbot, window, TASK, personalized=True, seconds=0, samples=15)
     assert "Personalized" in label and all(personal for _, _, personal in path[-5:])
+
+
+def test_take_over_after_an_emergency_stop_is_refused_with_the_reason(qtbot, window):
+    from .journey import focus_window
+
+    connect_simulated_arm(qtbot, window)
+    create_profile(qtbot, window, "Sam")
+    go_to(qtbot, window, "Drive")
+    page = window.pages["Drive"]
+    panel = page.corrections
+    window.emergency_stop()
+    qtbot.waitUntil(lambda: window.app.arm.state.stopped, timeout=5000)
+    qtbot.waitUntil(lambda: "Reset" in panel.take_over_button.toolTip(), timeout=5000)
+    assert not panel.take_over_button.isEnabled()
+    focus_window(qtbot, window)
+    page.task_combo.setFocus()
+    qtbot.keyClick(page.task_combo, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier)  # asked anyway
+    qtbot.waitUntil(lambda: "cannot take over now" in page.banner.label.text(), timeout=2000)
+    assert "Reset" in page.banner.label.text() and not panel.taking_over
