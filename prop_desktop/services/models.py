@@ -294,6 +294,12 @@ class TrainingResult:
     alpha_metrics: AlphaMetrics | None = None
     report: PrivacyReport | None = None
     episodes_used: tuple[str, ...] = ()
+    # What the run changed: normalized error on the person's recordings where training started (the base, or
+    # the previous adapter for "Update my skill") and with the new adapter; corrections among the recordings.
+    error_before: float | None = None
+    error_after: float | None = None
+    corrections_used: int = 0
+    updated: bool = False  # warm-started from the previous adapter ("Update my skill")
 
 
 # --- driving ---------------------------------------------------------------------------------------------

@@ -151,8 +151,9 @@ class RecordService:
         return not self._done.is_set()
 
     def start_click_episode(self, task: str, targets: Sequence[TargetLike], scene: Scene | None = None,
-                            name: str | None = None) -> None:
-        """Start a point-and-click demonstration (returns at once; `finished` follows).
+                            name: str | None = None, correction: bool = False) -> None:
+        """Start a point-and-click demonstration (returns at once; `finished` follows). `correction`: from the
+        current pose, stored as a correction.
 
         Raises NotConnectedError, BusyError, NoActiveProfileError, InvalidInputError, UnreachableTargetError.
         """
@@ -161,15 +162,16 @@ class RecordService:
         if scene.task != task:
             raise InvalidInputError(f"The scene is for {scene.task!r}, not {task!r}.", "Pick the task's scene.")
         waypoints, joint_targets = self._solve(targets)
-        self._begin("click", task, scene, name, joint_targets=joint_targets, waypoints=waypoints)
+        self._begin("click", task, scene, name, joint_targets=joint_targets, waypoints=waypoints,
+                    correction=correction)
 
     def start_hand_episode(self, task: str, max_seconds: float = 60.0, scene: Scene | None = None,
-                           name: str | None = None) -> None:
+                           name: str | None = None, correction: bool = False) -> None:
         """Start a hand-guided demonstration: torque off (support the arm!), sample until stop()/max_seconds."""
         check_task(task)
         if not (max_seconds > 0):
             raise InvalidInputError("The recording length must be positive.", "Pick a length in seconds.")
-        self._begin("hand", task, scene or self.scene(task), name, max_seconds=max_seconds)
+        self._begin("hand", task, scene or self.scene(task), name, max_seconds=max_seconds, correction=correction)
 
     def _begin(self, mode: str, task: str, scene: Scene, name: str | None, **kw: Any) -> None:
         profile_id = self._profiles.active_id()  # NoActiveProfileError before anything moves
@@ -213,11 +215,15 @@ class RecordService:
                 return
             extra: dict[str, Any] = {"context": list(scene.context), "scene": {"obj": list(scene.obj),
                                                                                 "target": list(scene.target)}}
+            if kw.get("correction"):
+                extra.update(mode="correction", how=mode, correction=True)
             if mode == "click":
                 from prop_desktop.services.motion import HOME, move_to
 
                 self._set_status(message="Going to the start pose…")
-                fault = move_to(arm, HOME, rate_hz=self.rate_hz, cancel=self._stop.is_set)
+                # A correction starts where the person took over: going home first would lose that state.
+                fault = None if kw.get("correction") else move_to(arm, HOME, rate_hz=self.rate_hz,
+                                                                   cancel=self._stop.is_set)
                 if fault is not None:
                     message = self._arm.report_fault(fault)
                     self._finish(RecordingResult(None, message))

@@ -1,5 +1,8 @@
 """The heavy part of a training job, free of storage and keys: episodes + key in, adapter + report out.
 
+With `init_adapter` (the profile's current adapter, as bytes) it is "Update my skill": a short retrain
+warm-started from that adapter (prop.train_adapter(init=...)), correction recordings weighted up (see
+prop_desktop/policy/corrections.py for the measured settings).
 Runs in a child process (training_worker.py) so the GUI process never waits for the GIL while torch trains;
 the same function also runs in-process (tests, scripts). Nothing here touches the disk.
 """
@@ -7,6 +10,7 @@ the same function also runs in-process (tests, scripts). Nothing here touches th
 from __future__ import annotations
 
 import copy
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,6 +36,7 @@ class TrainRequest:
     max_seconds: float | None
     fine_tune_trunk: bool = False
     other_keys: list[tuple[str, bytes]] = field(default_factory=list, repr=False)
+    init_adapter: bytes | None = field(default=None, repr=False)  # warm start ("Update my skill")
 
 
 @dataclass
@@ -45,6 +50,9 @@ class TrainOutcome:
     episode_ids: list[str]
     skipped: list[str]
     alpha_curve: list[AlphaMetrics]  # metrics on SLIDER_GRID, for the α slider without torch in the app
+    error_before: float | None = None  # normalized error on the training rows where training started
+    error_after: float | None = None  # ... and with the new adapter (what "Update my skill" changed)
+    corrections: int = 0  # correction recordings among the episodes used
 
 
 def compute(req: TrainRequest, progress: ProgressFn, cancelled: Callable[[], bool]) -> TrainOutcome:
@@ -53,7 +61,7 @@ def compute(req: TrainRequest, progress: ProgressFn, cancelled: Callable[[], boo
     from prop_desktop.policy.base import DEFAULT_PROP_LAYERS, load_base_policy
     from prop_desktop.prop import TrainConfig, TrainingCancelled, train_adapter, wrap
     from prop_desktop.services.privacy_report import SLIDER_GRID, alpha_metrics, choose_alpha, prepare, privacy_report
-    from prop_desktop.services.training_data import build_demo_set, reference_states
+    from prop_desktop.services.training_data import build_demo_set, reference_states, weight_corrections
 
     def check() -> None:
         if cancelled():
@@ -72,6 +80,19 @@ def compute(req: TrainRequest, progress: ProgressFn, cancelled: Callable[[], boo
     keyed = wrap(base, list(DEFAULT_PROP_LAYERS))
     config = TrainConfig(max_steps=req.max_steps, min_steps=min(25, req.max_steps),
                          fine_tune_trunk=req.fine_tune_trunk, max_seconds=req.max_seconds)
+    init = None
+    states, actions = demo.states, demo.actions
+    modes = {episode_id: meta.get("mode") for episode_id, _, meta in req.episodes}
+    n_corrections = sum(modes.get(i) == "correction" for i in demo.episode_ids)
+    if req.init_adapter is not None:
+        from prop_desktop.policy.corrections import CORRECTION_WEIGHT, RETRAIN_SECONDS, retrain_config
+        from prop_desktop.prop import Adapter
+
+        init = Adapter.from_bytes(req.init_adapter, base)
+        config = dataclasses.replace(retrain_config(seconds=req.max_seconds or RETRAIN_SECONDS),
+                                     max_steps=req.max_steps, min_steps=min(25, req.max_steps),
+                                     fine_tune_trunk=bool(init.trunk_delta))
+        states, actions = weight_corrections(demo, modes, CORRECTION_WEIGHT)
     started = time.monotonic()
     progress(TrainingState.TRAINING, 0, req.max_steps, {}, "Training…")
 
@@ -79,8 +100,8 @@ def compute(req: TrainRequest, progress: ProgressFn, cancelled: Callable[[], boo
         progress(TrainingState.TRAINING, step, total, losses, "Training…")
 
     try:
-        result = train_adapter(keyed, demo.states, demo.actions, req.key, base_states=base_states,
-                               retain_states=retain, config=config, progress=on_step, cancel=cancelled)
+        result = train_adapter(keyed, states, actions, req.key, base_states=base_states,
+                               retain_states=retain, config=config, progress=on_step, cancel=cancelled, init=init)
     except TrainingCancelled:
         raise ComputeCancelled() from None
     train_seconds = time.monotonic() - started
@@ -94,4 +115,5 @@ def compute(req: TrainRequest, progress: ProgressFn, cancelled: Callable[[], boo
         raise ComputeCancelled()
     curve = [alpha_metrics(keyed, req.key, data, a) for a in SLIDER_GRID]
     return TrainOutcome(keyed.adapter.to_bytes(), alpha, at_alpha, report, result.steps, train_seconds,
-                        demo.episode_ids, demo.skipped, curve)
+                        demo.episode_ids, demo.skipped, curve, result.metrics.get("personal_start"),
+                        result.metrics.get("personal"), n_corrections)

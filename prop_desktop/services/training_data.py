@@ -90,7 +90,7 @@ def episode_rows(arrays: dict[str, np.ndarray], meta: dict[str, Any], augment: i
 
 def _click_plan(meta: dict[str, Any]) -> tuple[np.ndarray | None, np.ndarray]:
     targets, ends = meta.get("targets"), meta.get("segment_ends")
-    if meta.get("mode") != "click" or not targets or not ends or len(targets) != len(ends):
+    if meta.get("mode") not in ("click", "correction") or not targets or not ends or len(targets) != len(ends):
         return None, np.zeros(0)
     arr = np.asarray(targets, dtype=np.float64)
     if arr.ndim != 2 or arr.shape[1] != 6 or not np.all(np.isfinite(arr)):
@@ -136,6 +136,16 @@ def build_demo_set(episodes: Sequence[tuple[str, dict[str, np.ndarray], dict[str
             "Record at least one demonstration (a second or longer) on the Record page, then train again.",
         )
     return DemoSet(np.concatenate(states), np.concatenate(actions), tasks, contexts, ids, rows, skipped)
+
+
+def weight_corrections(demo: DemoSet, modes: dict[str, Any], weight: int) -> tuple[np.ndarray, np.ndarray]:
+    """(states, actions) with every row of a correction recording (mode "correction") repeated `weight` times:
+    the few rows where the person took over stay visible among the demonstration rows."""
+    if weight < 1:
+        raise ValueError(f"correction weight must be >= 1, got {weight}")
+    repeats = np.concatenate([np.full(n, weight if modes.get(i) == "correction" else 1)
+                              for i, n in zip(demo.episode_ids, demo.rows_per_episode, strict=True)])
+    return np.repeat(demo.states, repeats, axis=0), np.repeat(demo.actions, repeats, axis=0)
 
 
 def reference_states(demo: DemoSet, seed: int = 0, per_task: int = 24) -> tuple[np.ndarray, np.ndarray | None]:

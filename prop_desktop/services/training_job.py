@@ -8,6 +8,9 @@ total, ETA, losses) and ends with `finished` (a TrainingResult with the privacy 
 `cancel()` takes effect within 1 s and leaves the previous adapter untouched: the new adapter is written only
 on success, sealed and atomically (storage's AdapterStore). After success, `evaluate_alpha(a)` recomputes the
 slider's metrics quickly and `apply_alpha(a)` saves the chosen α with the adapter.
+`TrainingService.update_skill()` ("Update my skill", after corrections): the same job warm-started from the
+profile's current adapter (its bytes go to the worker through the pipe, never a file) with the short retrain
+budget; the result says what changed (error on the person's recordings before/after, corrections used).
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ class _Cancelled(Exception):
 class TrainingJob:
     def __init__(self, profiles: ProfileService, policy: PolicyProvider, profile_id: str,
                  episode_ids: Sequence[str] | None, max_steps: int, max_seconds: float | None,
-                 fine_tune_trunk: bool = False, in_process: bool = False) -> None:
+                 fine_tune_trunk: bool = False, in_process: bool = False, warm_start: bool = False) -> None:
         self.progress: Signal[TrainingProgress] = Signal("training.progress")
         self.finished: Signal[TrainingResult] = Signal("training.finished")
         self.profile_id = profile_id
@@ -63,6 +66,7 @@ class TrainingJob:
         self._max_seconds = max_seconds
         self._fine_tune_trunk = fine_tune_trunk
         self._in_process = in_process
+        self._warm_start = warm_start
         self._child: Any = None
         self._cancel = threading.Event()
         self._done = threading.Event()
@@ -172,9 +176,10 @@ class TrainingJob:
             self._emit(TrainingState.PREPARING, message="Unlocking your demonstrations…")
             session = self._profiles.session(self.profile_id)
             self._check()
+            base_hash = self._policy.hash()
+            init_adapter = self._current_adapter(session, base_hash) if self._warm_start else None
             episodes = self._load_episodes(session)
             self._check()
-            base_hash = self._policy.hash()
             request = TrainRequest(
                 episodes=episodes,
                 key=bytes(session.network_key),
@@ -183,6 +188,7 @@ class TrainingJob:
                 max_seconds=self._max_seconds,
                 fine_tune_trunk=self._fine_tune_trunk,
                 other_keys=self._other_profile_keys(),
+                init_adapter=init_adapter,
             )
             outcome = self._compute(request)
             self._check()
@@ -195,17 +201,20 @@ class TrainingJob:
                 "verdict": outcome["report"].verdict,
                 "right_key_score": round(outcome["report"].right_key.score_mean, 4),
                 **skill_meta(outcome["report"], outcome["alpha_curve"]),
+                "corrections": outcome["corrections"],
+                "updated": self._warm_start,
             }
             with user_errors():
                 # Only now, after success, the new adapter replaces the old one (sealed, atomic rename).
                 session.adapters.save(base_hash, outcome["adapter"], meta)
             self._adopt(outcome, base_hash, meta)
             skipped = f" Left out: {'; '.join(outcome['skipped'])}." if outcome["skipped"] else ""
-            message = f"Training finished in {outcome['train_seconds']:.1f} s.{skipped}"
+            message = f"{self._what_changed(outcome)}{skipped}"
             self._state = TrainingState.DONE
             self._finish(TrainingResult(True, TrainingState.DONE, message, outcome["train_seconds"],
                                         outcome["alpha"], outcome["at_alpha"], outcome["report"],
-                                        tuple(outcome["episode_ids"])))
+                                        tuple(outcome["episode_ids"]), outcome["error_before"],
+                                        outcome["error_after"], outcome["corrections"], self._warm_start))
         except _Cancelled:
             self._state = TrainingState.CANCELLED
             self._finish(TrainingResult(False, TrainingState.CANCELLED,
@@ -218,6 +227,25 @@ class TrainingJob:
             log.exception("training failed unexpectedly")
             self._state = TrainingState.FAILED
             self._finish(TrainingResult(False, TrainingState.FAILED, f"Training failed unexpectedly: {exc}"))
+
+    def _current_adapter(self, session: Any, base_hash: str) -> bytes:
+        """The adapter "Update my skill" starts from; it stays the stored one until the new one is saved."""
+        with user_errors():
+            if not session.adapters.has(base_hash):
+                raise NoAdapterError("There is no trained skill to update yet.",
+                                     "Train on your recordings on the Train page first.")
+            return session.adapters.load(base_hash)
+
+    def _what_changed(self, outcome: dict[str, Any]) -> str:
+        n, c = len(outcome["episode_ids"]), outcome["corrections"]
+        used = f"{n} recording{'s' if n != 1 else ''}" + (f" ({c} correction{'s' if c != 1 else ''})" if c else "")
+        done = "Skill updated" if self._warm_start else "Training finished"
+        text = f"{done} in {outcome['train_seconds']:.1f} s from {used}."
+        before, after = outcome["error_before"], outcome["error_after"]
+        if before is not None and after is not None:
+            start = "the previous skill" if self._warm_start else "the general way"
+            text += f" Error on your recordings: {before:.3f} with {start}, {after:.3f} now."
+        return text
 
     def _compute(self, request: Any) -> dict[str, Any]:
         """Run the heavy part in a child process (default) or, when frozen or asked to, on this thread."""
@@ -242,7 +270,8 @@ class TrainingJob:
             raise TrainingError(f"Training could not use the data: {exc}.") from exc
         return {"adapter": out.adapter, "alpha": out.alpha, "at_alpha": out.at_alpha, "report": out.report,
                 "steps": out.steps, "train_seconds": out.train_seconds, "episode_ids": out.episode_ids,
-                "skipped": out.skipped, "alpha_curve": out.alpha_curve}
+                "skipped": out.skipped, "alpha_curve": out.alpha_curve, "error_before": out.error_before,
+                "error_after": out.error_after, "corrections": out.corrections}
 
     def _compute_in_child(self, request: Any) -> dict[str, Any]:
         import os
@@ -256,6 +285,10 @@ class TrainingJob:
         for i, (episode_id, ep_arrays, meta) in enumerate(request.episodes):
             arrays.update({f"{i}.{k}": v for k, v in ep_arrays.items()})
             episodes.append({"id": episode_id, "meta": meta})
+        if request.init_adapter is not None:
+            import numpy as np
+
+            arrays["init_adapter"] = np.frombuffer(request.init_adapter, dtype=np.uint8)
         header = {
             "episodes": episodes,
             "key": request.key.hex(),
@@ -307,6 +340,9 @@ class TrainingJob:
                         "episode_ids": list(frame["episode_ids"]),
                         "skipped": list(frame["skipped"]),
                         "alpha_curve": [wire.alpha_from_json(m) for m in frame["alpha_curve"]],
+                        "error_before": frame.get("error_before"),
+                        "error_after": frame.get("error_after"),
+                        "corrections": int(frame.get("corrections", 0)),
                     }
         finally:
             self._stop_child()
@@ -387,14 +423,14 @@ class TrainingService:
 
     def start(self, episode_ids: Sequence[str] | None = None, max_steps: int = DEFAULT_MAX_STEPS,
               max_seconds: float | None = DEFAULT_MAX_SECONDS, fine_tune_trunk: bool = True,
-              in_process: bool | None = None) -> TrainingJob:
+              in_process: bool | None = None, warm_start: bool = False) -> TrainingJob:
         """Train the active profile's adapter from `episode_ids` (None = all its episodes). Returns at once.
 
         `fine_tune_trunk` (default) also learns a trunk delta, merged as base + α·delta and gated by the key
         (wrong keys run the base trunk exactly). Measured on `bench household` (seed 0): closed-loop success
         with the key 75 / 83 / 92 % with it, 8 / 25 / 100 % with the key encoders alone; wrong keys 0.000.
         `in_process` runs the heavy part on the job's thread instead of a child process (default: a child
-        process, except in a frozen bundle, where `python -m` is not available).
+        process, except in a frozen bundle, where `python -m` is not available). `warm_start`: see update_skill.
         """
         import sys
 
@@ -409,11 +445,17 @@ class TrainingService:
             if self._job is not None and self._job.running:
                 raise BusyError("Training is already running.", "Wait for it to finish or cancel it.")
             job = TrainingJob(self._profiles, self._policy, profile_id, episode_ids, max_steps, max_seconds,
-                              fine_tune_trunk, in_process)
+                              fine_tune_trunk, in_process, warm_start)
             self._job = job
             job.start()
         self.job_started.emit(job)
         return job
+
+    def update_skill(self, in_process: bool | None = None) -> TrainingJob:
+        """"Update my skill": retrain on all the active profile's recordings (corrections included, weighted up),
+        warm-started from its current adapter with the short retrain budget (policy/corrections.py). Returns at
+        once; the previous adapter stays until the new one is saved (cancel or failure change nothing)."""
+        return self.start(None, max_seconds=None, in_process=in_process, warm_start=True)
 
     def cancel(self) -> None:
         job = self._job

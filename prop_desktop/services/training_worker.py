@@ -25,6 +25,7 @@ def main() -> int:
 
     header, body = read_frame(sys.stdin.buffer)
     arrays = unpack_arrays(body)
+    init_adapter = arrays.pop("init_adapter", None)  # "Update my skill": the current adapter, through the pipe
     episodes = []
     for i, ep in enumerate(header["episodes"]):
         prefix = f"{i}."
@@ -40,6 +41,7 @@ def main() -> int:
         max_seconds=header.get("max_seconds"),
         fine_tune_trunk=bool(header.get("fine_tune_trunk", False)),
         other_keys=[(name, bytes.fromhex(k)) for name, k in header.get("other_keys", [])],
+        init_adapter=None if init_adapter is None else init_adapter.tobytes(),
     )
 
     def progress(state, step, total, losses, message) -> None:
@@ -78,6 +80,9 @@ def main() -> int:
             "episode_ids": outcome.episode_ids,
             "skipped": outcome.skipped,
             "alpha_curve": [alpha_to_json(m) for m in outcome.alpha_curve],
+            "error_before": outcome.error_before,
+            "error_after": outcome.error_after,
+            "corrections": outcome.corrections,
         },
         pack_arrays(body_arrays),
     )

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from prop_desktop.ui.messages import user_message
 from prop_desktop.ui.pages.base import Page
+from prop_desktop.ui.pages.correction_panel import CorrectionPanel
 from prop_desktop.ui.ring_buffer import RingBuffer
 from prop_desktop.ui.widgets.joint_plot import JointPlot
 from prop_desktop.ui.widgets.workspace_view import WorkspaceView
@@ -29,7 +30,7 @@ from prop_desktop.ui.worker import run_in_background
 class DrivePage(Page):
     title = "Let the arm do it"
     hint = ("The arm does the task on its own. Personalized = your way (needs your key); Baseline = the general "
-            "way everyone gets. Press Stop or Esc at any time.")
+            "way everyone gets. Press Stop or Esc at any time. When it goes wrong, Take over and show it your way.")
 
     def __init__(self, window: Any) -> None:
         super().__init__(window)
@@ -106,6 +107,8 @@ class DrivePage(Page):
         left.addWidget(self.drive_status)
         self.workspace = WorkspaceView(interactive=False)
         self.workspace.setObjectName("driveWorkspace")
+        self.corrections = CorrectionPanel(self)  # Take over → correct → Hand back → Update my skill
+        left.addWidget(self.corrections)
         left.addWidget(self.workspace, 1)
         lw = QWidget()
         lw.setLayout(left)
@@ -192,6 +195,7 @@ class DrivePage(Page):
             self.banner.hide()
         else:
             self.mode_label.setText("Baseline: the arm does the general way, the same for everyone.")
+        self.corrections.update_controls()
 
     def _active_name(self) -> str:
         p = self.window_.active_profile
@@ -209,6 +213,8 @@ class DrivePage(Page):
         task = self.task_combo.currentData()
         if task is None or self.running or self._pending or self.refuse_if_stopped():
             return
+        if self.corrections.taking_over:
+            self.corrections.hand_back()
         self.banner.hide()
         self.measured.clear()
         self.commanded.clear()
@@ -292,6 +298,7 @@ class DrivePage(Page):
 
     # --- page hooks --------------------------------------------------------------------------------------
     def profile_changed(self, profile: Any) -> None:
+        self.corrections.profile_changed()
         # Someone else now uses the arm: never carry the previous person's mode over.
         if self.running:
             self.stop()
@@ -306,6 +313,7 @@ class DrivePage(Page):
 
     def page_shown(self) -> None:
         self._show_scene()
+        self.corrections.refresh_gate()
         if not self.personalized and not self.running:
             run_in_background(self.bridge, self.app.drive.can_personalize, self._show_possible, lambda _e: None,
                               name="can-personalize")
@@ -321,6 +329,7 @@ class DrivePage(Page):
         else:
             self.personal_button.setToolTip(change.reason or "")
             self.mode_label.setText(f"Baseline: the arm does the general way. (Personalized: {change.reason})")
+        self.corrections.update_controls()  # the reason is now said here, not twice
 
     _blocker_shown: str | None = None
 
@@ -337,11 +346,13 @@ class DrivePage(Page):
         elif self._blocker_shown is not None:  # whatever was said while blocked (e.g. "press Reset") is stale
             self.drive_status.setText("Ready: pick a task and press Start.")
         self._blocker_shown = blocker
+        self.corrections.update_controls()
 
     def is_moving(self) -> str | None:
-        return "driving" if self.running else None
+        return "driving" if self.running else self.corrections.is_moving()
 
     def stop_motion(self) -> None:
+        self.corrections.stop_motion()
         if self.running:
             try:
                 self.app.drive.stop()
@@ -359,5 +370,6 @@ class DrivePage(Page):
 
     def shutdown(self) -> None:
         self.draw_timer.stop()
+        self.corrections.shutdown()
         for d in self._disconnects:
             d()

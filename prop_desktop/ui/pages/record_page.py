@@ -34,6 +34,7 @@ from prop_desktop.ui.widgets.joint_plot import JOINT_LABELS, JOINT_NAMES, JointP
 from prop_desktop.ui.widgets.workspace_view import WorkspaceView
 from prop_desktop.ui.worker import run_in_background
 
+HOW = {"click": "clicked", "hand": "by hand", "correction": "correction"}  # the table's "How" column
 EPISODE_COLUMNS = ("Name", "Task", "How", "Length", "Samples", "Rate", "Note")
 GRIPPER_OPEN = 0.5  # radians: the base tasks open to 0.5 before grasping and close to -0.4 on the item
 GRIPPER_CLOSED = -0.4
@@ -534,7 +535,7 @@ class RecordPage(Page):
             task = self._tasks.get(ep.task).title if hasattr(self, "_tasks") and ep.task in self._tasks else ep.task
             note = f"⚠ {ep.fault}" if ep.fault else ("stopped early" if ep.interrupted else "")
             rate = ep.rate_hz or (ep.samples / ep.duration_s if ep.duration_s > 0 else 0.0)
-            cells = (ep.name, task, "clicked" if ep.mode == "click" else "by hand", f"{ep.duration_s:.1f} s",
+            cells = (ep.name, task, HOW.get(ep.mode, "by hand"), f"{ep.duration_s:.1f} s",
                      str(ep.samples), f"{rate:.0f}/s", note)
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
