@@ -302,7 +302,8 @@ class WorkspaceView(QWidget):
         """The region shown (metres): forward range, left-right range, height range."""
         self.top.set_rect(y_range, x_range)
         self.side.set_rect((min(x_range[0], -0.1), max(x_range[1], abs(y_range[0]), y_range[1])),
-                           (z_range[0] - 0.05, z_range[1]))
+                           # Down to 6 cm below the tabletop: the table and its "table" label are drawn there.
+                           (min(z_range[0] - 0.05, -0.06), z_range[1]))
 
     def set_markers(self, targets: list[np.ndarray]) -> None:
         pts = [np.asarray(t, dtype=float)[:3] for t in targets]
