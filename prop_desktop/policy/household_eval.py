@@ -214,11 +214,13 @@ def _correction_rounds(
         new = drive.first_episodes(max_episodes)
         collected += new
         episodes = len({c.episode for c in new})
-        cfg = retrain_config(seed + t.index + 1000 * (r + 1), round_seconds, fine_tune_trunk)
-        result = retrain_with_corrections(
-            t.keyed, t.key, t.states, t.actions, collected, cfg, weight=weight,
-            base_states=t.base_states, retain_states=t.retain_states,
-        )
+        result = None
+        if new:  # nothing to correct, nothing to update: a person presses "Update my skill" after a correction
+            cfg = retrain_config(seed + t.index + 1000 * (r + 1), round_seconds, fine_tune_trunk)
+            result = retrain_with_corrections(
+                t.keyed, t.key, t.states, t.actions, collected, cfg, weight=weight,
+                base_states=t.base_states, retain_states=t.retain_states,
+            )
         entry = _measure(t, others, seed, gen, base_probe, near_keys, held_out_demos, demos)
         entry.update(_closed_loop(t, seed + 30_000 + 100 * t.index, instances, with_base=False))
         row = {
@@ -227,16 +229,16 @@ def _correction_rounds(
             "personal": entry["personal"],
             "retention": entry["retention"],
             "wrong_key_max": entry["wrong_key_max"],
-            "seconds": round(result.seconds, 2),
+            "seconds": round(result.seconds, 2) if result is not None else 0.0,
             "corrected_episodes": episodes,
             "correction_rows": int(sum(len(c) for c in new)),
             "driven_episodes": len(driven),
             "driven_success": float(np.mean(drive.succeeded)),
-            "alpha": result.alpha,
-            "personal_start": result.metrics.get("personal_start"),
+            "alpha": result.alpha if result is not None else None,
+            "personal_start": result.metrics.get("personal_start") if result is not None else None,
         }
         log(f"[{name}] round {r + 1}: {episodes} corrected episodes ({row['correction_rows']} rows), retrained in "
-            f"{result.seconds:.1f} s: success with key {row['success_with_key']:.0%}, held-out {row['personal']:.3f}")
+            f"{row['seconds']:.1f} s: success with key {row['success_with_key']:.0%}, held-out {row['personal']:.3f}")
         out.append(row)
     return out
 
