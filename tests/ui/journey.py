@@ -86,7 +86,7 @@ def settle(qtbot, window, timeout: int = 60_000) -> None:
         return not window._profiles_loading and not window._episodes_loading
 
     qtbot.waitUntil(idle, timeout=timeout)
-    qtbot.wait(30)  # a reload that the finished one queued starts on the next event-loop turn
+    QApplication.processEvents()  # deliver what is already queued (a reload the finished one asked for)
     qtbot.waitUntil(idle, timeout=timeout)
 
 

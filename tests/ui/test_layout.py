@@ -9,8 +9,9 @@ from __future__ import annotations
 import os
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication
 
 from .journey import (
     choose,
@@ -32,10 +33,16 @@ PAGES = ("Connect", "Profiles", "Record", "Train", "Drive")
 SIZES = ((1280, 800), (1400, 900))
 
 
+def _lay_out() -> None:
+    """Run the layouts that are pending now (they settle on a posted LayoutRequest, not after a time)."""
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.LayoutRequest)
+    QApplication.processEvents()
+
+
 def _check_page(qtbot, window, name: str) -> list[str]:
     go_to(qtbot, window, name)
     settle(qtbot, window)
-    qtbot.wait(50)  # one paint: layouts settle on the next event-loop turn
+    _lay_out()
     scrolling = scrolling_pages(window)
     if window.height() < 900:  # an 800-px-tall screen may scroll a dense page up and down, never sideways
         scrolling = [s for s in scrolling if "sideways" in s]
@@ -65,8 +72,10 @@ def test_every_page_fits_at_common_sizes_and_nothing_moves_after_an_emergency_st
 
     problems: list[str] = []
     for width, height in SIZES:
+        before = window.size()
         window.resize(width, height)
-        qtbot.wait(100)
+        qtbot.waitUntil(lambda before=before: window.size() != before, timeout=5000)  # the X server answered
+        _lay_out()
         for person in ("Bo", "Ana"):
             switch_profile(qtbot, window, person)
             for name in PAGES:
@@ -89,7 +98,7 @@ def test_every_page_fits_at_common_sizes_and_nothing_moves_after_an_emergency_st
     qtbot.waitUntil(lambda: window.reset_button.isVisible() and not drive.running, timeout=5000)
     qtbot.keyClick(window, Qt.Key.Key_Space)  # refused with a banner
     qtbot.waitUntil(lambda: not drive.banner.isHidden(), timeout=5000)
-    qtbot.wait(50)
+    _lay_out()
     after = control_positions(window)
     _screenshot(window, artifacts_dir, "after-emergency-stop")
     shifted = moved(before, after)
