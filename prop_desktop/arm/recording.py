@@ -200,6 +200,7 @@ class Recorder:
         self.release_at_end = release_at_end
         self.loop: FixedRateLoop | None = None
         self.episode: Episode | None = None
+        self.error: BaseException | None = None  # what ended the recording on a fault (meta["fault"] says it)
         self._buffer = _Buffer(arm.n_joints)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -246,8 +247,10 @@ class Recorder:
                 self.loop.stop()
             stats = self.loop.run(cancel=self.cancel)
             if self.loop.error is not None:
+                self.error = self.loop.error
                 fault = describe_error(self.loop.error)
         except Exception as exc:  # noqa: BLE001 - a fault before the loop started is reported the same way
+            self.error = exc
             fault = describe_error(exc)
         if fault is not None:
             self.arm.release_torque(fault)
