@@ -53,7 +53,7 @@ class RecordingsBox(QGroupBox):
         erow = QHBoxLayout()
         self.replay_button = QPushButton("▶  Replay on the arm")
         self.replay_button.setObjectName("replayEpisode")
-        self.replay_button.clicked.connect(page.toggle_replay)
+        self.replay_button.clicked.connect(self.toggle_replay)
         erow.addWidget(self.replay_button)
         self.rename_button = QPushButton("Rename")
         self.rename_button.setObjectName("renameEpisode")
@@ -107,6 +107,32 @@ class RecordingsBox(QGroupBox):
             return None
         r = rows[0].row()
         return self.episodes[r] if 0 <= r < len(self.episodes) else None
+
+    def toggle_replay(self) -> None:
+        """The replay button stops a replay that runs (Esc also does, as an emergency stop)."""
+        if self.page.replaying:
+            self.page.stop_motion()
+        else:
+            self.replay_selected()
+
+    def replay_selected(self) -> None:
+        page = self.page
+        if page.refuse_if_stopped():
+            return
+        ep = self.selected_episode()
+        if ep is None or page.recording:
+            return
+        page.reset_live()
+        try:
+            page.app.record.replay_episode(ep.id)
+        except Exception as exc:  # noqa: BLE001
+            # The storage names files by id; the person knows the recording by its name.
+            text = user_message(exc).replace(f"{ep.id}.sealed: ", "").replace(f"episode {ep.id}", "recording")
+            page.banner.show_message(f"“{ep.name}” cannot be replayed: {text}", "error")
+            return
+        page.replaying = True
+        page.status_label.setText(f"Replaying “{ep.name}” on the arm…")
+        page.update_controls()
 
     def rename_selected(self) -> None:
         ep = self.selected_episode()

@@ -8,13 +8,18 @@ the leader; the follower mirrors it). The sliders are in hundredths of a radian,
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
-from prop_desktop.ui.widgets.joint_plot import JOINT_LABELS
+from prop_desktop.ui.messages import user_message
+from prop_desktop.ui.widgets.joint_plot import JOINT_LABELS, JOINT_NAMES
 from prop_desktop.ui.widgets.workspace_view import WorkspaceView
+
+if TYPE_CHECKING:
+    from prop_desktop.services.app import App
 
 SLIDER_RANGE = (-200, 200)  # hundredths of a radian
 
@@ -60,3 +65,37 @@ class HandTab(QWidget):
                 slider.blockSignals(True)
                 slider.setValue(int(round(value * 100)))
                 slider.blockSignals(False)
+
+
+def hand_on_follower(app: App, say: Callable[[str], None]) -> Callable[[int, float], None]:
+    """Sliders as a hand on the simulated arm (it moves only with its torque off: while recording by hand)."""
+
+    def move(joint: int, radians: float) -> None:
+        sim = app.arm.simulator()
+        if sim is None:
+            return
+        try:
+            moved = sim.move_by_hand(JOINT_NAMES[joint], radians)
+        except Exception as exc:  # noqa: BLE001
+            say(f"The simulated arm did not move: {exc}")
+            return
+        if not moved:
+            say("The motors are holding the arm. Press Record first: then they relax.")
+
+    return move
+
+
+def hand_on_leader(app: App, say: Callable[[str], None]) -> Callable[[int, float], None]:
+    """Sliders as a hand on the simulated leader arm; the follower mirrors it while recording."""
+
+    def move(joint: int, radians: float) -> None:
+        sim = app.leader.simulator()
+        if sim is None or not app.leader.connected:
+            return
+        name = JOINT_NAMES[joint]
+        try:  # the slider is in joint radians; the simulator moves the servo, which may be mounted reversed
+            sim.move_by_hand(name, radians * app.leader.leader().model.joint(name).sign)
+        except Exception as exc:  # noqa: BLE001
+            say(f"The simulated leader did not move: {user_message(exc)}")
+
+    return move

@@ -16,21 +16,17 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QLabel,
-    QPushButton,
-    QSizePolicy,
     QSplitter,
     QTabWidget,
-    QVBoxLayout,
-    QWidget,
 )
 
 from prop_desktop.ui.messages import show_error, user_message
 from prop_desktop.ui.pages.base import Page
 from prop_desktop.ui.pages.record_click_tab import ClickTab
 from prop_desktop.ui.pages.record_episodes import RecordingsBox
-from prop_desktop.ui.pages.record_hand_tab import HandTab
+from prop_desktop.ui.pages.record_hand_tab import HandTab, hand_on_follower, hand_on_leader
+from prop_desktop.ui.pages.record_live import LivePanel
 from prop_desktop.ui.ring_buffer import RingBuffer
-from prop_desktop.ui.widgets.joint_plot import JOINT_NAMES, JointPlot
 
 CLICK_TAB, HAND_TAB, LEADER_TAB = 0, 1, 2
 MODES = ("click", "hand", "leader")  # by tab
@@ -85,7 +81,7 @@ class RecordPage(Page):
             "The motors relax so you can move the arm yourself. Press Record, guide the arm through the task, "
             "then press Stop. The app samples the joints as you go.",
             "Simulated arm: move it “by hand” with these sliders", "handSlider", "handWorkspaceView",
-            self._slider_moved,
+            hand_on_follower(self.app, lambda text: self.status_label.setText(text)),
         )
         self.tabs.addTab(self.hand_tab, "By hand")
         self.sim_hand_box, self.hand_sliders, self.hand_view = (
@@ -94,51 +90,18 @@ class RecordPage(Page):
             "Move the leader arm (connected on the Connect page): the arm mirrors it at 100 times a second, "
             "starting gently from where it stands. Press Record, show the task with the leader, then press Stop.",
             "Simulated leader arm: move it with these sliders", "leaderSlider", "leaderWorkspaceView",
-            self._leader_slider_moved,
+            hand_on_leader(self.app, lambda text: self.status_label.setText(text)),
         )
         self.tabs.addTab(self.leader_tab, "With the leader arm")
         self.tabs.currentChanged.connect(lambda _i: self.update_controls())
         self.tabs.currentChanged.connect(lambda _i: setattr(self, "_drawn_q", None))  # draw the new tab's view
-        self.tabs.currentChanged.connect(lambda _i: self.update_controls())
-        self.tabs.currentChanged.connect(lambda _i: setattr(self, "_drawn_q", None))  # draw the new tab's view
 
         # Right: live view and controls.
-        right = QWidget()
-        rl = QVBoxLayout(right)
-        rl.setContentsMargins(0, 0, 0, 0)
-        controls = QHBoxLayout()
-        self.record_button = QPushButton("●  Record  (Space)")
-        self.record_button.setObjectName("recordButton")
-        self.record_button.setProperty("primary", True)
-        self.record_button.setMinimumHeight(44)
-        self.record_button.clicked.connect(self.toggle_recording)
-        controls.addWidget(self.record_button, 1)
-        rl.addLayout(controls)
-        stats = QHBoxLayout()
-        self.rate_label = QLabel("")
-        self.rate_label.setObjectName("bigNumber")
-        self.rate_label.setToolTip("How many times per second the joints are actually being sampled")
-        stats.addWidget(self.rate_label)
-        self.samples_label = QLabel("")
-        self.samples_label.setObjectName("muted")
-        # Counting samples changes the text's width many times a second: never let it re-lay out the column.
-        self.samples_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        # ...but keep room for the longest count a recording reaches, so it is never cut.
-        longest = "99999 samples · 999.9 s"
-        self.samples_label.setMinimumWidth(self.samples_label.fontMetrics().horizontalAdvance(longest))
-        stats.addWidget(self.samples_label, 1)
-        rl.addLayout(stats)
-        self.status_label = QLabel("")
-        self.status_label.setObjectName("recordStatus")
-        self.status_label.setWordWrap(True)
-        # Room for two lines up front: a message that changes height would resize the live plot below it, and
-        # a resized plot re-renders its axes and the page (tens of ms on the GUI thread at every start/stop).
-        self.status_label.setMinimumHeight(2 * self.status_label.fontMetrics().lineSpacing() + 4)
-        rl.addWidget(self.status_label)
-        self.plot = JointPlot("Joint angles, live", self.buffer, dashed=self.goal_buffer)
-        self.plot.set_degrees(window.settings.degrees)
-        rl.addWidget(self.plot, 1)
-        split.addWidget(right)
+        self.live = LivePanel(self.buffer, self.goal_buffer, window.settings.degrees, self.toggle_recording)
+        self.record_button, self.rate_label, self.samples_label, self.status_label, self.plot = (
+            self.live.record_button, self.live.rate_label, self.live.samples_label, self.live.status_label,
+            self.live.plot)
+        split.addWidget(self.live)
         split.setSizes([620, 520])
 
         self.recordings = RecordingsBox(self)
@@ -244,7 +207,7 @@ class RecordPage(Page):
             self.banner.show_message("Click at least one target in the workspace view first.", "warning")
             return
         self.banner.hide()
-        self._reset_live()
+        self.reset_live()
         try:
             if mode == "hand":
                 self.app.record.start_hand_episode(task)
@@ -269,7 +232,7 @@ class RecordPage(Page):
         except Exception as exc:  # noqa: BLE001
             self.show_error(exc)
 
-    def _reset_live(self) -> None:
+    def reset_live(self) -> None:
         self.buffer.clear()
         self.goal_buffer.clear()
         self.workspace.clear_trail()
@@ -285,14 +248,7 @@ class RecordPage(Page):
 
     def _on_status(self, status: Any) -> None:
         self._last_status = status
-        if status.running and self.replaying:
-            self.rate_label.setText("Replaying")
-            self.samples_label.setText(f"{status.elapsed_s:.1f} s")
-        elif status.running:
-            self.rate_label.setText(f"{status.achieved_hz:.0f} samples/s")
-            self.samples_label.setText(f"{status.samples} samples · {status.elapsed_s:.1f} s")
-            if status.message:
-                self.status_label.setText(status.message)
+        self.live.show_status(status, self.replaying)
 
     def _on_finished(self, result: Any) -> None:
         was_replay = self.replaying
@@ -309,15 +265,9 @@ class RecordPage(Page):
         elif was_replay:
             self.status_label.setText("Replay finished.")
         elif result.episode is not None:
-            ep = result.episode
-            # The saved numbers are the true ones (the live counter is refreshed a few times a second).
-            self.rate_label.setText(f"{ep.rate_hz:.0f} samples/s")
-            self.samples_label.setText(f"{ep.samples} samples · {ep.duration_s:.1f} s")
-            self.status_label.setText(f"Saved “{ep.name}”: {ep.samples} samples in {ep.duration_s:.1f} s "
-                                      f"({ep.rate_hz:.0f} samples/s).")
-            if not was_replay:
-                self.targets.clear()
-                self.click_tab.update_targets_label()
+            self.live.show_saved(result.episode)
+            self.targets.clear()
+            self.click_tab.update_targets_label()
         else:
             self.status_label.setText("Nothing was recorded.")
         self.refresh_episodes()
@@ -342,35 +292,10 @@ class RecordPage(Page):
             view.add_trail_point(points[-1])
         self.hand_tab.show_pose(q)
 
-    # --- by hand on the simulated arm --------------------------------------------------------------------
-    def _slider_moved(self, joint: int, radians: float) -> None:
-        """On the simulated arm a slider stands in for a hand moving one joint (torque is off while recording)."""
-        sim = self.app.arm.simulator()
-        if sim is None:
-            return
-        try:
-            moved = sim.move_by_hand(JOINT_NAMES[joint], radians)
-        except Exception as exc:  # noqa: BLE001
-            self.status_label.setText(f"The simulated arm did not move: {exc}")
-            return
-        if not moved:
-            self.status_label.setText("The motors are holding the arm. Press Record first: then they relax.")
-
-    def _leader_slider_moved(self, joint: int, radians: float) -> None:
-        """On the simulated leader a slider is the hand on the leader; the arm mirrors it while recording."""
-        sim = self.app.leader.simulator()
-        if sim is None or not self.app.leader.connected:
-            return
-        name = JOINT_NAMES[joint]
-        try:  # the slider is in joint radians; the simulator moves the servo, which may be mounted reversed
-            sim.move_by_hand(name, radians * self.app.leader.leader().model.joint(name).sign)
-        except Exception as exc:  # noqa: BLE001
-            self.status_label.setText(f"The simulated leader did not move: {user_message(exc)}")
-
     # --- episodes ----------------------------------------------------------------------------------------
     def profile_changed(self, profile: Any) -> None:
         self.clear_targets()
-        self._reset_live()
+        self.reset_live()
         self.recordings.clear()
         self.update_controls()
 
@@ -397,29 +322,7 @@ class RecordPage(Page):
         return self.recordings.selected_episode()
 
     def toggle_replay(self) -> None:
-        """The replay button stops a replay that runs (Esc also does, as an emergency stop)."""
-        if self.replaying:
-            self.stop_motion()
-        else:
-            self.replay_selected()
-
-    def replay_selected(self) -> None:
-        if self.refuse_if_stopped():
-            return
-        ep = self.selected_episode()
-        if ep is None or self.recording:
-            return
-        self._reset_live()
-        try:
-            self.app.record.replay_episode(ep.id)
-        except Exception as exc:  # noqa: BLE001
-            # The storage names files by id; the person knows the recording by its name.
-            text = user_message(exc).replace(f"{ep.id}.sealed: ", "").replace(f"episode {ep.id}", "recording")
-            self.banner.show_message(f"“{ep.name}” cannot be replayed: {text}", "error")
-            return
-        self.replaying = True
-        self.status_label.setText(f"Replaying “{ep.name}” on the arm…")
-        self.update_controls()
+        self.recordings.toggle_replay()
 
     # --- state -------------------------------------------------------------------------------------------
     _blocker_shown: str | None = None
