@@ -66,3 +66,18 @@ def test_bench_teleop_writes_rate_and_latency(tmp_path: Path) -> None:
     # Loose bounds (a loaded 2-core CI machine); the documented numbers come from the full 10 s run.
     assert data["loop_hz"] > 50
     assert 0 < data["latency_p50_ms"] <= data["latency_p95_ms"] <= data["latency_max_ms"] < 250
+
+
+@pytest.mark.timeout(60)
+def test_a_leader_calibrates_and_round_trips_a_lerobot_teleoperator_file(tmp_path: Path, monkeypatch,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("PROP_DESKTOP_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("HF_LEROBOT_CALIBRATION", str(tmp_path / "hf"))
+    exported = tmp_path / "hf" / "teleoperators" / "koch_leader" / "my_leader.json"
+    args = ["arm", "calibrate", "--sim", "--model", "koch_leader", "--sweep-seconds", "1"]
+    assert main([*args, "--export-lerobot", str(exported)]) == 0
+    out = capsys.readouterr().out
+    assert "elbow_flex" in out and "sign -1" in out  # the Koch leader's reversed elbow servo
+    assert json.loads(exported.read_text())["elbow_flex"]["drive_mode"] == 1  # as LeRobot's koch_leader writes it
+    assert main(args) == 0  # a LeRobot teleoperator calibration on this computer is offered
+    assert f"LeRobot calibration found: {exported}" in capsys.readouterr().out
