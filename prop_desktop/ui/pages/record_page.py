@@ -35,7 +35,7 @@ MODES = ("click", "hand", "leader")  # by tab
 class RecordPage(Page):
     title = "Show the arm how you like it"
     hint = ("Pick a task, then click where the gripper should go (it moves there and records the motion), or "
-            "move the arm by hand. Three or more recordings are a good start.")
+            "move the arm by hand or with a leader arm. Three or more recordings are a good start.")
 
     def __init__(self, window: Any) -> None:
         super().__init__(window)
