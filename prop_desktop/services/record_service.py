@@ -26,7 +26,6 @@ from prop_desktop.services.errors import (
     EpisodeError,
     InvalidInputError,
     ServiceError,
-    UnreachableTargetError,
 )
 from prop_desktop.services.events import Signal
 from prop_desktop.services.models import (
@@ -36,16 +35,15 @@ from prop_desktop.services.models import (
     RecordingStatus,
     Scene,
     TaskInfo,
-    Waypoint,
     Workspace,
 )
 from prop_desktop.services.profile_service import ProfileService
 from prop_desktop.services.scenes import check_task, default_scene, make_scene, random_scene, task_infos
+from prop_desktop.services.targets import TargetLike, arm_points, solve_targets, unreachable_reason, workspace
 
 if TYPE_CHECKING:
     from prop_desktop.services.leader_service import LeaderArmService
 
-TargetLike = Waypoint | Sequence[float]  # Waypoint, (x, y, z) or (x, y, z, gripper)
 CLICK_MAX_SPEED = 0.8  # rad/s peak on the farthest joint: close to the base policy's 1 rad/s
 STATUS_PERIOD_S = 0.5
 
@@ -98,57 +96,15 @@ class RecordService:
         return scene
 
     def workspace(self) -> Workspace:
-        from prop_desktop.policy import kinematics as k
-
-        reach = float(k.SHOULDER[0] + k.MAX_REACH_FROM_SHOULDER)
-        return Workspace(
-            x_range=(-0.15, 0.50),
-            y_range=(-0.40, 0.40),
-            z_range=(0.0, 0.45),
-            table_z=0.0,
-            reach_m=round(reach, 4),
-            home_q=(0.0,) * 6,
-        )
+        return workspace()
 
     def arm_points(self, q: Sequence[float]) -> list[tuple[float, float, float]]:
         """Forward kinematics: base, pan, shoulder, elbow, wrist, roll, tip positions (m) for drawing."""
-        from prop_desktop.policy.kinematics import forward_kinematics
-
-        frames = forward_kinematics(np.asarray(q, dtype=np.float64))
-        return [tuple(float(v) for v in p) for p in frames]
+        return arm_points(q)
 
     def check_target(self, target: TargetLike) -> str | None:
         """None when the tip can reach it, else a plain reason."""
-        try:
-            self._solve([target])
-        except UnreachableTargetError as exc:
-            return exc.message
-        return None
-
-    def _solve(self, targets: Sequence[TargetLike]) -> tuple[list[Waypoint], np.ndarray]:
-        from prop_desktop.policy.expert import grasp_pitch
-        from prop_desktop.policy.kinematics import UnreachableError, inverse_kinematics
-
-        waypoints = [_waypoint(t, i) for i, t in enumerate(targets)]
-        if not waypoints:
-            raise InvalidInputError("No targets to move to.", "Click at least one point in the workspace view.")
-        points = np.array([w.xyz for w in waypoints], dtype=np.float64)
-        try:
-            pitch = grasp_pitch(points)
-        except UnreachableError:
-            pitch = None
-        result = inverse_kinematics(points) if pitch is None else inverse_kinematics(points, pitch=pitch)
-        for i, ok in enumerate(result.reachable):
-            if not ok:
-                reason = result.reasons[i]
-                raise UnreachableTargetError(
-                    f"Target {i + 1} at ({points[i, 0]:.2f}, {points[i, 1]:.2f}, {points[i, 2]:.2f}) m cannot be "
-                    f"reached: {reason}.",
-                    "Move it closer to the arm or higher above the table.",
-                )
-        q = np.array(result.q, dtype=np.float64).reshape(-1, 6)
-        q[:, 5] = [w.gripper for w in waypoints]
-        return waypoints, q
+        return unreachable_reason(target)
 
     # --- recording ---------------------------------------------------------------------------------------
     def status(self) -> RecordingStatus:
@@ -169,7 +125,7 @@ class RecordService:
         scene = scene or self.scene(task)
         if scene.task != task:
             raise InvalidInputError(f"The scene is for {scene.task!r}, not {task!r}.", "Pick the task's scene.")
-        waypoints, joint_targets = self._solve(targets)
+        waypoints, joint_targets = solve_targets(targets)
         self._begin("click", task, scene, name, joint_targets=joint_targets, waypoints=waypoints,
                     correction=correction)
 
@@ -444,22 +400,6 @@ class RecordService:
             self.episodes_changed.emit(self.episodes())
         except ServiceError:
             pass
-
-
-def _waypoint(target: TargetLike, index: int) -> Waypoint:
-    if isinstance(target, Waypoint):
-        w = target
-    else:
-        values = [float(v) for v in target]
-        if len(values) not in (3, 4):
-            raise InvalidInputError(
-                f"Target {index + 1} must be (x, y, z) or (x, y, z, gripper), got {len(values)} numbers.",
-                "Click the point again in the workspace view.",
-            )
-        w = Waypoint(*values)
-    if not all(np.isfinite([w.x, w.y, w.z, w.gripper])):
-        raise InvalidInputError(f"Target {index + 1} is not a number.", "Click the point again.")
-    return w
 
 
 def _episode_info(stored: Any, meta: dict[str, Any] | None = None) -> EpisodeInfo:
