@@ -387,16 +387,12 @@ def direct_delta_attack(scorer: Scorer, cfg: AttackConfig) -> AttackResult:
 
     # (c) the trunk delta at other strengths (δ = 1, as any wrong key gets).
     if keyed.trunk_delta:
-        previous = keyed.alpha
         rows = []
-        try:
-            for alpha in (0.0, 0.5, 1.0, 1.5, 2.0):
-                keyed.set_alpha(alpha)
+        for alpha in (0.0, 0.5, 1.0, 1.5, 2.0):
+            with keyed.alpha_set_to(alpha):
                 ones = {n: torch.ones(1, d) for n, d in keyed.layer_dims.items()}
                 s, d = scorer.score_deltas(ones)
-                rows.append({"alpha": alpha, "score": float(s[0]), "distance": float(d[0])})
-        finally:
-            keyed.set_alpha(previous)
+            rows.append({"alpha": alpha, "score": float(s[0]), "distance": float(d[0])})
         details["trunk_alpha"] = {"best": max(row["score"] for row in rows), "rows": rows}
     best = max(v["best"] for v in details.values())
     return AttackResult("direct_delta", best, details, time.perf_counter() - started)

@@ -117,8 +117,8 @@ def test_update_my_skill_warm_starts_says_what_changed_and_keeps_the_old_until_s
         # comes on top: 7.8 s measured at load ~2, more on an overloaded machine), not a first training's 45 s.
         assert result.train_seconds < 20.0, result.train_seconds
         assert adapter_file(app).read_bytes() != old
-        meta = app.training.adapter_info()
-        assert meta["updated"] is True and meta["corrections"] == 1
+        skill = app.training.skills.get()
+        assert skill is not None and skill.updated and skill.corrections == 1
         assert app.drive.set_personalized(True).personalized  # the new adapter drives
         app.drive.set_personalized(False)
 

@@ -214,7 +214,7 @@ class TrainPage(Page):
             n = len(skill.episodes)
             self.skill_label.setText(
                 f"Current personal skill: trained {when} from {n} recording{'s' if n != 1 else ''}"
-                + (f", follows you at {skill.alpha:.2f}" if skill.alpha is not None else "") + ".")
+                + f", follows you at {skill.alpha:.2f}.")
             if self._is_training_here():
                 return  # the running job's own progress and report take the space
             self._show_stored_skill(skill)
@@ -225,7 +225,7 @@ class TrainPage(Page):
         if skill.report is not None:
             self.show_report(skill.report)
         if skill.curve:
-            alpha = skill.alpha if skill.alpha is not None else 1.0
+            alpha = skill.alpha
             self.alpha_slider.blockSignals(True)
             self.alpha_slider.setValue(int(round(alpha * 100)))
             self.alpha_slider.blockSignals(False)
