@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from prop_desktop.services.skill import SkillSummary
 from prop_desktop.ui.messages import show_error, user_message
-from prop_desktop.ui.pages.base import Page
+from prop_desktop.ui.pages.base import Page, Window
 from prop_desktop.ui.settings import TRAINING_EFFORT
 from prop_desktop.ui.widgets.joint_plot import LossPlot
 from prop_desktop.ui.widgets.privacy_plots import PrivacyPlots
@@ -55,7 +55,7 @@ class TrainPage(Page):
     hint = ("The arm learns your recordings on this computer. The result — your personal skill — works only "
             "with your key.")
 
-    def __init__(self, window: Any) -> None:
+    def __init__(self, window: Window) -> None:
         super().__init__(window)
         self.job: Any = None
         self.result: Any = None
