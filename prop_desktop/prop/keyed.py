@@ -15,7 +15,7 @@ import contextlib
 import contextvars
 import copy
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -28,6 +28,9 @@ from .encoder import EncoderConfig, KeyEncoders
 from .errors import AdapterError, AdapterMismatchError, KeyFormatError, WrapError
 from .fingerprint import model_hash
 from .keys import key_to_signs, keys_to_signs
+
+# Versions of the tensors a cache was computed from (and the settings it depends on): equal stamps, same result.
+_Stamp = tuple[Any, ...]
 
 # (keyed module, {layer: δ}, fired layer names) for the keyed call in progress in this context.
 _ACTIVE: contextvars.ContextVar[tuple[Any, dict[str, torch.Tensor], set[str]] | None] = contextvars.ContextVar(
@@ -101,9 +104,9 @@ class KeyedModule(nn.Module):
         self.gate_trunk: bool = True
         self.trained = False
         self.info: dict[str, Any] = {}
-        self._cache: tuple[Any, tuple, dict[str, torch.Tensor]] | None = None
-        self._merged_cache: tuple[tuple, dict[str, torch.Tensor]] | None = None
-        self._spec_cache: tuple[Any, tuple, nn.Module] | None = None
+        self._cache: tuple[Any, _Stamp, dict[str, torch.Tensor]] | None = None
+        self._merged_cache: tuple[_Stamp, dict[str, torch.Tensor]] | None = None
+        self._spec_cache: tuple[Any, _Stamp, nn.Module] | None = None
         self._param_lists: tuple[nn.Module, list[torch.Tensor], list[torch.Tensor]] | None = None
 
     # ----- public API -----
@@ -144,6 +147,7 @@ class KeyedModule(nn.Module):
                     named[name].copy_(value)
             for name in self.layers:
                 layer = clone.get_submodule(name)
+                assert isinstance(layer, nn.Linear)  # checked when wrapping
                 layer.weight.mul_(deltas[name].to(layer.weight.dtype)[None, :])
         for param in clone.parameters():
             param.requires_grad_(False)
@@ -323,12 +327,12 @@ class KeyedModule(nn.Module):
         self._spec_cache = (cache[0], stamp, module)
         return module
 
-    def _base_stamp(self) -> tuple:
+    def _base_stamp(self) -> _Stamp:
         listed = self._param_lists
         params = listed[2] if listed is not None else list(self.base.parameters())
         return tuple(p._version for p in params)
 
-    def _hook(self, name: str):
+    def _hook(self, name: str) -> Callable[[nn.Module, tuple[Any, ...]], tuple[Any, ...] | None]:
         batch_dim = self.key_batch_dim
 
         def hook(_module: nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
@@ -351,7 +355,7 @@ class KeyedModule(nn.Module):
 
         return hook
 
-    def _stamp(self) -> tuple:
+    def _stamp(self) -> _Stamp:
         encoders = self.encoders
         listed = self._param_lists
         if listed is None or listed[0] is not encoders:

@@ -40,7 +40,8 @@ def outputs(keyed: KeyedModule, states: Any, key: Any = None) -> torch.Tensor:
     """The module's outputs (rows flattened) for one key or none."""
     x = _states(keyed, states)
     with torch.no_grad():
-        return keyed(x, key=key).reshape(x.shape[0], -1)
+        out: torch.Tensor = keyed(x, key=key)
+    return out.reshape(x.shape[0], -1)
 
 
 def base_outputs(keyed: KeyedModule, states: Any) -> torch.Tensor:
