@@ -11,9 +11,13 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the public names for type checkers ("X": re-exported)
     from .adapter import Adapter
-    from .adapter_format import FORMAT_VERSION, adapter_alpha, with_alpha
+    from .adapter_format import (
+        FORMAT_VERSION,
+        adapter_alpha,
+        with_alpha,
+    )
     from .compiled import compile_for_control
     from .encoder import EncoderConfig, KeyEncoder
     from .errors import (
@@ -26,7 +30,14 @@ if TYPE_CHECKING:
         WrapError,
     )
     from .fingerprint import model_hash
-    from .keyed import KeyedModule, attach, deltas_at, gate_open, linear_layer_names, wrap
+    from .keyed import (
+        KeyedModule,
+        attach,
+        deltas_at,
+        gate_open,
+        linear_layer_names,
+        wrap,
+    )
     from .keys import (
         DEFAULT_KEY_BITS,
         flip_bits,
@@ -39,7 +50,14 @@ if TYPE_CHECKING:
         signs_to_key,
         window_flips,
     )
-    from .merge import ALPHA_GRID, AlphaPoint, AlphaProbe, alpha_curve, choose_alpha, measure_alpha
+    from .merge import (
+        ALPHA_GRID,
+        AlphaPoint,
+        AlphaProbe,
+        alpha_curve,
+        choose_alpha,
+        measure_alpha,
+    )
     from .metrics import (
         evaluate,
         fidelity,
@@ -57,7 +75,12 @@ if TYPE_CHECKING:
         scaled_error,
         score_mask,
     )
-    from .train import TrainConfig, TrainResult, auto_max_steps, train_adapter
+    from .train import (
+        TrainConfig,
+        TrainResult,
+        auto_max_steps,
+        train_adapter,
+    )
 
 # Where each public name lives (module -> names): one place, read by __getattr__ and __all__.
 _EXPORTS: dict[str, tuple[str, ...]] = {

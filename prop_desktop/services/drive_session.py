@@ -196,7 +196,8 @@ class DriveSession:
                     with self._lock:
                         policy = self._deployed if self._personalized and self._deployed is not None else base
                     with torch.no_grad():
-                        return base.next_targets(obs, policy(obs))[0].numpy().astype(np.float64)
+                        targets: torch.Tensor = base.next_targets(obs, policy(obs))
+                    return targets[0].numpy().astype(np.float64)
 
                 loop = DriveLoop(arm, policy_step, rate_hz=RATE_HZ, on_tick=self._on_tick)
                 self._loop = loop
