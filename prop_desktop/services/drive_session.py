@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from prop_desktop.services.background import BackgroundRun
 from prop_desktop.services.errors import BusyError, NoAdapterError, ServiceError
 from prop_desktop.services.events import Signal
 from prop_desktop.services.models import DriveSample, DriveStatus, ModeChange, ProfileInfo, Scene
@@ -45,10 +46,7 @@ class DriveSession:
         self._scene_for = scene_for or default_scene
         self._lock = threading.RLock()
         self._loop: Any = None
-        self._worker: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._done = threading.Event()
-        self._done.set()
+        self._run: BackgroundRun | None = None  # the current (or last) drive
         self._personalized = False
         self._deployed: nn.Module | None = None  # the personal policy, folded once at its α (no key kept)
         self._mode_profile: str | None = None
@@ -63,7 +61,8 @@ class DriveSession:
 
     @property
     def running(self) -> bool:
-        return not self._done.is_set()
+        run = self._run
+        return run is not None and run.running
 
     @property
     def personalized(self) -> bool:
@@ -149,21 +148,19 @@ class DriveSession:
         self._policy.model()  # load (and report a broken install) before the arm moves
         mode = self.set_personalized(personalized) if personalized else self.set_personalized(False)
         with self._lock:
-            if not self._done.is_set():
+            if self.running:
                 raise BusyError("The arm is already driving.", "Stop it first.")
             arm = self._arm.claim("driving")
-            self._done.clear()
-            self._stop = threading.Event()
             self._status = DriveStatus(True, task, self._personalized, message="Going to the start pose…")
-            self._worker = threading.Thread(target=self._run, args=(arm, scene, duration_s), name="drive-session",
-                                            daemon=True)
-            self._worker.start()
+            self._run = BackgroundRun(lambda run: self._drive(run, arm, scene, duration_s), "drive-session").start()
         self.status_changed.emit(self._status)
         return mode
 
     def stop(self) -> None:
         """End the run; the arm holds its last pose (torque on). Returns at once."""
-        self._stop.set()
+        run = self._run
+        if run is not None:
+            run.cancel()
         loop = self._loop
         if loop is not None:
             loop.stop()
@@ -174,10 +171,12 @@ class DriveSession:
         self.stop()
 
     def wait(self, timeout: float | None = None) -> DriveStatus:
-        self._done.wait(timeout)
+        run = self._run
+        if run is not None:
+            run.wait(timeout)
         return self._status
 
-    def _run(self, arm: Any, scene: Scene, duration_s: float | None) -> None:
+    def _drive(self, run: BackgroundRun, arm: Any, scene: Scene, duration_s: float | None) -> None:
         import torch
 
         from prop_desktop.arm.loop import DriveLoop
@@ -186,8 +185,8 @@ class DriveSession:
 
         fault: str | None = None
         try:
-            fault = move_to(arm, HOME, cancel=self._stop.is_set)
-            if fault is None and not self._stop.is_set():
+            fault = move_to(arm, HOME, cancel=run.is_cancelled)
+            if fault is None and not run.cancelled:
                 base = self._policy.model()
                 ctx = torch.as_tensor(np.asarray(scene.context, dtype=np.float32))
 
@@ -203,7 +202,7 @@ class DriveSession:
                 self._loop = loop
                 self._t0 = time.monotonic()
                 self._update_status(message="Driving.")
-                loop.run(duration_s, cancel=self._stop.is_set)
+                loop.run(duration_s, cancel=run.is_cancelled)
                 fault = loop.fault
         except Exception as exc:  # noqa: BLE001 - the worker must always free the arm and report
             fault = str(exc)
@@ -220,7 +219,7 @@ class DriveSession:
         hz = loop_stats.achieved_hz if loop_stats is not None else 0.0
         missed = loop_stats.missed if loop_stats is not None else 0
         self._status = DriveStatus(False, self._status.task, self._personalized, hz, missed, message)
-        self._done.set()
+        run.finish()
         self.status_changed.emit(self._status)
 
     def _on_tick(self, tick: Any) -> None:

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from prop_desktop.services.background import BackgroundRun
 from prop_desktop.services.error_mapping import user_errors
 from prop_desktop.services.errors import (
     BusyError,
@@ -69,20 +70,19 @@ class TrainingJob:
         self._in_process = in_process
         self._warm_start = warm_start
         self._child: Any = None
-        self._cancel = threading.Event()
-        self._done = threading.Event()
         self._state = TrainingState.IDLE
         self._result: TrainingResult | None = None
         self._last_progress: TrainingProgress | None = None
         self._curve: list[AlphaMetrics] = []
         self._started = 0.0
         self._train_started = 0.0
-        self._thread = threading.Thread(target=self._run, name="training", daemon=True)
+        self._background = BackgroundRun(lambda _run: self._work(), "training")
+        self._background.on_cancel(self._terminate_child)
 
     # --- control -----------------------------------------------------------------------------------------
     def start(self) -> TrainingJob:
         self._started = time.monotonic()
-        self._thread.start()
+        self._background.start()
         return self
 
     @property
@@ -91,12 +91,12 @@ class TrainingJob:
 
     @property
     def running(self) -> bool:
-        return not self._done.is_set()
+        return self._background.running
 
     @property
     def cancelling(self) -> bool:
         """Cancel was asked for and the job has not ended yet."""
-        return self._cancel.is_set() and not self._done.is_set()
+        return self._background.cancelled and self._background.running
 
     @property
     def last_progress(self) -> TrainingProgress | None:
@@ -108,14 +108,16 @@ class TrainingJob:
 
     def cancel(self) -> None:
         """Stop within 1 s; the previous adapter is kept. Safe from any thread, idempotent."""
-        self._cancel.set()
+        self._background.cancel()
+
+    def _terminate_child(self) -> None:
         child = self._child
         if child is not None and child.poll() is None:
             child.terminate()  # the worker holds nothing worth saving; the parent saves only on success
 
     def wait(self, timeout: float | None = None) -> TrainingResult | None:
         """Block until done (scripts/tests only, never the GUI thread)."""
-        self._done.wait(timeout)
+        self._background.wait(timeout)
         return self._result
 
     # --- α slider ----------------------------------------------------------------------------------------
@@ -151,10 +153,10 @@ class TrainingJob:
         self.progress.emit(progress)
 
     def _check(self) -> None:
-        if self._cancel.is_set():
+        if self._background.cancelled:
             raise _Cancelled()
 
-    def _run(self) -> None:
+    def _work(self) -> None:
         from prop_desktop.services.training_compute import TrainRequest
 
         try:
@@ -247,7 +249,7 @@ class TrainingJob:
         from prop_desktop.services.training_compute import ComputeCancelled, compute
 
         try:
-            out = compute(request, self._progress, self._cancel.is_set)
+            out = compute(request, self._progress, self._background.is_cancelled)
         except ComputeCancelled:
             raise _Cancelled() from None
         except PropError as exc:
@@ -287,7 +289,7 @@ class TrainingJob:
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         self._child = child
         try:
-            if self._cancel.is_set():
+            if self._background.cancelled:
                 raise _Cancelled()
             assert child.stdin is not None and child.stdout is not None
             try:
@@ -299,7 +301,7 @@ class TrainingJob:
                 try:
                     frame, body = wire.read_frame(child.stdout)
                 except EOFError:
-                    if self._cancel.is_set():
+                    if self._background.cancelled:
                         raise _Cancelled() from None
                     raise TrainingError("The training process stopped unexpectedly.", "Try again.") from None
                 kind = frame.get("type")
@@ -380,7 +382,7 @@ class TrainingJob:
 
     def _finish(self, result: TrainingResult) -> None:
         self._result = result
-        self._done.set()
+        self._background.finish()
         self.finished.emit(result)
 
 
