@@ -90,10 +90,10 @@ class CalibrationStep:
 
 @dataclass(frozen=True)
 class CalibrationProgress:
-    """Live values during the range sweep: per joint, the min/max raw positions seen so far."""
+    """Live values during the range sweep: per joint, the min/max angle (rad) swept so far."""
 
     step: CalibrationStep
-    ranges: dict[str, tuple[int, int]] = field(default_factory=dict)
+    ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
     message: str = ""
 
 

@@ -8,10 +8,11 @@ the calling thread (return None to cancel); the UI may instead call `unlock()` f
 
 from __future__ import annotations
 
+import builtins
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prop_desktop.services.error_mapping import translate, user_errors
 from prop_desktop.services.errors import (
@@ -23,6 +24,10 @@ from prop_desktop.services.errors import (
 )
 from prop_desktop.services.events import Signal
 from prop_desktop.services.models import CreatedProfile, KeyringState, KeyringStatus, ProfileInfo
+
+if TYPE_CHECKING:
+    from prop_desktop.storage.household import UnlockedProfile
+    from prop_desktop.storage.registry import Profile
 
 # (profile, why we ask again or None) -> passphrase, or None when the user cancels.
 PassphraseProvider = Callable[[ProfileInfo, str | None], str | None]
@@ -38,7 +43,7 @@ class ProfileService:
         self.passphrase_provider: PassphraseProvider | None = None
         self._household = Household(Path(data_dir), keyring_backend=keyring_backend)
         self._lock = threading.RLock()
-        self._unlocked: dict[str, Any] = {}  # profile id -> storage UnlockedProfile (key in memory only)
+        self._unlocked: dict[str, UnlockedProfile] = {}  # profile id -> its stores and key (in memory only)
         self._key_present: dict[str, bool] = {}  # keyring look-ups cached: a slow Secret Service stays snappy
 
     @property
@@ -88,8 +93,8 @@ class ProfileService:
         with user_errors():
             return self._info(self._household.profile(profile_id))
 
-    def _info(self, profile: Any) -> ProfileInfo:
-        from prop_desktop.storage.household import ADAPTERS_DIR, EPISODES_DIR
+    def _info(self, profile: Profile) -> ProfileInfo:
+        from prop_desktop.storage.profile_files import ADAPTERS_DIR, EPISODES_DIR
 
         folder = self._household.profile_dir(profile)
         # Counting sealed files needs no key: names are random ids, contents stay sealed.
@@ -141,7 +146,7 @@ class ProfileService:
         self._announce(active_changed=active is not None and active.id == profile.id)
         return self._info(profile)
 
-    def delete(self, profile_id: str) -> list[str]:
+    def delete(self, profile_id: str) -> builtins.list[str]:  # builtins: this class has a method `list`
         """Delete the member, their keyring entry and sealed files: their data becomes unreadable.
 
         Returns warnings (e.g. the keyring entry could not be removed); an empty list when all went well.
@@ -216,7 +221,7 @@ class ProfileService:
                 self._unlocked.pop(profile_id, None)
         self._announce()
 
-    def session(self, profile_id: str | None = None) -> Any:
+    def session(self, profile_id: str | None = None) -> UnlockedProfile:
         """The storage UnlockedProfile (network key + sealed stores) of `profile_id` or the active profile.
 
         Asks `passphrase_provider` when needed (up to 3 tries). Raises NoActiveProfileError,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
@@ -32,6 +32,10 @@ from prop_desktop.ui.passphrase import PassphrasePrompter
 from prop_desktop.ui.settings import UiSettings, save_settings
 from prop_desktop.ui.widgets.page_scroll import PageScroll
 from prop_desktop.ui.worker import run_in_background
+
+if TYPE_CHECKING:
+    from prop_desktop.services import App
+    from prop_desktop.services.models import ProfileInfo
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +157,7 @@ class MainWindow(QMainWindow):
     profiles_loaded = Signal(object, object, object)  # list[ProfileInfo], active, KeyringStatus | Exception
     episodes_loaded = Signal(object, object)  # list[EpisodeInfo], Exception | None
 
-    def __init__(self, app: Any, settings: UiSettings | None = None, save_prefs: bool = True) -> None:
+    def __init__(self, app: App, settings: UiSettings | None = None, save_prefs: bool = True) -> None:
         super().__init__()
         self.app = app
         self.settings = settings or UiSettings()
@@ -168,8 +172,8 @@ class MainWindow(QMainWindow):
         self._profiles_dirty = False
         self._page_modules_loading = False
         self._page_modules_ready = False
-        self.profiles: list[Any] = []
-        self.active_profile: Any = None
+        self.profiles: list[ProfileInfo] = []
+        self.active_profile: ProfileInfo | None = None
         self.keyring_status: Any = None
         self.episodes: list[Any] = []
         self._episodes_loading = False

@@ -112,8 +112,8 @@ def test_update_my_skill_warm_starts_says_what_changed_and_keeps_the_old_until_s
         # How long a round takes is a speed goal (<= 10 s a round): `prop-desktop bench household
         # --corrections N` measures it (rounds[].seconds), not this test.
         assert adapter_file(app).read_bytes() != old
-        meta = app.training.adapter_info()
-        assert meta["updated"] is True and meta["corrections"] == 1
+        skill = app.training.skills.get()
+        assert skill is not None and skill.updated and skill.corrections == 1
         assert app.drive.set_personalized(True).personalized  # the new adapter drives
         app.drive.set_personalized(False)
 
