@@ -21,20 +21,13 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from prop_desktop.ui.joints import joint_label
 from prop_desktop.ui.messages import ask, show_error, user_message
 from prop_desktop.ui.pages.base import Page
 from prop_desktop.ui.pages.leader_slot import LeaderSlot
 from prop_desktop.ui.worker import run_in_background
 
 PREFLIGHT_COLUMNS = ("Joint", "ID", "Model", "Firmware", "Power", "Temp.", "Status")
-JOINT_LABELS = {
-    "shoulder_pan": "Base turn",
-    "shoulder_lift": "Shoulder",
-    "elbow_flex": "Elbow",
-    "wrist_flex": "Wrist bend",
-    "wrist_roll": "Wrist turn",
-    "gripper": "Gripper",
-}
 
 
 class ConnectPage(Page):
@@ -309,7 +302,7 @@ class ConnectPage(Page):
         self.preflight_table.setRowCount(len(report.servos))
         for r, s in enumerate(report.servos):
             cells = (
-                JOINT_LABELS.get(s.joint, s.joint),
+                joint_label(s.joint),
                 str(s.servo_id),
                 s.model or "—",
                 s.firmware or "—",

@@ -12,11 +12,11 @@ from prop_desktop.ui.messages import show_error, user_message
 from prop_desktop.ui.worker import run_in_background
 
 if TYPE_CHECKING:
-    from prop_desktop.ui.pages.connect_page import ConnectPage
+    from prop_desktop.ui.pages.base import Page
 
 
 class LeaderSlot(QGroupBox):
-    def __init__(self, page: ConnectPage) -> None:
+    def __init__(self, page: Page) -> None:
         super().__init__("Leader arm (optional)")
         self.setObjectName("leaderSlot")
         self.page = page

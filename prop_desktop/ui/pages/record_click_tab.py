@@ -13,7 +13,7 @@ from prop_desktop.ui.messages import user_message
 from prop_desktop.ui.widgets.workspace_view import WorkspaceView
 
 if TYPE_CHECKING:
-    from prop_desktop.ui.pages.record_page import RecordPage
+    from prop_desktop.ui.pages.record_host import RecordHost
 
 GRIPPER_OPEN = 0.5  # radians: the base tasks open to 0.5 before grasping and close to -0.4 on the item
 GRIPPER_CLOSED = -0.4
@@ -21,7 +21,7 @@ MAX_TARGETS = 8
 
 
 class ClickTab(QWidget):
-    def __init__(self, page: RecordPage) -> None:
+    def __init__(self, page: RecordHost) -> None:
         super().__init__()
         self.page = page
         self.targets: list[np.ndarray] = []

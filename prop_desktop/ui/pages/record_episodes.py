@@ -23,7 +23,7 @@ from prop_desktop.ui.profile_dialogs import TextDialog
 from prop_desktop.ui.worker import run_in_background
 
 if TYPE_CHECKING:
-    from prop_desktop.ui.pages.record_page import RecordPage
+    from prop_desktop.ui.pages.record_host import RecordHost
 
 # The table's "How" column.
 HOW = {"click": "clicked", "hand": "by hand", "leader": "leader arm", "correction": "correction"}
@@ -31,7 +31,7 @@ EPISODE_COLUMNS = ("Name", "Task", "How", "Length", "Samples", "Rate", "Note")
 
 
 class RecordingsBox(QGroupBox):
-    def __init__(self, page: RecordPage) -> None:
+    def __init__(self, page: RecordHost) -> None:
         super().__init__("Your recordings for this profile")
         self.page = page
         self.episodes: list[Any] = []

@@ -14,8 +14,8 @@ import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGroupBox, QHBoxLayout, QLabel, QSlider, QVBoxLayout, QWidget
 
+from prop_desktop.ui.joints import JOINT_LABELS, JOINT_NAMES
 from prop_desktop.ui.messages import user_message
-from prop_desktop.ui.widgets.joint_plot import JOINT_LABELS, JOINT_NAMES
 from prop_desktop.ui.widgets.workspace_view import WorkspaceView
 
 if TYPE_CHECKING:
