@@ -27,6 +27,9 @@ def services(tmp_path: Path, memory_keyring: MemoryKeyring) -> Iterator[object]:
     # PROP_DESKTOP_TEST_POLICY_DIR: another base policy folder (development only); default the shipped one.
     app = App(data_dir=tmp_path / "data", keyring_backend=memory_keyring,
               policy_dir=os.environ.get("PROP_DESKTOP_TEST_POLICY_DIR") or None)
+    # No back-off after a wrong passphrase by default: tests type the right one at once. The back-off itself
+    # is tested with an injected clock (test_private_profiles.py, tests/services/test_profile_service.py).
+    app.profiles.guard.first_delay_s = 0.0
     yield app
     app.close()
 
