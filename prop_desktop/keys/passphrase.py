@@ -27,7 +27,8 @@ from .errors import DamagedKeyEntry, WeakPassphrase, WrongPassphrase
 
 WRAP_KEY_BYTES = 32
 # zxcvbn's score (0-4): 3 = "safely unguessable: moderate protection from offline slow-hash scenario"
-# (< 1e10 guesses is refused). At the ~0.15 s per guess Argon2id costs here, 1e10 guesses take ~47 CPU-years.
+# (an estimate under 1e8 guesses is refused). At 0.15-0.4 s per Argon2id guess (measured here, README threat
+# model), 1e8 guesses take 6-15 months of one core; a 4-digit PIN (1e4) falls in under an hour.
 MIN_STRENGTH_SCORE = 3
 # zxcvbn refuses longer inputs (its matchers are quadratic); what follows 72 characters only adds strength.
 ESTIMATOR_MAX_CHARS = 72
