@@ -58,6 +58,7 @@ def _answer(qtbot, text: str):
 
 
 @pytest.mark.secret_service
+@pytest.mark.slow  # 4-8 s on 2 loaded cores (real Argon2id unlocks on the real keyring)
 @pytest.mark.timeout(90)
 def test_bo_cannot_use_anas_way_without_her_passphrase(qtbot, real_keyring_window):
     window, _backend = real_keyring_window
