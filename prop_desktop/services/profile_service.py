@@ -19,6 +19,7 @@ from typing import Any
 
 from prop_desktop.services.error_mapping import translate, user_errors
 from prop_desktop.services.errors import (
+    KeyUnavailableError,
     NoActiveProfileError,
     PassphraseRequiredError,
     ProfileError,
@@ -174,7 +175,10 @@ class ProfileService:
             with user_errors():
                 target = self._household.profile(profile_id)
             if target.protected:
-                self.session(target.id)
+                try:
+                    self.session(target.id)
+                except KeyUnavailableError:
+                    pass  # no usable key to protect (lost or damaged entry): switch, so restore is offered
         with user_errors():
             profile = self._household.set_active(profile_id)
         with self._lock:

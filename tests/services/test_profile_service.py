@@ -195,3 +195,19 @@ def test_insecure_keyring_is_reported_for_the_banner(tmp_path):
 
 def test_memory_keyring_status_ok(profiles: ProfileService):
     assert profiles.keyring_status().ok
+
+
+def test_switching_to_a_protected_member_needs_their_passphrase(profiles: ProfileService, memory_keyring):
+    ana = profiles.create("Ana", passphrase="correct horse").profile
+    bo = profiles.create("Bo", shared=True).profile
+    profiles.switch(bo.id)
+    assert not profiles.info(ana.id).unlocked  # switching away dropped Ana's key
+    with pytest.raises(PassphraseRequiredError):
+        profiles.switch(ana.id)  # nobody to answer: refused
+    assert profiles.active().id == bo.id
+    profiles.passphrase_provider = lambda info, reason: "correct horse"
+    assert profiles.switch(ana.id).unlocked and profiles.active().id == ana.id
+    profiles.switch(bo.id)
+    memory_keyring.entries.clear()  # Ana's keyring entry is lost: nothing to protect, restore is offered
+    profiles.passphrase_provider = None
+    assert profiles.switch(ana.id).key_present is False
