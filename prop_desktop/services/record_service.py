@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -42,13 +42,18 @@ from prop_desktop.services.models import (
 from prop_desktop.services.profile_service import ProfileService
 from prop_desktop.services.scenes import check_task, default_scene, make_scene, random_scene, task_infos
 
+if TYPE_CHECKING:
+    from prop_desktop.services.leader_service import LeaderArmService
+
 TargetLike = Waypoint | Sequence[float]  # Waypoint, (x, y, z) or (x, y, z, gripper)
 CLICK_MAX_SPEED = 0.8  # rad/s peak on the farthest joint: close to the base policy's 1 rad/s
 STATUS_PERIOD_S = 0.5
 
 
 class RecordService:
-    def __init__(self, arm: ArmService, profiles: ProfileService, rate_hz: float = 50.0) -> None:
+    def __init__(self, arm: ArmService, profiles: ProfileService, rate_hz: float = 50.0,
+                 leader: LeaderArmService | None = None) -> None:
+        """`leader`: the optional leader-arm slot, for recording by teleoperation."""
         self.sample: Signal[JointSample] = Signal("record.sample")
         self.status_changed: Signal[RecordingStatus] = Signal("record.status_changed")
         self.finished: Signal[RecordingResult] = Signal("record.finished")
@@ -66,6 +71,9 @@ class RecordService:
         self._done = threading.Event()
         self._done.set()
         arm.add_stop_hook(lambda reason: self.stop())
+        self._leader = leader
+        if leader is not None:  # the leader going away ends a teleoperated recording (not the others)
+            leader.add_stop_hook(lambda reason: self.stop() if self._status.mode == "leader" else None)
 
     # --- tasks, scenes, workspace ------------------------------------------------------------------------
     def tasks(self) -> list[TaskInfo]:
@@ -173,6 +181,27 @@ class RecordService:
             raise InvalidInputError("The recording length must be positive.", "Pick a length in seconds.")
         self._begin("hand", task, scene or self.scene(task), name, max_seconds=max_seconds, correction=correction)
 
+    def start_leader_episode(self, task: str, max_seconds: float = 60.0, scene: Scene | None = None,
+                             name: str | None = None) -> None:
+        """Start a teleoperated demonstration: the follower mirrors the leader arm at the control rate (≥ 100 Hz)
+        until stop()/max_seconds. Saved: the follower's joints and the leader's pose as the goal.
+
+        Raises NotConnectedError (follower or leader), BusyError, NoActiveProfileError, InvalidInputError.
+        """
+        from prop_desktop.services.errors import NotConnectedError
+
+        check_task(task)
+        if not (max_seconds > 0):
+            raise InvalidInputError("The recording length must be positive.", "Pick a length in seconds.")
+        if self._leader is None:
+            raise NotConnectedError("This app has no leader-arm slot.", "Record by clicking or by hand.")
+        leader = self._leader.claim("recording")
+        try:
+            self._begin("leader", task, scene or self.scene(task), name, max_seconds=max_seconds, leader=leader)
+        except BaseException:
+            self._leader.release("recording")
+            raise
+
     def _begin(self, mode: str, task: str, scene: Scene, name: str | None, **kw: Any) -> None:
         profile_id = self._profiles.active_id()  # NoActiveProfileError before anything moves
         with self._lock:
@@ -243,6 +272,13 @@ class RecordService:
                 recorder = Recorder(arm, "click", targets=list(targets), rate_hz=self.rate_hz, task=task,
                                     profile_id=profile_id, max_speed=CLICK_MAX_SPEED, settle_s=0.5,
                                     on_sample=self._on_sample, cancel=self._stop.is_set)
+            elif mode == "leader":
+                from prop_desktop.arm.teleop import DEFAULT_TELEOP_RATE_HZ
+
+                # Mirroring a hand needs the control rate, whatever the (lower) rate set for the other modes.
+                recorder = Recorder(arm, "leader", leader=kw["leader"], seconds=kw["max_seconds"],
+                                    rate_hz=max(self.rate_hz, DEFAULT_TELEOP_RATE_HZ), task=task,
+                                    profile_id=profile_id, on_sample=self._on_sample, cancel=self._stop.is_set)
             else:
                 recorder = Recorder(arm, "hand", seconds=kw["max_seconds"], rate_hz=self.rate_hz, task=task,
                                     profile_id=profile_id, on_sample=self._on_sample, cancel=self._stop.is_set)
@@ -256,7 +292,7 @@ class RecordService:
             if getattr(arm, "estopped", False) and not meta.get("fault"):
                 meta.update(interrupted=True, fault="emergency stop")
             fault = meta.get("fault")
-            user_fault = self._arm.report_fault(fault) if fault else None
+            user_fault = self._report(recorder, fault) if fault else None
             if len(episode) == 0:
                 self._finish(RecordingResult(None, user_fault or "Nothing was recorded."))
                 return
@@ -273,6 +309,15 @@ class RecordService:
         except Exception as exc:  # noqa: BLE001 - a worker must always finish and free the arm
             message = self._arm.report_fault(str(exc)) if self._arm.state.connected else str(exc)
             self._finish(RecordingResult(None, message))
+
+    def _report(self, recorder: Any, fault: str) -> str:
+        """Tell the slot whose arm failed: a lost leader disconnects the leader slot; the follower stays connected
+        (its torque was released)."""
+        from prop_desktop.arm.teleop import LeaderLost
+
+        if self._leader is not None and isinstance(recorder.error, LeaderLost):
+            return self._leader.report_fault(fault)
+        return self._arm.report_fault(fault)
 
     def _on_sample(self, s: Any) -> None:
         q = tuple(float(v) for v in s.q)
@@ -297,6 +342,8 @@ class RecordService:
     def _finish(self, result: RecordingResult) -> None:
         self._recorder = None
         self._arm.release("recording")
+        if self._leader is not None:
+            self._leader.release("recording")
         ep = result.episode
         message = result.fault or (f"Saved “{ep.name}”: {ep.samples} samples." if ep else "Nothing was saved.")
         self._status = RecordingStatus(

@@ -237,7 +237,11 @@ def drive(qtbot, window, task: str, personalized: bool, seconds: float = 4.0, sa
     qtbot.waitUntil(lambda: page.running, timeout=10_000)
     qtbot.wait(int(seconds * 1000))
     if samples:
-        qtbot.waitUntil(lambda: len(page.path_snapshot()) >= samples, timeout=60_000)
+        # Wait for the steps, or for the drive to end by itself (a fault): then say why, not just "timed out".
+        qtbot.waitUntil(lambda: len(page.path_snapshot()) >= samples or not page.running, timeout=60_000)
+        steps = len(page.path_snapshot())
+        assert steps >= samples, (f"the drive ended after {steps} of {samples} steps: "
+                                  f"{page.drive_status.text()!r} {page.banner.text()!r}")
     click(qtbot, page.stop_button)
     qtbot.waitUntil(lambda: not page.running, timeout=5000)
     return page.path_snapshot(), page.mode_label.text()

@@ -1,4 +1,5 @@
-"""Step 1 — Connect: pick the simulated arm or a detected USB adapter, check the servos, calibrate."""
+"""Step 1 — Connect: pick the simulated arm or a detected USB adapter, check the servos, calibrate; optionally
+a leader arm too (leader_slot.py)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from prop_desktop.ui.messages import ask, show_error, user_message
 from prop_desktop.ui.pages.base import Page
+from prop_desktop.ui.pages.leader_slot import LeaderSlot
 from prop_desktop.ui.worker import run_in_background
 
 PREFLIGHT_COLUMNS = ("Joint", "ID", "Model", "Firmware", "Power", "Temp.", "Status")
@@ -116,6 +118,8 @@ class ConnectPage(Page):
         rl.addLayout(pb)
         row.addWidget(right, 1)
 
+        self.leader_slot = LeaderSlot(self)
+        self.outer.addWidget(self.leader_slot)
         self.next_hint = QLabel()
         self.next_hint.setObjectName("muted")
         self.outer.addWidget(self.next_hint)
@@ -136,6 +140,7 @@ class ConnectPage(Page):
 
     def refresh(self) -> None:
         self.refresh_button.setEnabled(False)
+        self.leader_slot.refresh()
         run_in_background(self.bridge, self.app.arm.available_connections, self._show_choices, self._choices_failed,
                           name="ports")
 
@@ -330,3 +335,6 @@ class ConnectPage(Page):
             return
         self.wizard = CalibrationWizardDialog(driver, self.bridge, self)
         self.wizard.open()
+
+    def shutdown(self) -> None:
+        self.leader_slot.shutdown()
