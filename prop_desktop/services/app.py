@@ -3,7 +3,7 @@
     app = App()                                                  # the real thing
     app = App(data_dir=tmp, keyring_backend=MemoryKeyring())     # tests
     app.arm.connect()                     # the simulated arm unless a real one is plugged in
-    created = app.profiles.create("Ana")  # created.recovery_code: show it once
+    created = app.profiles.create("Ana", shared=True)  # created.recovery_code: show it once
     app.record.start_click_episode("point", [(0.20, 0.10, 0.25, 0.0)]); app.record.wait()
     job = app.training.start(); job.wait()
     app.drive.start("point", personalized=True)

@@ -40,7 +40,7 @@ def run(demos: int = 3, policy_dir: str | None = None, max_steps: int = 1500, ma
         t0 = time.perf_counter()
         app.arm.connect("sim")
         out["connect_s"] = time.perf_counter() - t0
-        app.profiles.create("Bench")
+        app.profiles.create("Bench", shared=True)
         rates = []
         ys = np.linspace(-0.2, 0.2, demos) if demos > 1 else np.array([0.0])
         for y in ys:

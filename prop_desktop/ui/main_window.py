@@ -164,7 +164,8 @@ class MainWindow(QMainWindow):
         self._save_prefs = save_prefs
         self.bridge = ThreadBridge(self)
         self.passphrase_prompter = PassphrasePrompter(
-            self.bridge, self, is_unlocked=lambda profile_id: app.profiles.info(profile_id).unlocked)
+            self.bridge, self, is_unlocked=lambda profile_id: app.profiles.info(profile_id).unlocked,
+            wait_left=app.profiles.wait_left)
         app.profiles.passphrase_provider = self.passphrase_prompter
         self._closing_confirmed = False
         self._disconnects: list[Any] = []
@@ -185,6 +186,9 @@ class MainWindow(QMainWindow):
         self._wire_services()
         self._add_shortcuts()
         self._started = True
+        from prop_desktop.ui.profile_lock import IdleRelock
+
+        self.idle_relock = IdleRelock(self)
         self.go_to("Connect")
         self.refresh_profiles()
         run_in_background(self.bridge, self._warm_up, name="warm-up")
@@ -533,12 +537,19 @@ class MainWindow(QMainWindow):
 
             show_info(self, "Please stop first", f"The arm is {moving}. Stop it before switching to someone else.")
             return
+        from prop_desktop.services.errors import PassphraseRequiredError
         from prop_desktop.ui.messages import show_error
 
+        def refused(exc: BaseException) -> None:
+            self.refresh_profiles()  # the picker shows who is still using the arm
+            if isinstance(exc, PassphraseRequiredError):  # cancelled: said quietly, not in a box
+                self.statusBar().showMessage("Not switched: that profile's passphrase was not given.", 8000)
+            else:
+                show_error(self, "Cannot switch profile", exc)
+
+        # A protected profile asks for its passphrase first (the services ask through the prompter).
         run_in_background(self.bridge, lambda: self.app.profiles.switch(profile_id),
-                          lambda _p: self.refresh_profiles(),
-                          lambda e: (show_error(self, "Cannot switch profile", e), self.refresh_profiles()),
-                          name="switch-profile")
+                          lambda _p: self.refresh_profiles(), refused, name="switch-profile")
 
     def _active_changed(self, _profile: Any) -> None:
         self.refresh_profiles()
@@ -604,6 +615,7 @@ class MainWindow(QMainWindow):
                 setattr(self.app.record, setter, settings.control_rate_hz)
         if hasattr(self.app.arm, "control_rate_hz"):
             self.app.arm.control_rate_hz = settings.control_rate_hz
+        self.idle_relock.apply(settings.idle_lock_minutes)
         for page in self.pages.values():
             page.settings_changed()
 

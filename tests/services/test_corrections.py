@@ -41,7 +41,7 @@ def trained() -> Iterator[App]:
     app = App(data_dir=root, keyring_backend=MemoryKeyring(), policy_dir=base_policy_dir())
     try:
         app.arm.connect("sim")
-        app.profiles.create("Ana")
+        app.profiles.create("Ana", shared=True)
         for y in (-0.1, 0.1):
             app.record.set_scene(TASK, (0.45, y))
             app.record.start_click_episode(TASK, [(0.15, y, 0.30, 0.3)])
@@ -140,7 +140,7 @@ def test_update_my_skill_warm_starts_says_what_changed_and_keeps_the_old_until_s
 def test_update_my_skill_without_a_trained_skill_says_what_to_do(trained):
     app = trained
     ana = app.profiles.active().id
-    bo = app.profiles.create("Bo")
+    bo = app.profiles.create("Bo", shared=True)
     try:
         app.profiles.switch(bo.profile.id)
         result = app.training.update_skill(in_process=True).wait(60)

@@ -71,7 +71,7 @@ def test_importing_the_services_does_not_import_torch():
 def test_training_needs_a_profile_and_demonstrations(app: App, require_base_policy):
     with pytest.raises(NoActiveProfileError):
         app.training.start()
-    app.profiles.create("Ana")
+    app.profiles.create("Ana", shared=True)
     job = app.training.start()
     result = job.wait(60)
     assert result.state is TrainingState.FAILED and "Record" in result.message

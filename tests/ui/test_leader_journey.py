@@ -13,7 +13,6 @@ from PySide6.QtWidgets import QFileDialog, QSlider
 from prop_desktop.interop.lerobot_reader import read_dataset
 from prop_desktop.interop.lerobot_units import UnitConversion
 
-from . import test_secret_service
 from .journey import (
     choose,
     choose_tab,
@@ -24,8 +23,6 @@ from .journey import (
     go_to,
     wait_for_dialog,
 )
-
-real_keyring_window = test_secret_service.real_keyring_window  # the fixture: a window on the real keyring
 
 LEADER_TAB = 2
 
