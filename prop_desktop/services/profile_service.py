@@ -258,7 +258,7 @@ class ProfileService:
         if wait is not None:
             raise UnlockBackoffError("Too many wrong passphrases for this profile.", wait)
 
-    def lock_idle(self) -> list[str]:
+    def lock_idle(self) -> builtins.list[str]:
         """Drop the keys not used for the idle time (the person walked away); returns their profile ids."""
         with self._lock:
             idle = self.guard.idle(list(self._unlocked))

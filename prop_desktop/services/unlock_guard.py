@@ -49,7 +49,7 @@ class UnlockGuard:
         with self._lock:
             count = self._failures.get(profile_id, 0) + 1
             self._failures[profile_id] = count
-            delay = min(self.first_delay_s * 2 ** (count - 1), self.max_delay_s)
+            delay = min(self.first_delay_s * 2.0 ** (count - 1), self.max_delay_s)
             self._next_try[profile_id] = self.clock() + delay
             return delay
 
