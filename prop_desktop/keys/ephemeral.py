@@ -14,10 +14,10 @@ from keyring.errors import PasswordDeleteError
 class EphemeralKeyring(KeyringBackend):
     """Secrets in a dict; they vanish with the process."""
 
-    priority = -1  # type: ignore[assignment]  # keyring's discovery must never choose it
+    priority = -1  # keyring's discovery must never choose it
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]  # keyring publishes no types for it
         self.entries: dict[tuple[str, str], str] = {}
 
     def get_password(self, service: str, username: str) -> str | None:

@@ -155,7 +155,7 @@ class KeyringStore:
         if text is None:
             raise KeyMissing("this profile's key is not in the keyring (it was removed, or this is another "
                              "computer); restore it with the profile's recovery code")
-        return text
+        return str(text)
 
     def has(self, profile_id: str) -> bool:
         return self._call("read the key", lambda b, u: b.get_password(SERVICE, u), profile_id) is not None

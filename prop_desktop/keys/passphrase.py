@@ -120,7 +120,7 @@ def derive_wrapping_key(passphrase: str, params: dict[str, Any]) -> bytes:
         if name == "argon2id":
             if Argon2id is None:
                 raise DamagedKeyEntry("this key was wrapped with Argon2id, which needs cryptography >= 44")
-            kdf = Argon2id(
+            kdf: Argon2id | Scrypt = Argon2id(
                 salt=salt,
                 length=WRAP_KEY_BYTES,
                 iterations=int(params["iterations"]),

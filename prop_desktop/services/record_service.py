@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from prop_desktop.services.arm_service import ArmService
+from prop_desktop.services.background import BackgroundRun
 from prop_desktop.services.error_mapping import user_errors
 from prop_desktop.services.errors import (
     BusyError,
@@ -61,13 +62,10 @@ class RecordService:
         self._profiles = profiles
         self._scenes: dict[str, Scene] = {}
         self._lock = threading.Lock()
-        self._worker: threading.Thread | None = None
+        self._current: BackgroundRun | None = None  # the recording or replay running (or the last one)
         self._recorder: Any = None
-        self._stop = threading.Event()
         self._status = RecordingStatus(False)
         self._result: RecordingResult | None = None
-        self._done = threading.Event()
-        self._done.set()
         arm.add_stop_hook(lambda reason: self.stop())
         self._leader = leader
         if leader is not None:  # the leader going away ends a teleoperated recording (not the others)
@@ -112,7 +110,8 @@ class RecordService:
 
     @property
     def running(self) -> bool:
-        return not self._done.is_set()
+        run = self._current
+        return run is not None and run.running
 
     def start_click_episode(self, task: str, targets: Sequence[TargetLike], scene: Scene | None = None,
                             name: str | None = None, correction: bool = False) -> None:
@@ -161,34 +160,38 @@ class RecordService:
     def _begin(self, mode: str, task: str, scene: Scene, name: str | None, **kw: Any) -> None:
         profile_id = self._profiles.active_id()  # NoActiveProfileError before anything moves
         with self._lock:
-            if not self._done.is_set():
+            if self.running:
                 raise BusyError("A recording is already running.", "Stop it first.")
             arm = self._arm.claim("recording")
-            self._done.clear()
-            self._stop = threading.Event()
             self._result = None
             self._status = RecordingStatus(True, mode, task, message="Preparing…")
-            self._worker = threading.Thread(
-                target=self._run, args=(arm, mode, task, scene, name, profile_id, kw), name=f"record-{mode}",
-                daemon=True,
-            )
-            self._worker.start()
+            self._current = BackgroundRun(lambda run: self._record(run, arm, mode, task, scene, name, profile_id, kw),
+                                          f"record-{mode}")
+            self._current.on_cancel(self._stop_recorder)
+            self._current.start()
         self.status_changed.emit(self._status)
 
     def stop(self) -> None:
-        """End the current recording early (the episode is kept); returns at once, `finished` follows."""
-        self._stop.set()
-        recorder = self._recorder
+        """End the current recording early (the episode is kept) or the replay; returns at once, `finished`
+        follows."""
+        run = self._current
+        if run is not None:
+            run.cancel()
+
+    def _stop_recorder(self) -> None:
+        recorder = self._recorder  # None before the recorder exists: it then starts cancelled (run.is_cancelled)
         if recorder is not None:
             recorder.stop()
 
     def wait(self, timeout: float | None = None) -> RecordingResult | None:
         """Block until the current recording ends (scripts/tests; never the GUI thread)."""
-        self._done.wait(timeout)
+        run = self._current
+        if run is not None:
+            run.wait(timeout)
         return self._result
 
-    def _run(self, arm: Any, mode: str, task: str, scene: Scene, name: str | None, profile_id: str,
-             kw: dict[str, Any]) -> None:
+    def _record(self, run: BackgroundRun, arm: Any, mode: str, task: str, scene: Scene, name: str | None,
+                profile_id: str, kw: dict[str, Any]) -> None:
         from prop_desktop.arm.recording import Recorder, segment_duration
 
         result: RecordingResult
@@ -208,7 +211,7 @@ class RecordService:
                 self._set_status(message="Going to the start pose…")
                 # A correction starts where the person took over: going home first would lose that state.
                 fault = None if kw.get("correction") else move_to(arm, HOME, rate_hz=self.rate_hz,
-                                                                   cancel=self._stop.is_set)
+                                                                   cancel=run.is_cancelled)
                 if fault is not None:
                     message = self._arm.report_fault(fault)
                     self._finish(RecordingResult(None, message))
@@ -227,17 +230,17 @@ class RecordService:
                 extra["segment_ends"] = ends
                 recorder = Recorder(arm, "click", targets=list(targets), rate_hz=self.rate_hz, task=task,
                                     profile_id=profile_id, max_speed=CLICK_MAX_SPEED, settle_s=0.5,
-                                    on_sample=self._on_sample, cancel=self._stop.is_set)
+                                    on_sample=self._on_sample, cancel=run.is_cancelled)
             elif mode == "leader":
                 from prop_desktop.arm.teleop import DEFAULT_TELEOP_RATE_HZ
 
                 # Mirroring a hand needs the control rate, whatever the (lower) rate set for the other modes.
                 recorder = Recorder(arm, "leader", leader=kw["leader"], seconds=kw["max_seconds"],
                                     rate_hz=max(self.rate_hz, DEFAULT_TELEOP_RATE_HZ), task=task,
-                                    profile_id=profile_id, on_sample=self._on_sample, cancel=self._stop.is_set)
+                                    profile_id=profile_id, on_sample=self._on_sample, cancel=run.is_cancelled)
             else:
                 recorder = Recorder(arm, "hand", seconds=kw["max_seconds"], rate_hz=self.rate_hz, task=task,
-                                    profile_id=profile_id, on_sample=self._on_sample, cancel=self._stop.is_set)
+                                    profile_id=profile_id, on_sample=self._on_sample, cancel=run.is_cancelled)
             self._recorder = recorder
             self._t_status = 0.0
             self._set_status(message="Recording…")
@@ -247,7 +250,7 @@ class RecordService:
             meta.update(extra)
             if getattr(arm, "estopped", False) and not meta.get("fault"):
                 meta.update(interrupted=True, fault="emergency stop")
-            fault = meta.get("fault")
+            fault = str(meta["fault"]) if meta.get("fault") else None
             user_fault = self._report(recorder, fault) if fault else None
             if len(episode) == 0:
                 self._finish(RecordingResult(None, user_fault or "Nothing was recorded."))
@@ -308,7 +311,7 @@ class RecordService:
             None, message,
         )
         self._result = result
-        self._done.set()
+        self._finished()
         self.status_changed.emit(self._status)
         self.finished.emit(result)
 
@@ -347,32 +350,30 @@ class RecordService:
         if len(t) < 2:
             raise EpisodeError("This episode is too short to replay.")
         with self._lock:
-            if not self._done.is_set():
+            if self.running:
                 raise BusyError("A recording or replay is already running.", "Stop it first.")
             arm = self._arm.claim("replaying")
-            self._done.clear()
-            self._stop = threading.Event()
             self._result = None
-            self._status = RecordingStatus(True, "replay", meta.get("task"), message="Replaying…")
-            self._worker = threading.Thread(target=self._replay, args=(arm, t, q), name="replay", daemon=True)
-            self._worker.start()
+            task = meta.get("task")
+            self._status = RecordingStatus(True, "replay", task if isinstance(task, str) else None,
+                                           message="Replaying…")
+            self._current = BackgroundRun(lambda run: self._replay(run, arm, t, q), "replay").start()
         self.status_changed.emit(self._status)
 
-    def _replay(self, arm: Any, t: np.ndarray, q: np.ndarray) -> None:
+    def _replay(self, run: BackgroundRun, arm: Any, t: np.ndarray, q: np.ndarray) -> None:
         from prop_desktop.arm.loop import FixedRateLoop
         from prop_desktop.services.motion import move_to
 
         fault = None
         try:
-            fault = move_to(arm, q[0], rate_hz=self.rate_hz, cancel=self._stop.is_set)
-            if fault is None and not self._stop.is_set():
+            fault = move_to(arm, q[0], rate_hz=self.rate_hz, cancel=run.is_cancelled)
+            if fault is None and not run.cancelled:
                 t = t - t[0]
-                path = [np.interp, t, q]
 
                 def tick(tk: Any) -> bool:
-                    if self._stop.is_set():
+                    if run.cancelled:
                         return False
-                    goal = np.array([path[0](tk.t, path[1], path[2][:, j]) for j in range(6)])
+                    goal = np.array([np.interp(tk.t, t, q[:, j]) for j in range(6)])
                     measured = arm.read_joints()
                     sent = arm.command(goal)
                     self.sample.emit(JointSample(tk.t, tuple(map(float, measured)), tuple(map(float, sent))))
@@ -391,9 +392,15 @@ class RecordService:
         self._arm.release("replaying")
         self._status = RecordingStatus(False, "replay", self._status.task, message=message or "Replay finished.")
         self._result = RecordingResult(None, message)
-        self._done.set()
+        self._finished()
         self.status_changed.emit(self._status)
         self.finished.emit(self._result)
+
+    def _finished(self) -> None:
+        """The result is in place: `running` turns False before `status_changed`/`finished` announce it."""
+        run = self._current
+        if run is not None:
+            run.finish()
 
     def _announce_episodes(self) -> None:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import re
 from dataclasses import dataclass
@@ -55,7 +56,7 @@ class AdapterStore:
         model_hash = check_model_hash(base_model_hash)
         if not isinstance(data, bytes | bytearray | memoryview):
             raise TypeError("adapter data must be bytes (Adapter.to_bytes())")
-        header = {
+        header: dict[str, Any] = {
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
             "size": len(data),
             "meta": dict(meta or {}),
@@ -114,7 +115,7 @@ class AdapterStore:
             except FileNotFoundError:
                 raise AdapterNotFound("this profile has no adapter for that base model") from None
 
-    def verify(self) -> list[str]:
+    def verify(self) -> builtins.list[str]:
         problems = []
         for model_hash in self.hashes():
             try:

@@ -8,6 +8,7 @@ those sections (no plaintext index exists anywhere).
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import json
 import logging
@@ -207,7 +208,7 @@ class EpisodeStore:
             except FileNotFoundError:
                 raise EpisodeNotFound(f"no episode {episode_id} in this profile") from None
 
-    def verify(self) -> list[str]:
+    def verify(self) -> builtins.list[str]:
         """Open every file completely; one line per problem."""
         problems = []
         for episode_id in self.ids():

@@ -115,7 +115,7 @@ def _profile_for(hh: KeyChangeHost, ref: Profile | str, key: ProfileKey) -> Prof
     except ProfileNotFound:
         pass
     for profile in data.profiles.values():
-        ids = {profile.key_id, (profile.rotation or {}).get("to", "")}
+        ids: set[str | None] = {profile.key_id, (profile.rotation or {}).get("to", "")}
         ids |= {key_id_of(path) for path, _ in hh._sealed_files(profile)}
         if key.key_id not in ids:
             continue

@@ -177,7 +177,8 @@ def key_id_of(path: Path) -> str | None:
         return None
     if len(head) < _PREFIX.size or head[: len(MAGIC)] != MAGIC:
         return None
-    return _PREFIX.unpack(head)[2].hex()
+    key_id: bytes = _PREFIX.unpack(head)[2]
+    return key_id.hex()
 
 
 def open_regular(path: Path) -> BinaryIO:

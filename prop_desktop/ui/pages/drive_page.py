@@ -230,6 +230,7 @@ class DrivePage(Page):
     def _started(self, change: Any) -> None:
         self._pending = False
         self.running = True
+        self._ended_here = False
         if change.personalized != self.personalized or change.reason:
             self._show_mode(change.personalized, change.reason)  # else keep the message (and why) shown now
         self.drive_status.setText("Running. Press Stop (or Esc) to stop.")
@@ -248,6 +249,7 @@ class DrivePage(Page):
         except Exception as exc:  # noqa: BLE001
             self.show_error(exc)
         self.running = False
+        self._ended_here = True
         self.drive_status.setText("Stopped. The arm holds its position.")
         self._update_controls()
 
@@ -263,6 +265,12 @@ class DrivePage(Page):
         self._status = status
         # The policy decides 20 times a second; the arm's own control loop (Settings) runs faster underneath.
         self.rate_label.setText(f"{status.loop_hz:.0f} decisions/s" if status.running else "")
+        if self._ended_here:
+            # The page ended this drive itself (Stop, Esc) and said so. The drive's statuses still on their way
+            # are stale: its last one can arrive after a Reset, where "press Reset" would be wrong.
+            if not status.running:
+                self._ended_here = False
+            return
         if status.running and status.message and self.running:
             self.drive_status.setText(status.message)
         if status.running != self.running and not self._pending:
@@ -332,6 +340,7 @@ class DrivePage(Page):
         self.corrections.update_controls()  # the reason is now said here, not twice
 
     _blocker_shown: str | None = None
+    _ended_here = False  # the page ended the current drive itself (Stop, Esc): its last status adds nothing
 
     def _update_controls(self) -> None:
         state = self.app.arm.state
@@ -359,12 +368,14 @@ class DrivePage(Page):
             except Exception:  # noqa: BLE001
                 pass
             self.running = False
+            self._ended_here = True
             self.drive_status.setText("Stopped.")
             self._update_controls()
 
     def emergency_stopped(self) -> None:
         if self.running:
             self.running = False
+            self._ended_here = True
             self.drive_status.setText("Emergency stop: the motors were relaxed.")
             self._update_controls()
 
