@@ -51,12 +51,12 @@ def main() -> int:
     print(f"data folder: {hh.root}\nkeyring: {hh.keystore.describe()}")
 
     print("1. two profiles, each with a key in the keyring and a recovery code shown once")
-    ana, ana_code = hh.create_profile("Ana")
-    bo, bo_code = hh.create_profile("Bo", passphrase="Bo's long passphrase")
+    ana, ana_code = hh.create_profile("Ana", shared=True)  # Ana chose: anyone here may use her way
+    bo, bo_code = hh.create_profile("Bo", passphrase="Bo's long violet passphrase")
     print(f"  Ana's recovery code: {ana_code}\n  Bo's recovery code:  {bo_code}")
 
     print("2. seal episodes and an adapter for each")
-    for profile, passphrase, task in ((ana, None, "serve"), (bo, "Bo's long passphrase", "put away")):
+    for profile, passphrase, task in ((ana, None, "serve"), (bo, "Bo's long violet passphrase", "put away")):
         me = hh.unlock(profile, passphrase)
         for seed in range(2):
             me.episodes.save(*record_episode(profile.id, task, seed))
@@ -68,7 +68,7 @@ def main() -> int:
     print("3. switch between them")
     for name in ("Bo", "Ana"):
         active = hh.set_active(name)
-        me = hh.unlock(active, "Bo's long passphrase" if active.protected else None)
+        me = hh.unlock(active, "Bo's long violet passphrase" if active.protected else None)
         tasks = sorted({info.task for info in me.episodes.list()})
         check(hh.active().name == name, f"active profile is {name}; its episodes are for {tasks}")
 

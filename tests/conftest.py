@@ -1,4 +1,5 @@
-"""Shared test set-up: headless Qt by default, a private data folder per test, 2 torch threads."""
+"""Shared test set-up: headless Qt by default, a private data folder per test, 2 torch threads
+(1 a shard when run-tests.sh runs two shards at once)."""
 
 from __future__ import annotations
 
@@ -23,4 +24,5 @@ def _torch_threads():
         import torch
     except ImportError:  # pragma: no cover - torch is a hard dependency
         return
-    torch.set_num_threads(2)
+    # run-tests.sh runs two shards at once on 2 cores and gives each one thread; alone, a run gets two.
+    torch.set_num_threads(int(os.environ.get("PROP_DESKTOP_TEST_TORCH_THREADS", "2")))

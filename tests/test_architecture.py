@@ -68,11 +68,12 @@ def test_a_forbidden_import_in_the_engine_breaks_a_contract(tmp_path, leak, brok
     assert "prop_desktop.prop.leak" in result.stdout
 
 
-def test_an_import_circle_inside_a_package_breaks_a_contract(tmp_path):
+@pytest.mark.parametrize("package", ["keys", "prop", "ui/pages"])
+def test_an_import_circle_inside_a_package_breaks_a_contract(tmp_path, package):
     project = _copy_project(tmp_path)
-    keys = project / "prop_desktop" / "keys"
-    (keys / "circle_a.py").write_text("from . import circle_b  # noqa: F401\n")
-    (keys / "circle_b.py").write_text("from . import circle_a  # noqa: F401\n")
+    folder = project / "prop_desktop" / package
+    (folder / "circle_a.py").write_text("from . import circle_b  # noqa: F401\n")
+    (folder / "circle_b.py").write_text("from . import circle_a  # noqa: F401\n")
     result = _lint_imports(project)
     assert result.returncode != 0, result.stdout
     assert "No import circles between the modules of a package BROKEN" in result.stdout

@@ -104,7 +104,7 @@ if [ "$self_test" = 1 ]; then
     echo "== Frozen app against a real Secret Service (profile create, verify, delete)"
     # shellcheck disable=SC2016  # $1 is expanded by the inner shell
     PROP_DESKTOP_DATA_DIR="$trial/data2" HOME="$trial/home" dbus-run-session -- bash scripts/with-keyring.sh \
-      bash -c '"$1" profile create "Bundle check" >/dev/null && "$1" profile verify "Bundle check" \
+      bash -c '"$1" profile create "Bundle check" --shared >/dev/null && "$1" profile verify "Bundle check" \
                && "$1" profile delete "Bundle check" --yes' _ "$installed"
   fi
 fi

@@ -203,6 +203,10 @@ class Arm:
         """Enable torque without a jump: goal = present first. Returns the present joints (radians)."""
         with self._cmd_lock:
             self._refuse_if_stopped()
+            if self.model.is_leader:
+                raise SafetyStop(
+                    f"the {self.model.display_name} is moved by hand and never commanded; its torque stays off"
+                )
             if self.require_calibration and not self.is_calibrated:
                 raise SafetyStop(
                     "this arm is not calibrated yet, so its joint ranges are unknown and moving it could drive a "

@@ -131,7 +131,7 @@ DYNAMIXEL_HARDWARE_ERROR_BITS = {
     0x20: "overload",
 }
 
-MODEL_NAMES = {777: "STS3215", 1060: "XL430-W250", 1200: "XL330-M288"}
+MODEL_NAMES = {777: "STS3215", 1060: "XL430-W250", 1190: "XL330-M077", 1200: "XL330-M288"}
 
 
 def decode_bits(value: int, bits: Mapping[int, str]) -> list[str]:

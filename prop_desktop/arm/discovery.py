@@ -317,7 +317,7 @@ def identify_arm(port: str, *, baudrate: int = 1_000_000, timeout_s: float = 0.0
     Raises the bus layer's PortError when the port cannot be opened (with the usual plain-language fix).
     """
     from prop_desktop.arm.errors import BusError
-    from prop_desktop.arm.models import ARM_MODELS
+    from prop_desktop.arm.models import ARM_MODELS, LEADER_MODELS
     from prop_desktop.arm.protocols import make_bus
 
     for protocol in ("feetech", "dynamixel"):
@@ -332,7 +332,8 @@ def identify_arm(port: str, *, baudrate: int = 1_000_000, timeout_s: float = 0.0
         if not found:
             continue
         match = None
-        for model in ARM_MODELS.values():
+        # Followers first: an SO-101 leader has the same servos as its follower, so only a Koch leader is told apart.
+        for model in (*ARM_MODELS.values(), *LEADER_MODELS.values()):
             expected = {j.servo_id: j.servo.model_number for j in model.joints}
             if model.protocol == protocol and all(found.get(i) == m for i, m in expected.items()):
                 match = model.key

@@ -26,7 +26,7 @@ BROADCAST_ID = 0xFE
 PING, READ, WRITE, REG_WRITE, ACTION, FACTORY_RESET, REBOOT, CLEAR = 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x08, 0x10
 SYNC_READ, SYNC_WRITE, FAST_SYNC_READ, BULK_READ, BULK_WRITE = 0x82, 0x83, 0x8A, 0x92, 0x93
 STATUS = 0x55
-XL330_MODEL = 1200
+XL330_MODELS = frozenset({1190, 1200})  # XL330-M077 (Koch leader), XL330-M288: they report current (mA)
 MAX_LENGTH = 1024  # largest length field we accept in an answer
 MAX_SKIPPED = 64
 
@@ -193,9 +193,9 @@ class DynamixelBus(ServoBus):
         key = self._servo_info.get(servo_id)
         if key is None:
             model = self.read_register(servo_id, "model_number")
-            limit = self.read_register(servo_id, "current_limit") if model == XL330_MODEL else 0
+            limit = self.read_register(servo_id, "current_limit") if model in XL330_MODELS else 0
             key = self._servo_info[servo_id] = (model, limit)
         model, limit = key
-        if model == XL330_MODEL and limit > 0:
+        if model in XL330_MODELS and limit > 0:
             return raw / limit
         return raw / 1000.0

@@ -54,6 +54,8 @@ STS3215 = ServoModel(
 )
 XL430_W250 = ServoModel("XL430-W250", 1060, (VoltageBand(6.5, 12.6, "a 12 V supply"),), max_temperature_c=65.0)
 XL330_M288 = ServoModel("XL330-M288", 1200, (VoltageBand(3.7, 6.0, "a 5 V supply"),), max_temperature_c=65.0)
+# The Koch leader's servos: the low-torque XL330 (easy to move by hand, strong enough for the gripper trigger).
+XL330_M077 = ServoModel("XL330-M077", 1190, (VoltageBand(3.7, 6.0, "a 5 V supply"),), max_temperature_c=65.0)
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,9 @@ class ArmModel:
     baudrate: int
     joints: tuple[JointSpec, ...]
     gripper: str = GRIPPER
+    # A leader arm is the hand-held twin a follower mirrors: its torque stays off (the Koch leader's gripper
+    # excepted: a spring-back trigger); it is read, never commanded.
+    is_leader: bool = False
 
     @property
     def joint_names(self) -> list[str]:
@@ -97,7 +102,10 @@ class ArmModel:
         raise KeyError(f"{self.display_name} has no joint {name!r}; joints are {', '.join(self.joint_names)}")
 
 
-def _so_arm(key: str, display_name: str) -> ArmModel:
+def _so_arm(key: str, display_name: str, *, leader: bool = False) -> ArmModel:
+    # The SO-101 leader uses STS3215s with other gear ratios (1/191 on ids 1 and 3, 1/345 on id 2, 1/147 on
+    # ids 4-6: light to move by hand). The encoder sits on the output shaft, so counts mean the same angle and
+    # the bus sees the same model number (777): only the role differs.
     ranges = {
         "shoulder_pan": (-1.9, 1.9),
         "shoulder_lift": (-1.7, 1.7),
@@ -107,7 +115,7 @@ def _so_arm(key: str, display_name: str) -> ArmModel:
         "gripper": (-0.6, 1.2),
     }
     joints = tuple(JointSpec(n, i + 1, STS3215, ranges[n]) for i, n in enumerate(JOINT_NAMES))
-    return ArmModel(key, display_name, "feetech", 1_000_000, joints)
+    return ArmModel(key, display_name, "feetech", 1_000_000, joints, is_leader=leader)
 
 
 def _koch() -> ArmModel:
@@ -126,18 +134,49 @@ def _koch() -> ArmModel:
     return ArmModel("koch", "Koch v1.1 follower", "dynamixel", 1_000_000, joints)
 
 
+def _koch_leader() -> ArmModel:
+    ranges = dict(zip(JOINT_NAMES, (j.default_range for j in KOCH.joints), strict=True))
+    # Six XL330-M077. Its elbow servo is mounted the other way round (LeRobot's koch_leader inverts the
+    # elbow's drive mode), so its positive direction is the servo's negative one.
+    joints = tuple(
+        JointSpec(n, i + 1, XL330_M077, ranges[n], sign=-1 if n == "elbow_flex" else 1)
+        for i, n in enumerate(JOINT_NAMES)
+    )
+    return ArmModel("koch_leader", "Koch v1.1 leader", "dynamixel", 1_000_000, joints, is_leader=True)
+
+
 SO101 = _so_arm("so101", "SO-101 follower")
 SO100 = _so_arm("so100", "SO-100 follower")
 KOCH = _koch()
+SO101_LEADER = _so_arm("so101_leader", "SO-101 leader", leader=True)
+SO100_LEADER = _so_arm("so100_leader", "SO-100 leader", leader=True)
+KOCH_LEADER = _koch_leader()
 
-ARM_MODELS: dict[str, ArmModel] = {m.key: m for m in (SO101, SO100, KOCH)}
+ARM_MODELS: dict[str, ArmModel] = {m.key: m for m in (SO101, SO100, KOCH)}  # the arms that move (followers)
+LEADER_MODELS: dict[str, ArmModel] = {m.key: m for m in (SO101_LEADER, SO100_LEADER, KOCH_LEADER)}
+# Which leader people pair with each follower (the same kit).
+LEADER_FOR: dict[str, str] = {"so101": "so101_leader", "so100": "so100_leader", "koch": "koch_leader"}
+
+
+def _normal(key: str) -> str:
+    return key.lower().replace("-", "").replace("_", "")
+
+
+_BY_NORMAL_KEY = {_normal(k): m for k, m in {**ARM_MODELS, **LEADER_MODELS}.items()}
 
 
 def arm_model(key: str | ArmModel) -> ArmModel:
-    """Look an arm model up by key ("so101", "so100", "koch"); a clear error names the choices."""
+    """Look an arm model up by key ("so101", "so100", "koch", "so101_leader", ...); a clear error names the
+    choices."""
     if isinstance(key, ArmModel):
         return key
     try:
-        return ARM_MODELS[key.lower().replace("-", "").replace("_", "")]
+        return _BY_NORMAL_KEY[_normal(key)]
     except KeyError:
-        raise ValueError(f"unknown arm model {key!r}; choose one of: {', '.join(ARM_MODELS)}") from None
+        choices = ", ".join([*ARM_MODELS, *LEADER_MODELS])
+        raise ValueError(f"unknown arm model {key!r}; choose one of: {choices}") from None
+
+
+def leader_model_for(follower: str | ArmModel) -> ArmModel:
+    """The leader arm of the same kit as `follower` (so101 -> so101_leader, koch -> koch_leader)."""
+    return LEADER_MODELS[LEADER_FOR[arm_model(follower).key]]

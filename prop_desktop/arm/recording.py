@@ -24,6 +24,9 @@ from prop_desktop.arm.loop import FixedRateLoop, LoopStats, LoopTick
 
 if TYPE_CHECKING:
     from prop_desktop.arm.arm import Arm
+    from prop_desktop.arm.teleop import Teleop
+
+RECORDING_MODES = ("hand", "click", "leader")
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +145,8 @@ class Recorder:
     mode "hand": torque off, the joints are sampled until `seconds` pass or stop()/cancel.
     mode "click": torque on (goal = present), the arm moves through `targets` (joint poses in radians) with
     minimum-jerk interpolation, holding `settle_s` at the end; goals and measured joints are recorded.
+    mode "leader": the arm (the follower) mirrors `leader`, a hand-held leader Arm (see teleop.py); q is the
+    follower's measured joints, goal the leader's pose in radians (what the person commanded).
     """
 
     def __init__(
@@ -159,9 +164,17 @@ class Recorder:
         on_sample: SampleCallback | None = None,
         cancel: Cancel = None,
         release_at_end: bool = False,
+        leader: Arm | None = None,
     ) -> None:
-        if mode not in ("hand", "click"):
-            raise ValueError(f"recording mode must be 'hand' or 'click', got {mode!r}")
+        if mode not in RECORDING_MODES:
+            raise ValueError(f"recording mode must be one of {', '.join(RECORDING_MODES)}, got {mode!r}")
+        self._teleop: Teleop | None = None
+        if mode == "leader":
+            from prop_desktop.arm.teleop import Teleop
+
+            if leader is None:
+                raise ValueError("recording with the leader arm needs a connected leader arm")
+            self._teleop = Teleop(arm, leader)
         if mode == "click":
             if not targets:
                 raise ValueError("point-and-click recording needs at least one target pose")
@@ -187,6 +200,7 @@ class Recorder:
         self.release_at_end = release_at_end
         self.loop: FixedRateLoop | None = None
         self.episode: Episode | None = None
+        self.error: BaseException | None = None  # what ended the recording on a fault (meta["fault"] says it)
         self._buffer = _Buffer(arm.n_joints)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -224,6 +238,8 @@ class Recorder:
         try:
             if self.mode == "hand":
                 self.arm.torque_off()
+            elif self._teleop is not None:
+                self._teleop.start()
             else:
                 self._plan_moves(self.arm.torque_on())
             self.loop = FixedRateLoop(self._tick, self.rate_hz, name=f"record-{self.mode}")
@@ -231,13 +247,17 @@ class Recorder:
                 self.loop.stop()
             stats = self.loop.run(cancel=self.cancel)
             if self.loop.error is not None:
+                self.error = self.loop.error
                 fault = describe_error(self.loop.error)
         except Exception as exc:  # noqa: BLE001 - a fault before the loop started is reported the same way
+            self.error = exc
             fault = describe_error(exc)
         if fault is not None:
             self.arm.release_torque(fault)
-        elif self.mode == "click" and self.release_at_end:
+        elif self.mode in ("click", "leader") and self.release_at_end:
             self.arm.release_torque()
+        if self._teleop is not None:
+            self._teleop.stop()
         t, q, goal = self._buffer.arrays()
         meta: dict[str, object] = {
             "task": self.task,
@@ -253,6 +273,9 @@ class Recorder:
             "arm_model": self.arm.model.key,
             "calibrated": bool(self.arm.is_calibrated),
         }
+        if self._teleop is not None:
+            meta["leader_model"] = self._teleop.leader.model.key
+            meta["leader_calibrated"] = bool(self._teleop.leader.is_calibrated)
         if self.mode == "click":
             meta["targets"] = [[float(x) for x in tgt] for tgt in self.targets]
         self.episode = Episode(t, q, goal, meta, stats)
@@ -282,6 +305,8 @@ class Recorder:
         if self.mode == "hand":
             q = self.arm.read_joints()
             goal = np.full(self.arm.n_joints, np.nan)
+        elif self._teleop is not None:
+            q, goal, _ = self._teleop.step()
         else:
             q = self.arm.read_joints()
             goal = self.arm.command(self._planned_goal(tick.t))

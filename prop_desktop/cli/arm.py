@@ -49,9 +49,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("record", help="record a demonstration and print a summary (nothing is written to disk)")
     _target_args(p)
-    p.add_argument("--mode", choices=("hand", "click"), default="hand", help="hand-guided or point-and-click")
-    p.add_argument("--seconds", type=float, default=5.0, help="hand mode: how long to record (default 5)")
-    p.add_argument("--rate", type=float, default=50.0, help="sample rate in Hz (default 50)")
+    p.add_argument("--mode", choices=("hand", "click", "leader"), default="hand",
+                   help="hand-guided, point-and-click, or the follower mirroring a leader arm (teleoperation)")
+    p.add_argument("--seconds", type=float, default=5.0, help="hand and leader modes: how long to record (default 5)")
+    p.add_argument("--rate", type=float, default=None,
+                   help="sample rate in Hz (default 50; 100 with the leader arm, the control rate)")
+    p.add_argument("--leader-port", metavar="L",
+                   help="leader mode: serial port of the leader arm (with --sim a simulated leader is used)")
+    p.add_argument("--leader-model", choices=("so101_leader", "so100_leader", "koch_leader"), default=None,
+                   help="leader mode: the leader's model (default: the leader of the follower's kit)")
     p.add_argument("--task", default="demo", help="task name stored with the episode")
     p.add_argument(
         "--target",
@@ -73,7 +79,8 @@ def _target_args(p: argparse.ArgumentParser) -> None:
     where = p.add_mutually_exclusive_group()
     where.add_argument("--port", help="serial port of the arm, e.g. /dev/ttyACM0 (see `prop-desktop ports`)")
     where.add_argument("--sim", action="store_true", help="use the built-in simulated arm")
-    p.add_argument("--model", choices=("so101", "so100", "koch"), default=None, help="arm model (default so101)")
+    p.add_argument("--model", choices=("so101", "so100", "koch", "so101_leader", "so100_leader", "koch_leader"),
+                   default=None, help="arm model (default so101; a *_leader to calibrate or check a leader arm)")
 
 
 def _guard(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
@@ -200,14 +207,44 @@ def _demo_targets(arm: Arm) -> list[np.ndarray]:
     return [np.clip(mid + f * (hi - lo) / 2, lo, hi) for f in (0.3, -0.25, 0.0)]
 
 
+def _open_leader(args: argparse.Namespace, follower: Arm) -> Arm:
+    from prop_desktop.arm.connect import connect
+    from prop_desktop.arm.models import leader_model_for
+
+    model = args.leader_model or leader_model_for(follower.model).key
+    if args.leader_port is None and not args.sim:
+        raise ValueError("recording with the leader arm needs --leader-port L (or --sim for the simulated pair)")
+    leader = connect(args.leader_port, model, sim=True if args.leader_port is None else None)
+    print(f"leader: {leader.model.display_name} on {leader.port_label}"
+          f"{' (calibrated)' if leader.is_calibrated else ' (not calibrated: default ranges)'}")
+    for warning in leader.warnings:
+        print(f"warning (leader): {warning}")
+    return leader
+
+
 def cmd_record(args: argparse.Namespace) -> int:
+    import contextlib
+
     import numpy as np
 
     from prop_desktop.arm.recording import Recorder
+    from prop_desktop.arm.sim.hands import gentle_wave
+    from prop_desktop.arm.teleop import DEFAULT_TELEOP_RATE_HZ
 
-    with _open(args) as arm:
+    if args.mode != "leader" and (args.leader_port or args.leader_model):
+        raise ValueError("--leader-port and --leader-model are for --mode leader")
+    rate = args.rate or (DEFAULT_TELEOP_RATE_HZ if args.mode == "leader" else 50.0)
+    with contextlib.ExitStack() as stack:
+        arm = stack.enter_context(_open(args))
+        leader = stack.enter_context(_open_leader(args, arm)) if args.mode == "leader" else None
         targets = None
-        if args.mode == "click":
+        if leader is not None:
+            if leader.sim is not None:
+                print("(simulated leader: a hand moves it slowly while the follower mirrors it)")
+                leader.sim.play_hand_trajectory(gentle_wave, args.seconds + 1.0)
+            else:
+                print("Move the leader arm: the follower mirrors it (Ctrl-C stops and releases torque).")
+        elif args.mode == "click":
             if args.target:
                 targets = [np.array([float(x) for x in t.split(",")]) for t in args.target]
             else:
@@ -220,8 +257,8 @@ def cmd_record(args: argparse.Namespace) -> int:
             )
         else:
             print("Torque is off: move the arm by hand now.")
-        rec = Recorder(arm, args.mode, targets=targets, seconds=args.seconds if args.mode == "hand" else None,
-                       rate_hz=args.rate, task=args.task)
+        rec = Recorder(arm, args.mode, targets=targets, seconds=None if args.mode == "click" else args.seconds,
+                       rate_hz=rate, task=args.task, leader=leader, release_at_end=leader is not None)
         episode = rec.run()
     print(episode.summary())
     if len(episode):

@@ -14,6 +14,7 @@ BENCHMARKS = {
     "inference": ("inference", "p50/p99 latency of one policy step with an adapter"),
     "bus": ("bus", "sync-read and sync-write rates on the simulated bus, both protocols"),
     "loop": ("loop", "closed loop read -> policy -> write on the simulated arm: rate, jitter, misses"),
+    "teleop": ("teleop", "the follower mirroring a leader arm on the simulated pair: loop rate, end-to-end latency"),
     "attacks": ("attacks", "attack suite against trained adapters: near keys, weight reading, relaxed keys"),
 }
 

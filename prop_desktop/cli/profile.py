@@ -83,18 +83,26 @@ def _cmd_list(args: argparse.Namespace) -> int:
         print("No profiles yet. Create one with: prop-desktop profile create NAME")
         return 0
     active = hh.active()
-    print(f"{'':2}{'name':24} {'passphrase':10} {'created':20} id")
+    print(f"{'':2}{'name':24} {'unlocked by':12} {'created':20} id")
     for p in profiles:
         mark = "* " if active is not None and p.id == active.id else "  "
-        print(f"{mark}{p.name:24} {'yes' if p.protected else 'no':10} {p.created[:19].replace('T', ' '):20} {p.id}")
+        how = "passphrase" if p.protected else "anyone here" if p.shared else "no choice"
+        print(f"{mark}{p.name:24} {how:12} {p.created[:19].replace('T', ' '):20} {p.id}")
     print(f"\ndata folder: {hh.root}")
     return 0
 
 
 def _cmd_create(args: argparse.Namespace) -> int:
+    wants_passphrase = bool(args.passphrase or args.passphrase_stdin)
+    if wants_passphrase == bool(args.shared):
+        what = "both a passphrase and --shared were given" if args.shared else "no choice was made"
+        raise InputError(
+            f"{what}: a profile is private by default. Protect it with a passphrase (--passphrase to be asked, "
+            "--passphrase-stdin to read it from stdin) so only this person can use their way, or add --shared "
+            "if anyone at this computer may use it")
     hh = _household()
     passphrase = None
-    if args.passphrase or args.passphrase_stdin:
+    if wants_passphrase:
         passphrase = SecretInput().read("new passphrase", "--passphrase-stdin", args.passphrase_stdin,
                                         confirm=not args.passphrase_stdin)
     from prop_desktop.storage.registry import clean_profile_name
@@ -105,7 +113,7 @@ def _cmd_create(args: argparse.Namespace) -> int:
         print(f"Created profile {name!r}; its key is in the keyring ({hh.keystore.describe()}).")
         _print_code(name, code, "The")
 
-    profile, _ = hh.create_profile(args.name, passphrase=passphrase, on_code=show)
+    profile, _ = hh.create_profile(args.name, passphrase=passphrase, shared=bool(args.shared), on_code=show)
     print(f"Profile id: {profile.id}")
     return 0
 
@@ -167,8 +175,17 @@ def _cmd_restore(args: argparse.Namespace) -> int:
         passphrase = secrets.read("new passphrase", "--passphrase-stdin", args.passphrase_stdin,
                                   confirm=not args.passphrase_stdin)
     ref = _find(hh, args) if args.id else _existing_or_name(hh, args.name)
-    outcome = hh.restore_outcome(ref, code, passphrase=passphrase, current_passphrase=current,
-                                 discard_unreadable=args.discard_unreadable)
+    from prop_desktop.storage import SecretChoiceNeeded
+
+    try:
+        outcome = hh.restore_outcome(ref, code, passphrase=passphrase, shared=bool(args.shared),
+                                     current_passphrase=current, discard_unreadable=args.discard_unreadable)
+    except SecretChoiceNeeded as exc:
+        if passphrase is not None:
+            raise
+        raise InputError(f"without a new passphrase, {args.name!r} would be usable by anyone at this computer: "
+                         "add --passphrase (asked for) or --passphrase-stdin to protect the restored key, or "
+                         "--shared to choose that") from exc
     print(f"Restored the key of {outcome.profile.name!r} into the keyring"
           + (" (protected by the new passphrase)." if passphrase else "."))
     if outcome.left_unreadable:
@@ -281,6 +298,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub.add_argument("--passphrase", action="store_true", help="protect the key with a passphrase (asked for)")
     sub.add_argument("--passphrase-stdin", action="store_true",
                      help="protect the key with a passphrase read from stdin")
+    sub.add_argument("--shared", action="store_true",
+                     help="no passphrase: anyone at this computer may use this person's way (an explicit choice)")
     sub = add("rename", _cmd_rename, "rename a profile (its key and data stay)")
     sub.add_argument("new_name", metavar="NEW_NAME")
     sub = add("delete", _cmd_delete, "delete a profile: its key, demonstrations and adapters (cannot be undone)")
@@ -294,6 +313,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub.add_argument("--recovery-code", metavar="CODE", help="the recovery code (visible in your shell history!)")
     sub.add_argument("--passphrase", action="store_true", help="protect the restored key with a new passphrase")
     sub.add_argument("--passphrase-stdin", action="store_true", help="read that new passphrase from stdin")
+    sub.add_argument("--shared", action="store_true",
+                     help="no passphrase: anyone at this computer may use the restored profile (a shared "
+                          "profile stays shared without it)")
     sub.add_argument("--current-passphrase", action="store_true",
                      help="the passphrase of the current keyring entry (asked for), to keep the keys it holds")
     sub.add_argument("--current-passphrase-stdin", action="store_true",
@@ -301,7 +323,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     sub.add_argument("--discard-unreadable", action="store_true",
                      help="restore even if files sealed with keys of a locked keyring entry stay unreadable")
     sub = add("passphrase", _cmd_passphrase, "add, change or remove the passphrase protecting a profile's key")
-    sub.add_argument("--remove", action="store_true", help="remove the passphrase")
+    sub.add_argument("--remove", action="store_true",
+                     help="remove the passphrase: anyone at this computer may then use this person's way")
     sub.add_argument("--passphrase-stdin", action="store_true",
                      help="read the current passphrase (if any), then the new one, from stdin")
     add("rebuild", _cmd_rebuild, "rebuild the registry (profiles.json) from the profile folders and keyring "

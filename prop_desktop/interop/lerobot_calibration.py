@@ -91,7 +91,10 @@ def _motor_problem(motor: MotorCalibration, servo_id: int, model: ArmModel) -> s
 
 # LeRobot's robot names per model, as its calibration folders are named (so_follower: newer LeRobot, both SO arms).
 CALIBRATION_FOLDERS = {"so101": ("so101_follower", "so_follower"), "so100": ("so100_follower", "so_follower"),
-                       "koch": ("koch_follower",)}
+                       "koch": ("koch_follower",),
+                       # Leader arms are LeRobot "teleoperators": calibration/teleoperators/<name>/ID.json.
+                       "so101_leader": ("so101_leader", "so_leader"), "so100_leader": ("so100_leader", "so_leader"),
+                       "koch_leader": ("koch_leader",)}
 
 
 def lerobot_calibration_dir() -> Path:
@@ -107,10 +110,11 @@ def lerobot_calibration_dir() -> Path:
 
 
 def lerobot_calibration_files(model: ArmModel | str) -> list[Path]:
-    """LeRobot calibration files of follower arms of this model on this computer (to offer instead of
-    calibrating); newest first."""
-    root = lerobot_calibration_dir() / "robots"
-    found = [p for name in CALIBRATION_FOLDERS[arm_model(model).key] for p in (root / name).glob("*.json")]
+    """LeRobot calibration files of arms of this model (followers, or leaders) on this computer (to offer
+    instead of calibrating); newest first."""
+    model = arm_model(model)
+    root = lerobot_calibration_dir() / ("teleoperators" if model.is_leader else "robots")
+    found = [p for name in CALIBRATION_FOLDERS[model.key] for p in (root / name).glob("*.json")]
     return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
 
 

@@ -11,6 +11,7 @@ from .errors import (
     KeyringUnavailable,
     KeysError,
     PassphraseRequired,
+    WeakPassphrase,
     WrongPassphrase,
     WrongRecoveryCode,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "KeysError",
     "PassphraseRequired",
     "ProfileKey",
+    "WeakPassphrase",
     "WrongPassphrase",
     "WrongRecoveryCode",
     "decode_recovery_code",

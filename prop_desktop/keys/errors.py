@@ -20,6 +20,10 @@ class WrongPassphrase(KeysError):
     """The passphrase does not unlock this profile's key."""
 
 
+class WeakPassphrase(KeysError, ValueError):
+    """A new passphrase the strength estimator finds guessable; the message carries its feedback."""
+
+
 class PassphraseRequired(KeysError):
     """The profile is protected by a passphrase and none was given."""
 

@@ -1,5 +1,8 @@
 """Adapter: the trained key encoders (+ optional trunk delta and α), bound to one base model by its hash.
 
+A KeyedModule makes one (`keyed.adapter`) and loads one (`keyed.load_adapter`, `attach(adapter, module)`);
+this module knows only the data and its bytes.
+
 On disk and as bytes it is one safetensors blob whose metadata holds a JSON description (format, version, base
 model hash, wrapped layers and their sizes, encoder config, α, key length, training info). Never pickled.
 """
@@ -8,28 +11,20 @@ from __future__ import annotations
 
 import json
 import os
-import struct
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 from torch import nn
 
+from .adapter_format import FORMAT_NAME, FORMAT_VERSION, META_KEY, check_alpha, read_description
 from .encoder import EncoderConfig, KeyEncoders
 from .errors import AdapterError, AdapterMismatchError
 from .fingerprint import model_hash
-
-if TYPE_CHECKING:
-    from .keyed import KeyedModule
-
-FORMAT_NAME = "prop-desktop-adapter"
-FORMAT_VERSION = 1
-_META_KEY = "prop_adapter"
-_MAX_HEADER = 16 * 1024 * 1024
 
 
 @dataclass
@@ -49,24 +44,7 @@ class Adapter:
     def key_bits(self) -> int:
         return self.encoder_config.key_bits
 
-    # ----- building and applying -----
-    @classmethod
-    def from_keyed(cls, keyed: KeyedModule) -> Adapter:
-        return cls(
-            base_hash=model_hash(keyed.base),
-            layers=list(keyed.layers),
-            layer_dims=dict(keyed.layer_dims),
-            encoder_config=keyed.encoder_config,
-            encoder_state={k: v.detach().clone() for k, v in keyed.encoders.state_dict().items()},
-            alpha=float(keyed.alpha),
-            trunk_delta=None
-            if keyed.trunk_delta is None
-            else {k: v.detach().clone() for k, v in keyed.trunk_delta.items()},
-            key_batch_dim=keyed.key_batch_dim,
-            gate_trunk=bool(keyed.gate_trunk),
-            info=json.loads(json.dumps(keyed.info)),
-        )
-
+    # ----- binding -----
     def check_base(self, module: nn.Module) -> None:
         """Raise AdapterMismatchError unless `module` is the base model this adapter was trained on."""
         actual = model_hash(module)
@@ -75,40 +53,6 @@ class Adapter:
                 f"this adapter belongs to base model {self.base_hash[:12]}…, not to the given model "
                 f"{actual[:12]}…; train a new adapter for this model"
             )
-
-    def attach(self, module: nn.Module) -> KeyedModule:
-        """Wrap `module` (checked by hash) and load this adapter into it."""
-        from .keyed import KeyedModule
-
-        self.check_base(module)
-        keyed = KeyedModule(module, self.layers, self.encoder_config, key_batch_dim=self.key_batch_dim)
-        self.apply_to(keyed)
-        return keyed
-
-    def apply_to(self, keyed: KeyedModule) -> None:
-        self.check_base(keyed.base)
-        if list(keyed.layers) != list(self.layers) or dict(keyed.layer_dims) != dict(self.layer_dims):
-            raise AdapterMismatchError(
-                f"adapter modulates layers {self.layers}, the module is wrapped at {keyed.layers}"
-            )
-        if self.trunk_delta:
-            params = dict(keyed.base.named_parameters())
-            for name, tensor in self.trunk_delta.items():
-                if name not in params or tuple(params[name].shape) != tuple(tensor.shape):
-                    raise AdapterMismatchError(f"adapter's trunk delta {name!r} does not fit the base model")
-        if keyed.encoder_config != self.encoder_config:
-            keyed.encoder_config = self.encoder_config
-            keyed.encoders = KeyEncoders(self.encoder_config, self.layer_dims)
-        try:
-            keyed.encoders.load_state_dict(self.encoder_state, strict=True)
-        except RuntimeError as exc:
-            raise AdapterError(f"adapter's encoder weights do not fit its config: {_first_line(exc)}") from None
-        keyed.trunk_delta = None if self.trunk_delta is None else {k: v.clone() for k, v in self.trunk_delta.items()}
-        keyed.alpha = float(self.alpha)
-        keyed.gate_trunk = bool(self.gate_trunk)
-        keyed.info = dict(self.info)
-        keyed.trained = True
-        keyed.invalidate()
 
     # ----- bytes and files -----
     def to_bytes(self) -> bytes:
@@ -130,7 +74,7 @@ class Adapter:
             "gate_trunk": self.gate_trunk,
             "info": self.info,
         }
-        return st_save(tensors, metadata={_META_KEY: json.dumps(description, sort_keys=True)})
+        return st_save(tensors, metadata={META_KEY: json.dumps(description, sort_keys=True)})
 
     @classmethod
     def from_bytes(cls, data: bytes, base: nn.Module | None = None) -> Adapter:
@@ -138,7 +82,7 @@ class Adapter:
         if not isinstance(data, bytes | bytearray | memoryview):
             raise AdapterError(f"adapter data must be bytes, got {type(data).__name__}")
         data = bytes(data)
-        description = _read_description(data)
+        description = read_description(data)
         try:
             tensors = st_load(data)
         except Exception as exc:  # noqa: BLE001 - safetensors raises its own error types for corrupt data
@@ -184,31 +128,12 @@ class Adapter:
             raise AdapterError(f"adapter file {str(source)!r}: {exc}") from None
 
 
-def _read_description(data: bytes) -> dict[str, Any]:
-    if len(data) < 8:
-        raise AdapterError(f"adapter data is truncated ({len(data)} bytes); not a PRoP adapter")
-    (header_len,) = struct.unpack("<Q", data[:8])
-    if header_len <= 0 or header_len > _MAX_HEADER or 8 + header_len > len(data):
-        raise AdapterError("adapter data is not a safetensors file or is truncated (bad header length)")
-    try:
-        header = json.loads(data[8 : 8 + header_len].decode("utf-8"))
-        description = json.loads(header["__metadata__"][_META_KEY])
-    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
-        raise AdapterError("adapter data has no PRoP description; it is not a PRoP adapter") from None
-    if not isinstance(description, dict) or description.get("format") != FORMAT_NAME:
-        raise AdapterError("adapter data is not a PRoP adapter (unknown format)")
-    version = description.get("format_version")
-    if version != FORMAT_VERSION:
-        raise AdapterError(f"adapter format version {version!r} is not supported (this app reads {FORMAT_VERSION})")
-    return description
-
-
 def _build(description: dict[str, Any], tensors: dict[str, torch.Tensor]) -> Adapter:
     try:
         base_hash = str(description["base_hash"])
         layers = [str(x) for x in description["layers"]]
         layer_dims = {str(k): int(v) for k, v in description["layer_dims"].items()}
-        alpha = float(description.get("alpha", 1.0))
+        alpha = check_alpha(description.get("alpha", 1.0))
         has_delta = bool(description.get("has_trunk_delta", False))
         key_batch_dim = int(description.get("key_batch_dim", 0))
         gate_trunk = bool(description.get("gate_trunk", True))
@@ -235,8 +160,6 @@ def _build(description: dict[str, Any], tensors: dict[str, torch.Tensor]) -> Ada
             raise AdapterError(f"adapter weight {name!r} is corrupt (non-float or NaN/inf values)")
     if has_delta and not trunk:
         raise AdapterError("adapter says it has a trunk delta but the weights are missing")
-    if not (0.0 <= alpha <= 2.0):
-        raise AdapterError(f"adapter's alpha {alpha} is outside [0, 2]")
     return Adapter(
         base_hash=base_hash,
         layers=layers,

@@ -202,11 +202,7 @@ def near_key_curve(scorer: Scorer, cfg: AttackConfig) -> dict[str, dict[str, flo
 
 # ----- 2. weight reading -----
 def key_encoders(keyed: KeyedModule) -> list[KeyEncoder]:
-    encoders = keyed.encoders
-    if encoders.shared is not None:
-        return [encoders.shared]
-    assert encoders.per_layer is not None
-    return list(encoders.per_layer.values())
+    return keyed.encoders.all_encoders()
 
 
 def read_key_candidates(keyed: KeyedModule, rows_per_encoder: int = 4) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
@@ -299,7 +295,8 @@ def _distance(scorer: Scorer, x: torch.Tensor, base: torch.Tensor, deltas: dict[
     """Differentiable normalized distance from the base, one value per candidate row of `deltas`."""
     r, m = next(iter(deltas.values())).shape[0], x.shape[0]
     rows = {k: v.repeat_interleave(m, dim=0) for k, v in deltas.items()}
-    out = scorer.keyed.forward_deltas(x.repeat(r, *([1] * (x.dim() - 1))), deltas=rows).reshape(r, m, -1)
+    out: torch.Tensor = scorer.keyed.forward_deltas(x.repeat(r, *([1] * (x.dim() - 1))), deltas=rows)
+    out = out.reshape(r, m, -1)
     scale = scorer.scale.to(out.dtype)
     return ((out - base[None]) / scale).square().mean(dim=(1, 2))
 
@@ -387,16 +384,12 @@ def direct_delta_attack(scorer: Scorer, cfg: AttackConfig) -> AttackResult:
 
     # (c) the trunk delta at other strengths (δ = 1, as any wrong key gets).
     if keyed.trunk_delta:
-        previous = keyed.alpha
         rows = []
-        try:
-            for alpha in (0.0, 0.5, 1.0, 1.5, 2.0):
-                keyed.set_alpha(alpha)
+        for alpha in (0.0, 0.5, 1.0, 1.5, 2.0):
+            with keyed.alpha_set_to(alpha):
                 ones = {n: torch.ones(1, d) for n, d in keyed.layer_dims.items()}
                 s, d = scorer.score_deltas(ones)
-                rows.append({"alpha": alpha, "score": float(s[0]), "distance": float(d[0])})
-        finally:
-            keyed.set_alpha(previous)
+            rows.append({"alpha": alpha, "score": float(s[0]), "distance": float(d[0])})
         details["trunk_alpha"] = {"best": max(row["score"] for row in rows), "rows": rows}
     best = max(v["best"] for v in details.values())
     return AttackResult("direct_delta", best, details, time.perf_counter() - started)

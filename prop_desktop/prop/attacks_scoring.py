@@ -20,8 +20,7 @@ import torch
 
 from .keyed import KeyedModule
 from .keys import key_to_signs
-from .metrics import score_mask
-from .train import output_scale
+from .metrics import output_scale, score_mask
 from .validation import as_float_tensor
 
 _CHUNK_ROWS = 8192

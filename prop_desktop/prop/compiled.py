@@ -22,7 +22,7 @@ def compile_for_control(module: nn.Module, example: torch.Tensor, *, atol: float
     try:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # constants captured from buffers are exactly what we want here
-            traced = torch.jit.freeze(torch.jit.trace(module, example))
+            traced: nn.Module = torch.jit.freeze(torch.jit.trace(module, example))  # type: ignore[no-untyped-call]
             for probe in probes:
                 if not torch.allclose(module(probe), traced(probe), atol=atol, rtol=0):
                     return module

@@ -100,6 +100,8 @@ class KeyEncoders(nn.Module):
         super().__init__()
         self.config = config
         self.layer_dims = dict(layer_dims)
+        self.shared: KeyEncoder | None
+        self.per_layer: nn.ModuleDict | None
         if config.shared:
             total = sum(layer_dims.values())
             self.shared = KeyEncoder(config.key_bits, total, config.hidden, config.delta_scale)
@@ -117,8 +119,7 @@ class KeyEncoders(nn.Module):
         if self.shared is not None:
             parts = torch.split(self.shared(signs), list(self.layer_dims.values()), dim=-1)
             return dict(zip(self.layer_dims, parts, strict=True))
-        assert self.per_layer is not None
-        return {name: self.per_layer[_slot(name)](signs) for name in self.layer_dims}
+        return {name: self.layer_encoder(name)(signs) for name in self.layer_dims}
 
 
     @torch.no_grad()
@@ -127,9 +128,19 @@ class KeyEncoders(nn.Module):
         if self.shared is not None:
             self.shared.init_matched(signs, torch.cat([targets[n] for n in self.layer_dims]), generator)
             return
-        assert self.per_layer is not None
         for name in self.layer_dims:
-            self.per_layer[_slot(name)].init_matched(signs, targets[name], generator)
+            self.layer_encoder(name).init_matched(signs, targets[name], generator)
+
+    def layer_encoder(self, name: str) -> KeyEncoder:
+        """The encoder of one wrapped layer (per-layer encoders only)."""
+        assert self.per_layer is not None
+        encoder = self.per_layer[_slot(name)]
+        assert isinstance(encoder, KeyEncoder)
+        return encoder
+
+    def all_encoders(self) -> list[KeyEncoder]:
+        """The shared encoder, or one per wrapped layer in layer order."""
+        return [self.shared] if self.shared is not None else [self.layer_encoder(n) for n in self.layer_dims]
 
 
 def _slot(layer_name: str) -> str:

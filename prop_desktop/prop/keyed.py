@@ -1,28 +1,36 @@
 """KeyedModule: any torch module with key encoders modulating the inputs of some of its nn.Linear layers.
 
-z' = f(W diag(δ(key)) z + b). Forward pre-hooks are attached only for the duration of a keyed call, so the user's
-module is never changed: without a key the call is exactly `module(x)` (bit-identical, fast paths included).
+z' = f(W diag(δ(key)) z + b). The personalization strength α (`alpha`, the adapter's only stored α) blends the
+deployed policy in parameter space, like WiSE-FT merging: a key's modulation becomes δ_α = 1 + α·(δ(key) − 1)
+and a trunk delta is applied as base + α·delta. α = 0 is the base exactly, α = 1 the adapter as trained; a
+rejected key has δ = 1 exactly, so no α makes it personal.
+Forward pre-hooks are attached only for the duration of a keyed call, so the user's module is never changed:
+without a key the call is exactly `module(x)` (bit-identical, fast paths included).
 Not safe to call concurrently from several threads with different keys on the same module.
 """
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import copy
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+import json
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 from torch.func import functional_call
 
+from .adapter import Adapter
 from .encoder import EncoderConfig, KeyEncoders
-from .errors import KeyFormatError, WrapError
+from .errors import AdapterError, AdapterMismatchError, KeyFormatError, WrapError
+from .fingerprint import model_hash
 from .keys import key_to_signs, keys_to_signs
 
-if TYPE_CHECKING:
-    from .adapter import Adapter
+# Versions of the tensors a cache was computed from (and the settings it depends on): equal stamps, same result.
+_Stamp = tuple[Any, ...]
 
 # (keyed module, {layer: δ}, fired layer names) for the keyed call in progress in this context.
 _ACTIVE: contextvars.ContextVar[tuple[Any, dict[str, torch.Tensor], set[str]] | None] = contextvars.ContextVar(
@@ -96,9 +104,9 @@ class KeyedModule(nn.Module):
         self.gate_trunk: bool = True
         self.trained = False
         self.info: dict[str, Any] = {}
-        self._cache: tuple[Any, tuple, dict[str, torch.Tensor]] | None = None
-        self._merged_cache: tuple[tuple, dict[str, torch.Tensor]] | None = None
-        self._spec_cache: tuple[Any, tuple, nn.Module] | None = None
+        self._cache: tuple[Any, _Stamp, dict[str, torch.Tensor]] | None = None
+        self._merged_cache: tuple[_Stamp, dict[str, torch.Tensor]] | None = None
+        self._spec_cache: tuple[Any, _Stamp, nn.Module] | None = None
         self._param_lists: tuple[nn.Module, list[torch.Tensor], list[torch.Tensor]] | None = None
 
     # ----- public API -----
@@ -120,16 +128,17 @@ class KeyedModule(nn.Module):
             fast = self._specialized(key)
             if fast is not None:
                 return fast(*args, **kwargs)
-        return self.forward_deltas(*args, deltas=self.deltas(key), **kwargs)
+        return self.forward_deltas(*args, deltas=self.at_strength(self.deltas(key)), **kwargs)
 
-    def specialize(self, key: Any) -> nn.Module:
-        """A frozen copy of the base with δ(key) folded into the wrapped layers' weights (W' = W·diag(δ)) and the
-        trunk delta merged: a plain module as fast as the base. Keyed calls without grad use one automatically
-        once a key repeats."""
-        deltas = self.deltas(key)
+    def specialize(self, key: Any, alpha: float | None = None) -> nn.Module:
+        """The deployed policy for `key` at strength `alpha` (default: this module's α): a frozen copy of the base
+        with δ_α folded into the wrapped layers' weights (W' = W·diag(δ_α)) and the trunk delta merged once, a
+        plain module as fast as the base. Keyed calls without grad use one automatically once a key repeats."""
+        alpha = self.alpha if alpha is None else _checked_alpha(alpha)
+        deltas = self.at_strength(self.deltas(key), alpha)
         clone = copy.deepcopy(self.base)
         with torch.no_grad():
-            merged = self._merged_params()
+            merged = self._merged_params(alpha)
             if merged is not None and self.gate_trunk and not bool(gate_open(deltas)):
                 merged = None
             if merged is not None:
@@ -138,6 +147,7 @@ class KeyedModule(nn.Module):
                     named[name].copy_(value)
             for name in self.layers:
                 layer = clone.get_submodule(name)
+                assert isinstance(layer, nn.Linear)  # checked when wrapping
                 layer.weight.mul_(deltas[name].to(layer.weight.dtype)[None, :])
         for param in clone.parameters():
             param.requires_grad_(False)
@@ -159,7 +169,11 @@ class KeyedModule(nn.Module):
         """Differentiable keyed call with ±1 (or relaxed, continuous) key signs: (bits,) or one row per sample."""
         if signs.shape[-1] != self.key_bits:
             raise KeyFormatError(f"key signs have {signs.shape[-1]} bits, this adapter expects {self.key_bits}")
-        return self.forward_deltas(*args, deltas=self.encoders(signs), **kwargs)
+        return self.forward_deltas(*args, deltas=self.at_strength(self.encoders(signs)), **kwargs)
+
+    def at_strength(self, deltas: dict[str, torch.Tensor], alpha: float | None = None) -> dict[str, torch.Tensor]:
+        """δ(key) as deployed at strength α (default: this module's): δ_α = 1 + α·(δ − 1); exactly δ at α = 1."""
+        return deltas_at(deltas, self.alpha if alpha is None else alpha)
 
     def forward_deltas(self, *args: Any, deltas: dict[str, torch.Tensor], **kwargs: Any) -> Any:
         """Run with given modulations δ per layer ((in_features,) or one row per sample), bypassing the encoder."""
@@ -222,12 +236,21 @@ class KeyedModule(nn.Module):
         return out
 
     def set_alpha(self, alpha: float) -> None:
-        """Strength of the trunk delta (base + α·delta) used with a key; cheap, no retraining."""
-        alpha = float(alpha)
-        if not (0.0 <= alpha <= 2.0):
-            raise ValueError(f"alpha must be in [0, 2], got {alpha}")
-        self.alpha = alpha
+        """The personalization strength used with a key (δ_α and base + α·delta); cheap, no retraining."""
+        self.alpha = _checked_alpha(alpha)
         self.invalidate()
+
+    @contextlib.contextmanager
+    def alpha_set_to(self, alpha: float) -> Iterator[None]:
+        """Run a block at strength α (to measure it), then restore the previous α (caches kept when unchanged)."""
+        previous = self.alpha
+        if alpha != previous:
+            self.set_alpha(alpha)
+        try:
+            yield
+        finally:
+            if self.alpha != previous:
+                self.set_alpha(previous)
 
     def invalidate(self) -> None:
         """Forget cached δ, merged parameters and folded copies (call after changing weights by hand)."""
@@ -239,12 +262,45 @@ class KeyedModule(nn.Module):
     @property
     def adapter(self) -> Adapter:
         """A snapshot of the current adapter (encoder weights, trunk delta, α) bound to this base model."""
-        from .adapter import Adapter
-
-        return Adapter.from_keyed(self)
+        return Adapter(
+            base_hash=model_hash(self.base),
+            layers=list(self.layers),
+            layer_dims=dict(self.layer_dims),
+            encoder_config=self.encoder_config,
+            encoder_state=_cloned(self.encoders.state_dict()),
+            alpha=float(self.alpha),
+            trunk_delta=None if self.trunk_delta is None else _cloned(self.trunk_delta),
+            key_batch_dim=self.key_batch_dim,
+            gate_trunk=bool(self.gate_trunk),
+            info=json.loads(json.dumps(self.info)),
+        )
 
     def load_adapter(self, adapter: Adapter) -> None:
-        adapter.apply_to(self)
+        """Load an adapter made for this base model and wrapping (AdapterMismatchError/AdapterError otherwise)."""
+        adapter.check_base(self.base)
+        if list(self.layers) != list(adapter.layers) or dict(self.layer_dims) != dict(adapter.layer_dims):
+            raise AdapterMismatchError(
+                f"adapter modulates layers {adapter.layers}, the module is wrapped at {self.layers}"
+            )
+        if adapter.trunk_delta:
+            params = dict(self.base.named_parameters())
+            for name, tensor in adapter.trunk_delta.items():
+                if name not in params or tuple(params[name].shape) != tuple(tensor.shape):
+                    raise AdapterMismatchError(f"adapter's trunk delta {name!r} does not fit the base model")
+        if self.encoder_config != adapter.encoder_config:
+            self.encoder_config = adapter.encoder_config
+            self.encoders = KeyEncoders(adapter.encoder_config, adapter.layer_dims)
+        try:
+            self.encoders.load_state_dict(adapter.encoder_state, strict=True)
+        except RuntimeError as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise AdapterError(f"adapter's encoder weights do not fit its config: {first}") from None
+        self.trunk_delta = None if adapter.trunk_delta is None else _cloned(adapter.trunk_delta)
+        self.alpha = float(adapter.alpha)
+        self.gate_trunk = bool(adapter.gate_trunk)
+        self.info = dict(adapter.info)
+        self.trained = True
+        self.invalidate()
 
     def unwrap(self) -> nn.Module:
         """The untouched base module (hooks only live during keyed calls, so nothing to remove)."""
@@ -271,12 +327,12 @@ class KeyedModule(nn.Module):
         self._spec_cache = (cache[0], stamp, module)
         return module
 
-    def _base_stamp(self) -> tuple:
+    def _base_stamp(self) -> _Stamp:
         listed = self._param_lists
         params = listed[2] if listed is not None else list(self.base.parameters())
         return tuple(p._version for p in params)
 
-    def _hook(self, name: str):
+    def _hook(self, name: str) -> Callable[[nn.Module, tuple[Any, ...]], tuple[Any, ...] | None]:
         batch_dim = self.key_batch_dim
 
         def hook(_module: nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
@@ -299,7 +355,7 @@ class KeyedModule(nn.Module):
 
         return hook
 
-    def _stamp(self) -> tuple:
+    def _stamp(self) -> _Stamp:
         encoders = self.encoders
         listed = self._param_lists
         if listed is None or listed[0] is not encoders:
@@ -307,22 +363,42 @@ class KeyedModule(nn.Module):
             self._param_lists = listed
         return (id(encoders), *(p._version for p in listed[1]))
 
-    def _merged_params(self) -> dict[str, torch.Tensor] | None:
+    def _merged_params(self, alpha: float | None = None) -> dict[str, torch.Tensor] | None:
+        """base + α·delta for the trunk delta's parameters (default α: this module's), or None without one."""
+        alpha = self.alpha if alpha is None else alpha
         delta = self.trunk_delta
-        if not delta or self.alpha == 0.0:
+        if not delta or alpha == 0.0:
             return None
         base_params = dict(self.base.named_parameters())
-        stamp = (self.alpha, id(delta)) + tuple(t._version for t in delta.values()) + tuple(
+        stamp = (alpha, id(delta)) + tuple(t._version for t in delta.values()) + tuple(
             base_params[n]._version for n in delta
         )
         if torch.is_grad_enabled() and any(t.requires_grad for t in delta.values()):
-            return {n: base_params[n] + self.alpha * d for n, d in delta.items()}
+            return {n: base_params[n] + alpha * d for n, d in delta.items()}
         if self._merged_cache is not None and self._merged_cache[0] == stamp:
             return self._merged_cache[1]
         with torch.no_grad():
-            merged = {n: base_params[n] + self.alpha * d for n, d in delta.items()}
+            merged = {n: base_params[n] + alpha * d for n, d in delta.items()}
         self._merged_cache = (stamp, merged)
         return merged
+
+
+def deltas_at(deltas: dict[str, torch.Tensor], alpha: float) -> dict[str, torch.Tensor]:
+    """The personalization strength's action on δ: δ_α = 1 + α·(δ − 1) (exactly δ at α = 1, exactly 1 at α = 0)."""
+    if alpha == 1.0:
+        return deltas
+    return {name: 1.0 + alpha * (d - 1.0) for name, d in deltas.items()}
+
+
+def _checked_alpha(alpha: float) -> float:
+    alpha = float(alpha)
+    if not (0.0 <= alpha <= 2.0):
+        raise ValueError(f"alpha must be in [0, 2], got {alpha}")
+    return alpha
+
+
+def _cloned(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in tensors.items()}
 
 
 def gate_open(deltas: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -344,6 +420,14 @@ def _same_key(cached: Any, key: Any) -> bool:
         return bool(torch.equal(cached, torch.as_tensor(key, dtype=torch.float32).reshape(-1)))
     except Exception:  # noqa: BLE001 - a different kind of key is simply a cache miss
         return False
+
+
+def attach(adapter: Adapter, module: nn.Module) -> KeyedModule:
+    """Wrap `module` (checked by hash: AdapterMismatchError for another model) and load `adapter` into it."""
+    adapter.check_base(module)
+    keyed = KeyedModule(module, adapter.layers, adapter.encoder_config, key_batch_dim=adapter.key_batch_dim)
+    keyed.load_adapter(adapter)
+    return keyed
 
 
 def wrap(

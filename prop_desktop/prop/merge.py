@@ -1,66 +1,130 @@
-"""Merging (RETAIN / WiSE-FT): the trunk delta is applied as base + α·delta; α is picked on held-out data."""
+"""Choosing the personalization strength α (WiSE-FT / RETAIN merging; KeyedModule.alpha says what α does).
+
+One rule for every caller (train_adapter after a trunk fine-tune, the app after every training): measure the
+deployed policy at each α of a grid on an `AlphaProbe` and keep the α with the lowest personal + retention +
+worst-wrong-key error, ties going to the smaller α (closer to the base).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 
 from .keyed import KeyedModule
-from .keys import flip_bits, key_to_signs
-from .metrics import per_key_errors, personalization_error, retention_error
-from .train import output_scale
+from .keys import flip_bits, key_to_signs, random_signs
+from .metrics import keyed_outputs_many, output_scale, outputs, personalization_score, scaled_error, score_mask
+
+ALPHA_GRID = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+PROBE_STATES = 160  # enough for a stable choice; 21 α values of the app's slider curve take < 1 s on one core
+# Errors closer than this are a tie (the smaller α wins): below it the choice follows noise in the probe.
+TIE_DECIMALS = 4
+
+
+@dataclass(frozen=True)
+class AlphaPoint:
+    """The deployed policy at one α: errors normalized per output dimension (~0 is perfect)."""
+
+    alpha: float
+    personal: float  # the right key against the person's actions
+    score: float  # the right key's personalization score (0 = acts like the base, 1 = like the person)
+    retention: float  # the right key against the retain targets on undemonstrated states (0 without them)
+    wrong_key: float  # the worst wrong key (1-2 bits off, random) against the base
+
+
+@dataclass
+class AlphaProbe:
+    """What α is judged on, prepared once per training (tensors, in memory only)."""
+
+    states: torch.Tensor  # a subsample of the person's states
+    actions: torch.Tensor  # their actions there, (n, out)
+    base: torch.Tensor  # the base policy's outputs there, (n, out)
+    scale: torch.Tensor  # per output dimension (output_scale of actions and base)
+    wrong_keys: torch.Tensor  # ±1 rows: 1-2 bits off the key, and random keys
+    mask: np.ndarray  # states where the person differs from the base (the score counts only there)
+    retain_states: torch.Tensor | None  # undemonstrated tasks
+    retain_targets: torch.Tensor | None  # what the key must keep doing there (default: the base's outputs)
+
+    @classmethod
+    def prepare(
+        cls,
+        keyed: KeyedModule,
+        key: Any,
+        states: Any,
+        actions: Any,
+        retain_states: Any = None,
+        retain_targets: Any = None,
+        *,
+        max_states: int = PROBE_STATES,
+        seed: int = 0,
+    ) -> AlphaProbe:
+        rng = np.random.default_rng(seed)
+        idx = rng.permutation(len(states))[:max_states]
+        x = _rows(states, idx)
+        y = _rows(actions, idx).reshape(x.shape[0], -1)
+        with torch.no_grad():
+            base = keyed(x).reshape(x.shape[0], -1)
+        scale = output_scale(torch.cat([y, base]))
+        r = r_targets = None
+        if retain_states is not None and len(retain_states):
+            r_idx = rng.permutation(len(retain_states))[:max_states]
+            r = _rows(retain_states, r_idx)
+            if retain_targets is not None:
+                r_targets = _rows(retain_targets, r_idx).reshape(r.shape[0], -1)
+            else:
+                with torch.no_grad():
+                    r_targets = keyed(r).reshape(r.shape[0], -1)
+        gen = torch.Generator().manual_seed(seed)
+        signs = key_to_signs(key, keyed.key_bits)
+        wrong = torch.cat(
+            [flip_bits(signs, torch.tensor([1] * 8 + [2] * 8), gen), random_signs(8, keyed.key_bits, gen)]
+        )
+        return cls(x, y, base, scale, wrong, score_mask(base, y, scale=scale), r, r_targets)
+
+    def scores(self, out: torch.Tensor) -> np.ndarray:
+        """Mean personalization score per key of outputs (k, n, out) or (n, out), over the masked states."""
+        rows = out if out.dim() == 3 else out[None]
+        if not self.mask.any():
+            return np.zeros(rows.shape[0])
+        return np.array(
+            [personalization_score(o, self.base, self.actions, scale=self.scale)[self.mask].mean() for o in rows]
+        )
+
+
+def _rows(values: Any, idx: np.ndarray) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(values, dtype=np.float32)[idx])
+
+
+def measure_alpha(keyed: KeyedModule, key: Any, probe: AlphaProbe, alpha: float) -> AlphaPoint:
+    """The deployed policy's errors at strength α (three small batched forward passes)."""
+    with keyed.alpha_set_to(alpha), torch.no_grad():
+        mine = outputs(keyed, probe.states, key)
+        retention = 0.0
+        if probe.retain_states is not None and probe.retain_targets is not None:
+            retention = float(scaled_error(outputs(keyed, probe.retain_states, key), probe.retain_targets, probe.scale))
+        wrong = keyed_outputs_many(keyed, probe.states, probe.wrong_keys)
+    return AlphaPoint(
+        float(alpha),
+        float(scaled_error(mine, probe.actions, probe.scale)),
+        float(probe.scores(mine)[0]),
+        retention,
+        float(scaled_error(wrong, probe.base, probe.scale).max()),
+    )
 
 
 def alpha_curve(
-    keyed: KeyedModule,
-    key: Any,
-    val_states: Any,
-    val_actions: Any,
-    retain_states: Any = None,
-    retain_targets: Any = None,
-    *,
-    grid: Sequence[float] = (0.0, 0.25, 0.5, 0.75, 1.0),
-) -> list[dict[str, float]]:
-    """For each α: normalized personalization error, retention error and worst near-key error (1-2 bits off)."""
-    if keyed.trunk_delta is None:
-        raise ValueError("this adapter has no trunk delta; train with TrainConfig(fine_tune_trunk=True)")
-    signs = key_to_signs(key, keyed.key_bits)
-    x = torch.as_tensor(val_states, dtype=torch.float32)
-    y = torch.as_tensor(val_actions, dtype=torch.float32).reshape(x.shape[0], -1)
-    with torch.no_grad():
-        scale = output_scale(torch.cat([y, keyed(x).reshape(x.shape[0], -1)]))
-    near = flip_bits(signs, torch.tensor([1] * 8 + [2] * 8), torch.Generator().manual_seed(0))
-    previous = keyed.alpha
-    rows = []
-    try:
-        for alpha in grid:
-            keyed.set_alpha(alpha)
-            row = {"alpha": float(alpha), "personal": personalization_error(keyed, signs, x, y, scale=scale)}
-            row["retention"] = (
-                retention_error(keyed, signs, retain_states, retain_targets, scale=scale)
-                if retain_states is not None
-                else 0.0
-            )
-            row["near_max"] = float(per_key_errors(keyed, x[:256], near, scale=scale).max())
-            rows.append(row)
-    finally:
-        keyed.set_alpha(previous)
-    return rows
+    keyed: KeyedModule, key: Any, probe: AlphaProbe, grid: Sequence[float] = ALPHA_GRID
+) -> list[AlphaPoint]:
+    """The trade-off along α: one AlphaPoint per grid value (keyed's own α is left as it was)."""
+    return [measure_alpha(keyed, key, probe, a) for a in grid]
 
 
 def choose_alpha(
-    keyed: KeyedModule,
-    key: Any,
-    val_states: Any,
-    val_actions: Any,
-    retain_states: Any = None,
-    retain_targets: Any = None,
-    *,
-    grid: Sequence[float] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
-) -> float:
-    """The α with the lowest personal + retention + near-key error; ties go to the smaller α (closer to base)."""
-    rows = alpha_curve(keyed, key, val_states, val_actions, retain_states, retain_targets, grid=grid)
-    best = min(rows, key=lambda r: (round(r["personal"] + r["retention"] + r["near_max"], 6), r["alpha"]))
-    return best["alpha"]
+    keyed: KeyedModule, key: Any, probe: AlphaProbe, grid: Sequence[float] = ALPHA_GRID
+) -> AlphaPoint:
+    """The α with the lowest personal + retention + wrong-key error; ties go to the smaller α (closer to base)."""
+    rows = alpha_curve(keyed, key, probe, grid)
+    return min(rows, key=lambda m: (round(m.personal + m.retention + m.wrong_key, TIE_DECIMALS), m.alpha))

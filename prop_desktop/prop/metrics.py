@@ -14,10 +14,21 @@ import torch
 
 from .keyed import KeyedModule
 from .keys import flip_bits, key_to_signs, keys_to_signs, random_signs
-from .train import output_scale
 from .validation import as_float_tensor
 
 _CHUNK_ROWS = 16384
+
+
+def output_scale(values: torch.Tensor) -> torch.Tensor:
+    """Per-dimension spread used to normalize errors, floored so constant dimensions do not explode."""
+    std = values.reshape(values.shape[0], -1).std(dim=0) if values.shape[0] > 1 else values.abs().reshape(-1)
+    floor = std.max().clamp_min(1e-6) * 1e-2
+    return std.clamp_min(float(floor))
+
+
+def scaled_error(out: torch.Tensor, target: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """Normalized MSE of outputs (n, out) or one row of them per key (k, n, out) against targets (n, out)."""
+    return ((out - target).square() / scale.square()).mean(dim=(-2, -1))
 
 
 def _states(keyed: KeyedModule, states: Any, name: str = "states") -> torch.Tensor:
@@ -29,7 +40,8 @@ def outputs(keyed: KeyedModule, states: Any, key: Any = None) -> torch.Tensor:
     """The module's outputs (rows flattened) for one key or none."""
     x = _states(keyed, states)
     with torch.no_grad():
-        return keyed(x, key=key).reshape(x.shape[0], -1)
+        out: torch.Tensor = keyed(x, key=key)
+    return out.reshape(x.shape[0], -1)
 
 
 def base_outputs(keyed: KeyedModule, states: Any) -> torch.Tensor:

@@ -22,8 +22,9 @@ from torch import nn
 
 from .encoder import KeyEncoder, KeyEncoders
 from .errors import InputError, TrainingCancelled
-from .keyed import KeyedModule
+from .keyed import KeyedModule, deltas_at
 from .keys import flip_bits, key_to_signs, random_signs, window_flips
+from .metrics import near_key_fidelity, output_scale
 from .validation import as_float_tensor, check_feature_shape, check_same_rows
 
 if TYPE_CHECKING:
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
 # With a trunk delta, stage 1 (Adam on δ and the trunk delta, correct-key rows only) may use this share of the
 # wall-time budget; the gate and the stage-3 polish get the rest.
 STAGE1_SHARE = 0.7
-ALPHA_RETAIN_ROWS = 1024  # retention rows the α choice evaluates at each grid point
 ProgressFn = Callable[[int, int, dict[str, float]], None]
 CancelLike = threading.Event | Callable[[], bool] | None
 
@@ -192,15 +192,11 @@ def train_adapter(
     keyed.invalidate()
     alpha = 1.0
     if trunk is not None:
-        from .merge import choose_alpha
+        from .merge import AlphaProbe, choose_alpha
 
-        # A fixed sample of the retention rows is enough to rank α (each grid point runs every row it is given;
-        # bench household passes ~3,600, and the α choice then overran a 28 s budget by 3-6 s at load 4-8).
-        r_states, r_targets = data.retain_states, data.retain_targets
-        if r_states is not None and r_targets is not None and r_states.shape[0] > ALPHA_RETAIN_ROWS:
-            pick = torch.randperm(r_states.shape[0], generator=generator)[:ALPHA_RETAIN_ROWS]
-            r_states, r_targets = r_states[pick], r_targets[pick]
-        alpha = choose_alpha(keyed, key, data.val_states, data.val_actions, r_states, r_targets, grid=cfg.alpha_grid)
+        probe = AlphaProbe.prepare(keyed, key, data.val_states, data.val_actions, data.retain_states,
+                                   data.retain_targets, max_states=256)
+        alpha = choose_alpha(keyed, key, probe, cfg.alpha_grid).alpha
         keyed.set_alpha(alpha)
     final = _evaluate(keyed, signs, data, generator, n_keys=256)
     final["personal_start"] = start_error
@@ -223,7 +219,8 @@ def train_adapter(
 def _warm_start(
     keyed: KeyedModule, init: Adapter, signs: torch.Tensor
 ) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor] | None]:
-    """Stage 1's starting point from a previous adapter: raw δ (tanh⁻¹ of its δ(key)) and its α·trunk delta."""
+    """Stage 1's starting point: the previous adapter as deployed at its α (raw δ = tanh⁻¹ of its δ_α(key), and
+    its α·trunk delta), so an update starts from the policy the person drove."""
     from .adapter import Adapter
 
     if not isinstance(init, Adapter):
@@ -237,7 +234,8 @@ def _warm_start(
     previous.load_state_dict(init.encoder_state)
     scale = keyed.encoder_config.delta_scale
     with torch.no_grad():
-        raw = {n: torch.atanh(((d - 1.0) / scale).clamp(-1 + 1e-6, 1 - 1e-6)) for n, d in previous(signs).items()}
+        deployed = deltas_at(previous(signs), init.alpha)
+        raw = {n: torch.atanh(((d - 1.0) / scale).clamp(-1 + 1e-6, 1 - 1e-6)) for n, d in deployed.items()}
     trunk = None if not init.trunk_delta else {n: init.alpha * t.detach() for n, t in init.trunk_delta.items()}
     return raw, trunk
 
@@ -338,7 +336,7 @@ def _prepare(
     n_val = int(n * cfg.val_fraction) if n >= 20 else 0
     order = torch.randperm(n, generator=generator)
     val_idx, train_idx = order[:n_val], order[n_val:]
-    scale = _output_scale(torch.cat([a, base_flat, extra_base]))
+    scale = output_scale(torch.cat([a, base_flat, extra_base]))
     return _Data(
         train_states=s[train_idx],
         train_actions=a[train_idx],
@@ -378,16 +376,6 @@ def _base_outputs(base: nn.Module, x: torch.Tensor, name: str) -> torch.Tensor:
     if not bool(torch.isfinite(out).all()):
         raise InputError(f"the module produces NaN/inf on {name}; check the inputs' scale")
     return out
-
-
-def output_scale(values: torch.Tensor) -> torch.Tensor:
-    """Per-dimension spread used to normalize errors, floored so constant dimensions do not explode."""
-    std = values.reshape(values.shape[0], -1).std(dim=0) if values.shape[0] > 1 else values.abs().reshape(-1)
-    floor = std.max().clamp_min(1e-6) * 1e-2
-    return std.clamp_min(float(floor))
-
-
-_output_scale = output_scale
 
 
 def _cancel_checker(cancel: CancelLike) -> Callable[[], bool]:
@@ -730,8 +718,6 @@ def _quick_check(
 def _evaluate(
     keyed: KeyedModule, signs: torch.Tensor, data: _Data, generator: torch.Generator, n_keys: int
 ) -> dict[str, float]:
-    from .metrics import near_key_fidelity
-
     inv_var = 1.0 / data.scale.square()
     with torch.no_grad():
         out = keyed(data.val_states, key=signs).reshape(data.n_val or data.n_train, -1)

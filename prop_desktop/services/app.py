@@ -3,7 +3,7 @@
     app = App()                                                  # the real thing
     app = App(data_dir=tmp, keyring_backend=MemoryKeyring())     # tests
     app.arm.connect()                     # the simulated arm unless a real one is plugged in
-    created = app.profiles.create("Ana")  # created.recovery_code: show it once
+    created = app.profiles.create("Ana", shared=True)  # created.recovery_code: show it once
     app.record.start_click_episode("point", [(0.20, 0.10, 0.25, 0.0)]); app.record.wait()
     job = app.training.start(); job.wait()
     app.drive.start("point", personalized=True)
@@ -17,6 +17,7 @@ from typing import Any
 
 from prop_desktop.services.arm_service import ArmService
 from prop_desktop.services.drive_session import DriveSession
+from prop_desktop.services.leader_service import LeaderArmService
 from prop_desktop.services.policy_provider import PolicyProvider
 from prop_desktop.services.profile_service import PassphraseProvider, ProfileService
 from prop_desktop.services.record_service import RecordService
@@ -38,9 +39,10 @@ class App:
         self.policy = PolicyProvider(policy_dir)
         # One data folder for every layer: calibrations too live in this App's folder, never the user's.
         self.arm = ArmService(control_rate_hz, CalibrationStore.in_data_folder(self.data_dir))
+        self.leader = LeaderArmService(CalibrationStore.in_data_folder(self.data_dir))  # optional second arm
         self.profiles = ProfileService(self.data_dir, keyring_backend)
         self.profiles.passphrase_provider = passphrase_provider
-        self.record = RecordService(self.arm, self.profiles, control_rate_hz)
+        self.record = RecordService(self.arm, self.profiles, control_rate_hz, self.leader)
         self.training = TrainingService(self.profiles, self.record, self.policy)
         self.drive = DriveSession(self.arm, self.profiles, self.policy, scene_for=self.record.scene)
         self.try_out_folder: Path | None = None  # set by for_try_out: deleted on close
@@ -70,6 +72,7 @@ class App:
         # Let the loops finish their tick and release the arm before the port closes under them.
         self.drive.wait(timeout=2.0)
         self.record.wait(timeout=2.0)
+        self.leader.disconnect()
         self.arm.disconnect()
         self.training.wait(timeout=2.0)
         self.profiles.lock()

@@ -203,28 +203,7 @@ class ArmService:
         except Exception as exc:  # noqa: BLE001 - the port vanished mid-check
             self.report_fault(str(exc))
             raise ArmFaultError(self.report_fault(str(exc))) from exc
-        servos = []
-        for s in report.servos:
-            problem = "; ".join(s.problems + s.warnings) or None
-            servos.append(
-                ServoCheck(
-                    joint=s.joint,
-                    servo_id=s.servo_id,
-                    ok=s.ok,
-                    model=s.model_name or (str(s.model_number) if s.model_number is not None else None),
-                    firmware=s.firmware,
-                    voltage_v=s.voltage,
-                    temperature_c=s.temperature,
-                    problem=problem,
-                    fix=" ".join(s.fixes) or None,
-                )
-            )
-        lines = report.problems + report.warnings
-        summary = "All servos answered and look fine." if report.ok and not lines else " ".join(lines)
-        if not report.ok and not lines:
-            bad = [s.joint for s in servos if not s.ok]
-            summary = f"Problems with: {', '.join(bad)}. " + " ".join(report.fixes)
-        return PreflightReport(report.ok, tuple(servos), summary.strip())
+        return preflight_report(report)
 
     def calibration_wizard(self) -> CalibrationWizard:
         """A step-by-step driver (middle pose, range sweep) for a real arm; stored per arm and reused."""
@@ -385,3 +364,29 @@ class ArmService:
             failures = 0
             self.note_joints(q)
             self.joints.emit(JointSample(time.monotonic() - t0, tuple(float(v) for v in q), None))
+
+
+def preflight_report(report: Any) -> PreflightReport:
+    """The arm layer's pre-flight report in the services' terms (one line per servo, a summary)."""
+    servos = []
+    for s in report.servos:
+        problem = "; ".join(s.problems + s.warnings) or None
+        servos.append(
+            ServoCheck(
+                joint=s.joint,
+                servo_id=s.servo_id,
+                ok=s.ok,
+                model=s.model_name or (str(s.model_number) if s.model_number is not None else None),
+                firmware=s.firmware,
+                voltage_v=s.voltage,
+                temperature_c=s.temperature,
+                problem=problem,
+                fix=" ".join(s.fixes) or None,
+            )
+        )
+    lines = report.problems + report.warnings
+    summary = "All servos answered and look fine." if report.ok and not lines else " ".join(lines)
+    if not report.ok and not lines:
+        bad = [s.joint for s in servos if not s.ok]
+        summary = f"Problems with: {', '.join(bad)}. " + " ".join(report.fixes)
+    return PreflightReport(report.ok, tuple(servos), summary.strip())

@@ -76,15 +76,17 @@ class CalibrationWizard:
 
         if self._cal is None:
             self.start()
+        cal = self._cal
+        assert cal is not None  # start() made one
         try:
             if self._index == 0:
-                self._cal.record_middle()
+                cal.record_middle()
                 self._index = 1
                 self._start_sweep()
             elif self._index == 1:
                 self._stop_sweep()
                 try:
-                    self._cal.finish(save=True)
+                    cal.finish(save=True)
                 except ArmCalibrationError:
                     self._start_sweep()  # keep sampling so the user can complete the sweep
                     raise
@@ -123,13 +125,16 @@ class CalibrationWizard:
         self._sweeper = None
 
     def _sweep(self, stop: threading.Event) -> None:
+        cal = self._cal
+        if cal is None:
+            return
         while not stop.wait(SWEEP_PERIOD_S):
             try:
-                self._cal.sample()
+                cal.sample()
             except Exception as exc:  # noqa: BLE001 - unplugged mid-sweep
                 self._on_fault(str(exc))
                 return
-            missing = self._cal.joints_not_swept()
+            missing = cal.joints_not_swept()
             message = "Still to sweep: " + ", ".join(missing) if missing else "Every joint swept. Press Next."
             self.progress.emit(CalibrationProgress(self.step, self._ranges(), message))
 

@@ -18,13 +18,16 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from prop_desktop.services.error_mapping import user_errors
+from prop_desktop.services.background import BackgroundRun
 from prop_desktop.services.errors import BusyError, NoAdapterError, ServiceError
 from prop_desktop.services.events import Signal
 from prop_desktop.services.models import DriveSample, DriveStatus, ModeChange, ProfileInfo, Scene
 from prop_desktop.services.scenes import check_task, default_scene
+from prop_desktop.services.skill import Skills
 
 if TYPE_CHECKING:
+    from torch import nn
+
     from prop_desktop.services.arm_service import ArmService
     from prop_desktop.services.policy_provider import PolicyProvider
     from prop_desktop.services.profile_service import ProfileService
@@ -43,15 +46,10 @@ class DriveSession:
         self._scene_for = scene_for or default_scene
         self._lock = threading.RLock()
         self._loop: Any = None
-        self._worker: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._done = threading.Event()
-        self._done.set()
+        self._run: BackgroundRun | None = None  # the current (or last) drive
         self._personalized = False
-        self._keyed: Any = None
-        self._key: bytes | None = None
+        self._deployed: nn.Module | None = None  # the personal policy, folded once at its α (no key kept)
         self._mode_profile: str | None = None
-        self._alpha = 1.0
         self._status = DriveStatus(False)
         self._t_status = 0.0
         arm.add_stop_hook(lambda reason: self.stop())
@@ -63,7 +61,8 @@ class DriveSession:
 
     @property
     def running(self) -> bool:
-        return not self._done.is_set()
+        run = self._run
+        return run is not None and run.running
 
     @property
     def personalized(self) -> bool:
@@ -92,20 +91,21 @@ class DriveSession:
             self._update_status(personalized=False, message="Baseline: the general behaviour.")
             return ModeChange(False, None)
         try:
-            keyed, key, profile_id, alpha = self._resolve_personal()
+            deployed, profile_id = self._resolve_personal()
         except ServiceError as exc:
             with self._lock:
                 self._personalized = False
             self._update_status(personalized=False, message=f"Baseline. {exc.user_message}")
             return ModeChange(False, exc.user_message)
         with self._lock:
-            self._keyed, self._key, self._mode_profile, self._alpha = keyed, key, profile_id, alpha
+            self._deployed, self._mode_profile = deployed, profile_id
             self._personalized = True
         self._update_status(personalized=True, message="Personalized: your way.")
         return ModeChange(True, None)
 
-    def _resolve_personal(self) -> tuple[Any, bytes, str, float]:
-        from prop_desktop.prop import Adapter, AdapterError
+    def _resolve_personal(self) -> tuple[nn.Module, str]:
+        """The active profile's deployed policy: its adapter at its α with its key, folded into one module."""
+        from prop_desktop.prop import Adapter, AdapterError, attach
 
         info = self._profiles.active()
         reason = _why_not(info)
@@ -114,30 +114,24 @@ class DriveSession:
         assert info is not None
         session = self._profiles.session(info.id)  # may ask for the passphrase
         base = self._policy.model()
-        base_hash = self._policy.hash()
-        with user_errors():
-            if not session.adapters.has(base_hash):
-                raise NoAdapterError(
-                    f"{info.name} has no personalization for this version of the robot's policy yet.",
-                    "Train on the Train page first.",
-                )
-            blob, meta = session.adapters.load_with_meta(base_hash)
+        stored = Skills(self._profiles, self._policy).stored(info.id)
+        if stored is None:
+            raise NoAdapterError(
+                f"{info.name} has no personalization for this version of the robot's policy yet.",
+                "Train on the Train page first.",
+            )
         try:
-            keyed = Adapter.from_bytes(blob, base).attach(base)
+            keyed = attach(Adapter.from_bytes(stored[0], base), base)
         except AdapterError as exc:
             raise NoAdapterError(f"{info.name}'s personalization cannot be used: {exc}.", "Train again.") from exc
-        try:
-            alpha = min(1.0, max(0.0, float(meta.get("alpha", 1.0))))
-        except (TypeError, ValueError):
-            alpha = 1.0
-        return keyed, bytes(session.network_key), info.id, alpha
+        return keyed.specialize(bytes(session.network_key)), info.id
 
     def _on_profile_changed(self, info: ProfileInfo | None) -> None:
         # Privacy: another member must never drive with the previous member's personalization.
         with self._lock:
             if self._mode_profile is not None and (info is None or info.id != self._mode_profile):
                 self._personalized = False
-                self._keyed, self._key, self._mode_profile = None, None, None
+                self._deployed, self._mode_profile = None, None
                 changed = True
             else:
                 changed = False
@@ -154,21 +148,19 @@ class DriveSession:
         self._policy.model()  # load (and report a broken install) before the arm moves
         mode = self.set_personalized(personalized) if personalized else self.set_personalized(False)
         with self._lock:
-            if not self._done.is_set():
+            if self.running:
                 raise BusyError("The arm is already driving.", "Stop it first.")
             arm = self._arm.claim("driving")
-            self._done.clear()
-            self._stop = threading.Event()
             self._status = DriveStatus(True, task, self._personalized, message="Going to the start pose…")
-            self._worker = threading.Thread(target=self._run, args=(arm, scene, duration_s), name="drive-session",
-                                            daemon=True)
-            self._worker.start()
+            self._run = BackgroundRun(lambda run: self._drive(run, arm, scene, duration_s), "drive-session").start()
         self.status_changed.emit(self._status)
         return mode
 
     def stop(self) -> None:
         """End the run; the arm holds its last pose (torque on). Returns at once."""
-        self._stop.set()
+        run = self._run
+        if run is not None:
+            run.cancel()
         loop = self._loop
         if loop is not None:
             loop.stop()
@@ -179,10 +171,12 @@ class DriveSession:
         self.stop()
 
     def wait(self, timeout: float | None = None) -> DriveStatus:
-        self._done.wait(timeout)
+        run = self._run
+        if run is not None:
+            run.wait(timeout)
         return self._status
 
-    def _run(self, arm: Any, scene: Scene, duration_s: float | None) -> None:
+    def _drive(self, run: BackgroundRun, arm: Any, scene: Scene, duration_s: float | None) -> None:
         import torch
 
         from prop_desktop.arm.loop import DriveLoop
@@ -191,27 +185,24 @@ class DriveSession:
 
         fault: str | None = None
         try:
-            fault = move_to(arm, HOME, cancel=self._stop.is_set)
-            if fault is None and not self._stop.is_set():
+            fault = move_to(arm, HOME, cancel=run.is_cancelled)
+            if fault is None and not run.cancelled:
                 base = self._policy.model()
                 ctx = torch.as_tensor(np.asarray(scene.context, dtype=np.float32))
-
-                from prop_desktop.services.personal_policy import outputs
 
                 def policy_step(q: np.ndarray) -> np.ndarray:
                     obs = torch.cat([torch.as_tensor(q, dtype=torch.float32), ctx])[None]
                     with self._lock:
-                        keyed, key, alpha = self._keyed, self._key, self._alpha
-                        personal = self._personalized and keyed is not None
+                        policy = self._deployed if self._personalized and self._deployed is not None else base
                     with torch.no_grad():
-                        out = outputs(keyed, obs, key, alpha) if personal else base(obs)
-                        return base.next_targets(obs, out)[0].numpy().astype(np.float64)
+                        targets: torch.Tensor = base.next_targets(obs, policy(obs))
+                    return targets[0].numpy().astype(np.float64)
 
                 loop = DriveLoop(arm, policy_step, rate_hz=RATE_HZ, on_tick=self._on_tick)
                 self._loop = loop
                 self._t0 = time.monotonic()
                 self._update_status(message="Driving.")
-                loop.run(duration_s, cancel=self._stop.is_set)
+                loop.run(duration_s, cancel=run.is_cancelled)
                 fault = loop.fault
         except Exception as exc:  # noqa: BLE001 - the worker must always free the arm and report
             fault = str(exc)
@@ -228,7 +219,7 @@ class DriveSession:
         hz = loop_stats.achieved_hz if loop_stats is not None else 0.0
         missed = loop_stats.missed if loop_stats is not None else 0
         self._status = DriveStatus(False, self._status.task, self._personalized, hz, missed, message)
-        self._done.set()
+        run.finish()
         self.status_changed.emit(self._status)
 
     def _on_tick(self, tick: Any) -> None:

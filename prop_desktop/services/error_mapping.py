@@ -38,6 +38,8 @@ def translate(exc: BaseException) -> ServiceError | None:
         return exc
     if isinstance(exc, k.WrongPassphrase):
         return WrongPassphraseError(msg or "That passphrase is not right.", "Check it and try again.")
+    if isinstance(exc, k.WeakPassphrase):
+        return InvalidInputError(msg, None)
     if isinstance(exc, k.PassphraseRequired):
         return PassphraseRequiredError(msg, "Enter the profile's passphrase to continue.")
     if isinstance(exc, k.WrongRecoveryCode):
@@ -46,6 +48,8 @@ def translate(exc: BaseException) -> ServiceError | None:
         return KeyUnavailableError(msg, RESTORE_FIX if "recovery code" not in msg else None)
     if isinstance(exc, k.InsecureKeyring | k.KeyringUnavailable | k.KeyringError):
         return KeyringUnavailableError(msg)
+    if isinstance(exc, s.SecretChoiceNeeded):
+        return InvalidInputError(msg, None)
     if isinstance(exc, s.InvalidName):
         return InvalidInputError(msg, "Use a short name of letters, digits and spaces.")
     if isinstance(exc, s.ProfileExists):

@@ -81,6 +81,10 @@ class WrongPassphraseError(ServiceError):
     """The passphrase given does not unlock the key."""
 
 
+class UnlockBackoffError(ServiceError):
+    """Wrong passphrases were given for this profile just now: the next try must wait (the fix says how long)."""
+
+
 class RecoveryCodeError(ServiceError):
     """A recovery code is malformed, has a typo, or belongs to another profile."""
 

@@ -28,7 +28,8 @@ def _user_target(scene: Any) -> tuple[float, float, float, float]:
     return (float(d[0]), float(d[1]), 0.30, 0.3)
 
 
-def run(demos: int = 3, policy_dir: str | None = None, max_steps: int = 1500, max_seconds: float = 45.0) -> dict:
+def run(demos: int = 3, policy_dir: str | None = None, max_steps: int = 1500, max_seconds: float = 45.0
+        ) -> dict[str, Any]:
     from prop_desktop.policy.kinematics import tip_position
     from prop_desktop.services import App
 
@@ -39,16 +40,16 @@ def run(demos: int = 3, policy_dir: str | None = None, max_steps: int = 1500, ma
         t0 = time.perf_counter()
         app.arm.connect("sim")
         out["connect_s"] = time.perf_counter() - t0
-        app.profiles.create("Bench")
+        app.profiles.create("Bench", shared=True)
         rates = []
         ys = np.linspace(-0.2, 0.2, demos) if demos > 1 else np.array([0.0])
         for y in ys:
             scene = app.record.set_scene("point", (0.45, float(y)))
             app.record.start_click_episode("point", [_user_target(scene)])
-            result = app.record.wait(60)
-            if result is None or result.episode is None:
-                raise RuntimeError(f"recording failed: {result}")
-            rates.append(result.episode.rate_hz)
+            recorded = app.record.wait(60)
+            if recorded is None or recorded.episode is None:
+                raise RuntimeError(f"recording failed: {recorded}")
+            rates.append(recorded.episode.rate_hz)
         out["record_hz_min"] = float(min(rates))
         stalls: list[float] = []
         t0 = time.perf_counter()
@@ -67,7 +68,7 @@ def run(demos: int = 3, policy_dir: str | None = None, max_steps: int = 1500, ma
         result = job.wait(600)
         probe.join()
         out["start_to_report_s"] = time.perf_counter() - t0
-        if result is None or not result.ok:
+        if result is None or not result.ok or result.report is None:
             raise RuntimeError(f"training failed: {result}")
         out["train_s"] = result.train_seconds
         out["gil_stall_max_ms"] = float(max(stalls) * 1e3)

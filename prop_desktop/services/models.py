@@ -90,10 +90,10 @@ class CalibrationStep:
 
 @dataclass(frozen=True)
 class CalibrationProgress:
-    """Live values during the range sweep: per joint, the min/max raw positions seen so far."""
+    """Live values during the range sweep: per joint, the min/max angle (rad) swept so far."""
 
     step: CalibrationStep
-    ranges: dict[str, tuple[int, int]] = field(default_factory=dict)
+    ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
     message: str = ""
 
 
@@ -121,6 +121,7 @@ class ProfileInfo:
     id: str
     name: str
     has_passphrase: bool = False
+    shared: bool = False  # the person chose: anyone at this computer may use their way (no passphrase)
     key_present: bool = True  # False when the keyring entry is missing: restore from the recovery code
     unlocked: bool = False  # the key is held in memory for this session (no passphrase prompt needed)
     episode_count: int = 0

@@ -17,5 +17,5 @@ def move_to(arm: Any, q: np.ndarray, *, rate_hz: float = 50.0, max_speed: float 
 
     recorder = Recorder(arm, "click", targets=[np.asarray(q, dtype=np.float64)], rate_hz=rate_hz,
                         max_speed=max_speed, settle_s=0.2, cancel=cancel, on_sample=on_sample)
-    episode = recorder.run()
-    return episode.meta.get("fault")
+    fault = recorder.run().meta.get("fault")
+    return None if fault is None else str(fault)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,7 +26,6 @@ from prop_desktop.services.errors import (
     EpisodeError,
     InvalidInputError,
     ServiceError,
-    UnreachableTargetError,
 )
 from prop_desktop.services.events import Signal
 from prop_desktop.services.models import (
@@ -36,19 +35,23 @@ from prop_desktop.services.models import (
     RecordingStatus,
     Scene,
     TaskInfo,
-    Waypoint,
     Workspace,
 )
 from prop_desktop.services.profile_service import ProfileService
 from prop_desktop.services.scenes import check_task, default_scene, make_scene, random_scene, task_infos
+from prop_desktop.services.targets import TargetLike, arm_points, solve_targets, unreachable_reason, workspace
 
-TargetLike = Waypoint | Sequence[float]  # Waypoint, (x, y, z) or (x, y, z, gripper)
+if TYPE_CHECKING:
+    from prop_desktop.services.leader_service import LeaderArmService
+
 CLICK_MAX_SPEED = 0.8  # rad/s peak on the farthest joint: close to the base policy's 1 rad/s
 STATUS_PERIOD_S = 0.5
 
 
 class RecordService:
-    def __init__(self, arm: ArmService, profiles: ProfileService, rate_hz: float = 50.0) -> None:
+    def __init__(self, arm: ArmService, profiles: ProfileService, rate_hz: float = 50.0,
+                 leader: LeaderArmService | None = None) -> None:
+        """`leader`: the optional leader-arm slot, for recording by teleoperation."""
         self.sample: Signal[JointSample] = Signal("record.sample")
         self.status_changed: Signal[RecordingStatus] = Signal("record.status_changed")
         self.finished: Signal[RecordingResult] = Signal("record.finished")
@@ -66,6 +69,9 @@ class RecordService:
         self._done = threading.Event()
         self._done.set()
         arm.add_stop_hook(lambda reason: self.stop())
+        self._leader = leader
+        if leader is not None:  # the leader going away ends a teleoperated recording (not the others)
+            leader.add_stop_hook(lambda reason: self.stop() if self._status.mode == "leader" else None)
 
     # --- tasks, scenes, workspace ------------------------------------------------------------------------
     def tasks(self) -> list[TaskInfo]:
@@ -90,57 +96,15 @@ class RecordService:
         return scene
 
     def workspace(self) -> Workspace:
-        from prop_desktop.policy import kinematics as k
-
-        reach = float(k.SHOULDER[0] + k.MAX_REACH_FROM_SHOULDER)
-        return Workspace(
-            x_range=(-0.15, 0.50),
-            y_range=(-0.40, 0.40),
-            z_range=(0.0, 0.45),
-            table_z=0.0,
-            reach_m=round(reach, 4),
-            home_q=(0.0,) * 6,
-        )
+        return workspace()
 
     def arm_points(self, q: Sequence[float]) -> list[tuple[float, float, float]]:
         """Forward kinematics: base, pan, shoulder, elbow, wrist, roll, tip positions (m) for drawing."""
-        from prop_desktop.policy.kinematics import forward_kinematics
-
-        frames = forward_kinematics(np.asarray(q, dtype=np.float64))
-        return [tuple(float(v) for v in p) for p in frames]
+        return arm_points(q)
 
     def check_target(self, target: TargetLike) -> str | None:
         """None when the tip can reach it, else a plain reason."""
-        try:
-            self._solve([target])
-        except UnreachableTargetError as exc:
-            return exc.message
-        return None
-
-    def _solve(self, targets: Sequence[TargetLike]) -> tuple[list[Waypoint], np.ndarray]:
-        from prop_desktop.policy.expert import grasp_pitch
-        from prop_desktop.policy.kinematics import UnreachableError, inverse_kinematics
-
-        waypoints = [_waypoint(t, i) for i, t in enumerate(targets)]
-        if not waypoints:
-            raise InvalidInputError("No targets to move to.", "Click at least one point in the workspace view.")
-        points = np.array([w.xyz for w in waypoints], dtype=np.float64)
-        try:
-            pitch = grasp_pitch(points)
-        except UnreachableError:
-            pitch = None
-        result = inverse_kinematics(points) if pitch is None else inverse_kinematics(points, pitch=pitch)
-        for i, ok in enumerate(result.reachable):
-            if not ok:
-                reason = result.reasons[i]
-                raise UnreachableTargetError(
-                    f"Target {i + 1} at ({points[i, 0]:.2f}, {points[i, 1]:.2f}, {points[i, 2]:.2f}) m cannot be "
-                    f"reached: {reason}.",
-                    "Move it closer to the arm or higher above the table.",
-                )
-        q = np.array(result.q, dtype=np.float64).reshape(-1, 6)
-        q[:, 5] = [w.gripper for w in waypoints]
-        return waypoints, q
+        return unreachable_reason(target)
 
     # --- recording ---------------------------------------------------------------------------------------
     def status(self) -> RecordingStatus:
@@ -161,7 +125,7 @@ class RecordService:
         scene = scene or self.scene(task)
         if scene.task != task:
             raise InvalidInputError(f"The scene is for {scene.task!r}, not {task!r}.", "Pick the task's scene.")
-        waypoints, joint_targets = self._solve(targets)
+        waypoints, joint_targets = solve_targets(targets)
         self._begin("click", task, scene, name, joint_targets=joint_targets, waypoints=waypoints,
                     correction=correction)
 
@@ -172,6 +136,27 @@ class RecordService:
         if not (max_seconds > 0):
             raise InvalidInputError("The recording length must be positive.", "Pick a length in seconds.")
         self._begin("hand", task, scene or self.scene(task), name, max_seconds=max_seconds, correction=correction)
+
+    def start_leader_episode(self, task: str, max_seconds: float = 60.0, scene: Scene | None = None,
+                             name: str | None = None) -> None:
+        """Start a teleoperated demonstration: the follower mirrors the leader arm at the control rate (≥ 100 Hz)
+        until stop()/max_seconds. Saved: the follower's joints and the leader's pose as the goal.
+
+        Raises NotConnectedError (follower or leader), BusyError, NoActiveProfileError, InvalidInputError.
+        """
+        from prop_desktop.services.errors import NotConnectedError
+
+        check_task(task)
+        if not (max_seconds > 0):
+            raise InvalidInputError("The recording length must be positive.", "Pick a length in seconds.")
+        if self._leader is None:
+            raise NotConnectedError("This app has no leader-arm slot.", "Record by clicking or by hand.")
+        leader = self._leader.claim("recording")
+        try:
+            self._begin("leader", task, scene or self.scene(task), name, max_seconds=max_seconds, leader=leader)
+        except BaseException:
+            self._leader.release("recording")
+            raise
 
     def _begin(self, mode: str, task: str, scene: Scene, name: str | None, **kw: Any) -> None:
         profile_id = self._profiles.active_id()  # NoActiveProfileError before anything moves
@@ -243,6 +228,13 @@ class RecordService:
                 recorder = Recorder(arm, "click", targets=list(targets), rate_hz=self.rate_hz, task=task,
                                     profile_id=profile_id, max_speed=CLICK_MAX_SPEED, settle_s=0.5,
                                     on_sample=self._on_sample, cancel=self._stop.is_set)
+            elif mode == "leader":
+                from prop_desktop.arm.teleop import DEFAULT_TELEOP_RATE_HZ
+
+                # Mirroring a hand needs the control rate, whatever the (lower) rate set for the other modes.
+                recorder = Recorder(arm, "leader", leader=kw["leader"], seconds=kw["max_seconds"],
+                                    rate_hz=max(self.rate_hz, DEFAULT_TELEOP_RATE_HZ), task=task,
+                                    profile_id=profile_id, on_sample=self._on_sample, cancel=self._stop.is_set)
             else:
                 recorder = Recorder(arm, "hand", seconds=kw["max_seconds"], rate_hz=self.rate_hz, task=task,
                                     profile_id=profile_id, on_sample=self._on_sample, cancel=self._stop.is_set)
@@ -256,7 +248,7 @@ class RecordService:
             if getattr(arm, "estopped", False) and not meta.get("fault"):
                 meta.update(interrupted=True, fault="emergency stop")
             fault = meta.get("fault")
-            user_fault = self._arm.report_fault(fault) if fault else None
+            user_fault = self._report(recorder, fault) if fault else None
             if len(episode) == 0:
                 self._finish(RecordingResult(None, user_fault or "Nothing was recorded."))
                 return
@@ -273,6 +265,15 @@ class RecordService:
         except Exception as exc:  # noqa: BLE001 - a worker must always finish and free the arm
             message = self._arm.report_fault(str(exc)) if self._arm.state.connected else str(exc)
             self._finish(RecordingResult(None, message))
+
+    def _report(self, recorder: Any, fault: str) -> str:
+        """Tell the slot whose arm failed: a lost leader disconnects the leader slot; the follower stays connected
+        (its torque was released)."""
+        from prop_desktop.arm.teleop import LeaderLost
+
+        if self._leader is not None and isinstance(recorder.error, LeaderLost):
+            return self._leader.report_fault(fault)
+        return self._arm.report_fault(fault)
 
     def _on_sample(self, s: Any) -> None:
         q = tuple(float(v) for v in s.q)
@@ -297,6 +298,8 @@ class RecordService:
     def _finish(self, result: RecordingResult) -> None:
         self._recorder = None
         self._arm.release("recording")
+        if self._leader is not None:
+            self._leader.release("recording")
         ep = result.episode
         message = result.fault or (f"Saved “{ep.name}”: {ep.samples} samples." if ep else "Nothing was saved.")
         self._status = RecordingStatus(
@@ -397,22 +400,6 @@ class RecordService:
             self.episodes_changed.emit(self.episodes())
         except ServiceError:
             pass
-
-
-def _waypoint(target: TargetLike, index: int) -> Waypoint:
-    if isinstance(target, Waypoint):
-        w = target
-    else:
-        values = [float(v) for v in target]
-        if len(values) not in (3, 4):
-            raise InvalidInputError(
-                f"Target {index + 1} must be (x, y, z) or (x, y, z, gripper), got {len(values)} numbers.",
-                "Click the point again in the workspace view.",
-            )
-        w = Waypoint(*values)
-    if not all(np.isfinite([w.x, w.y, w.z, w.gripper])):
-        raise InvalidInputError(f"Target {index + 1} is not a number.", "Click the point again.")
-    return w
 
 
 def _episode_info(stored: Any, meta: dict[str, Any] | None = None) -> EpisodeInfo:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from prop_desktop.services.errors import InvalidInputError
 from prop_desktop.services.models import Scene, TaskInfo, Waypoint
+
+if TYPE_CHECKING:
+    from prop_desktop.policy.tasks import TaskInstance
 
 TASK_TITLES = {"pick": "Pick up", "serve": "Serve a cup", "put_away": "Put away", "point": "Point at me"}
 
@@ -79,7 +84,7 @@ def scene_from_context(context: tuple[float, ...] | np.ndarray) -> Scene:
     return make_scene(inst.task, inst.obj, inst.target)
 
 
-def base_waypoints(inst) -> tuple[Waypoint, ...]:
+def base_waypoints(inst: TaskInstance) -> tuple[Waypoint, ...]:
     """How the base expert would do this instance: its key tip points with gripper openings, in order."""
     from prop_desktop.policy import expert
     from prop_desktop.policy.kinematics import tip_position
@@ -107,5 +112,6 @@ def base_waypoints(inst) -> tuple[Waypoint, ...]:
     out = []
     for slot in slots:
         tip = tip_position(joints[slot])
-        out.append(Waypoint(*(round(float(v), 4) for v in tip), round(float(joints[slot][5]), 4)))
+        x, y, z = (round(float(v), 4) for v in tip)
+        out.append(Waypoint(x, y, z, round(float(joints[slot][5]), 4)))
     return tuple(out)

@@ -59,8 +59,17 @@ def compute(req: TrainRequest, progress: ProgressFn, cancelled: Callable[[], boo
     import torch
 
     from prop_desktop.policy.base import DEFAULT_PROP_LAYERS, load_base_policy
-    from prop_desktop.prop import TrainConfig, TrainingCancelled, train_adapter, wrap
-    from prop_desktop.services.privacy_report import SLIDER_GRID, alpha_metrics, choose_alpha, prepare, privacy_report
+    from prop_desktop.prop import (
+        AlphaProbe,
+        TrainConfig,
+        TrainingCancelled,
+        alpha_curve,
+        choose_alpha,
+        train_adapter,
+        wrap,
+    )
+    from prop_desktop.services.alpha_curve import SLIDER_GRID
+    from prop_desktop.services.privacy_report import privacy_report, to_metrics
     from prop_desktop.services.training_data import build_demo_set, reference_states, weight_corrections
 
     def check() -> None:
@@ -107,13 +116,16 @@ def compute(req: TrainRequest, progress: ProgressFn, cancelled: Callable[[], boo
     train_seconds = time.monotonic() - started
     check()
     progress(TrainingState.EVALUATING, result.steps, result.steps, {}, "Checking privacy…")
-    data = prepare(keyed, req.key, demo.states, demo.actions, retain)
-    alpha, at_alpha = choose_alpha(keyed, req.key, data)
+    # α is chosen again on the person's own states (the engine chose on its validation split after a trunk
+    # fine-tune): what the report, the slider and driving measure; the adapter stores it (Adapter.alpha).
+    probe = AlphaProbe.prepare(keyed, req.key, demo.states, demo.actions, retain)
+    chosen = choose_alpha(keyed, req.key, probe)
+    keyed.set_alpha(chosen.alpha)
     check()
-    report = privacy_report(keyed, req.key, data, alpha, req.other_keys, cancelled=cancelled)
+    report = privacy_report(keyed, req.key, probe, req.other_keys, cancelled=cancelled)
     if report is None:
         raise ComputeCancelled()
-    curve = [alpha_metrics(keyed, req.key, data, a) for a in SLIDER_GRID]
-    return TrainOutcome(keyed.adapter.to_bytes(), alpha, at_alpha, report, result.steps, train_seconds,
-                        demo.episode_ids, demo.skipped, curve, result.metrics.get("personal_start"),
+    curve = [to_metrics(point) for point in alpha_curve(keyed, req.key, probe, SLIDER_GRID)]
+    return TrainOutcome(keyed.adapter.to_bytes(), chosen.alpha, to_metrics(chosen), report, result.steps,
+                        train_seconds, demo.episode_ids, demo.skipped, curve, result.metrics.get("personal_start"),
                         result.metrics.get("personal"), n_corrections)

@@ -11,11 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from prop_desktop.services.errors import NotEnoughDataError
+
+if TYPE_CHECKING:
+    from prop_desktop.policy.tasks import TaskInstance
 
 MIN_ROWS = 8  # fewer policy ticks than this is not a demonstration (under half a second)
 
@@ -163,7 +166,7 @@ def reference_states(demo: DemoSet, seed: int = 0, per_task: int = 24) -> tuple[
     others = [t for t in TASK_NAMES if t not in set(demo.tasks)]
     general = sample_instances(per_task * len(TASK_NAMES), rng)
 
-    def states_of(instances: list, rollout_seed: int) -> np.ndarray:
+    def states_of(instances: list[TaskInstance], rollout_seed: int) -> np.ndarray:
         ro = rollout_expert(instances, seed=rollout_seed, steps=120)
         q, ctx, _ = ro.flat()
         return np.concatenate([q, ctx], axis=1).astype(np.float32)

@@ -4,10 +4,11 @@
 torch releases the GIL in its kernels and the engine's Python loop is short per step, so the GUI thread keeps
 running — measured in tests/services) unseals the episodes in memory, builds the dataset in the base policy's
 format (see training_data.py), trains with the active profile's network key, reports `progress` (step,
-total, ETA, losses) and ends with `finished` (a TrainingResult with the privacy report and the merge α).
+total, ETA, losses) and ends with `finished` (a TrainingResult with the privacy report and the chosen α).
 `cancel()` takes effect within 1 s and leaves the previous adapter untouched: the new adapter is written only
-on success, sealed and atomically (storage's AdapterStore). After success, `evaluate_alpha(a)` recomputes the
-slider's metrics quickly and `apply_alpha(a)` saves the chosen α with the adapter.
+on success, sealed and atomically (storage's AdapterStore), with the chosen α inside (Adapter.alpha). After
+success, `evaluate_alpha(a)` gives the slider's metrics at once; `training.skills` (skill.py) reads and adjusts
+the stored skill of any profile.
 `TrainingService.update_skill()` ("Update my skill", after corrections): the same job warm-started from the
 profile's current adapter (its bytes go to the worker through the pipe, never a file) with the short retrain
 budget; the result says what changed (error on the person's recordings before/after, corrections used).
@@ -22,6 +23,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from prop_desktop.services.background import BackgroundRun
 from prop_desktop.services.error_mapping import user_errors
 from prop_desktop.services.errors import (
     BusyError,
@@ -68,23 +70,19 @@ class TrainingJob:
         self._in_process = in_process
         self._warm_start = warm_start
         self._child: Any = None
-        self._cancel = threading.Event()
-        self._done = threading.Event()
         self._state = TrainingState.IDLE
         self._result: TrainingResult | None = None
         self._last_progress: TrainingProgress | None = None
         self._curve: list[AlphaMetrics] = []
-        self._base_hash: str | None = None
-        self._adapter_meta: dict[str, Any] = {}
-        self._adapter_bytes = b""
         self._started = 0.0
         self._train_started = 0.0
-        self._thread = threading.Thread(target=self._run, name="training", daemon=True)
+        self._background = BackgroundRun(lambda _run: self._work(), "training")
+        self._background.on_cancel(self._terminate_child)
 
     # --- control -----------------------------------------------------------------------------------------
     def start(self) -> TrainingJob:
         self._started = time.monotonic()
-        self._thread.start()
+        self._background.start()
         return self
 
     @property
@@ -93,12 +91,12 @@ class TrainingJob:
 
     @property
     def running(self) -> bool:
-        return not self._done.is_set()
+        return self._background.running
 
     @property
     def cancelling(self) -> bool:
         """Cancel was asked for and the job has not ended yet."""
-        return self._cancel.is_set() and not self._done.is_set()
+        return self._background.cancelled and self._background.running
 
     @property
     def last_progress(self) -> TrainingProgress | None:
@@ -110,14 +108,16 @@ class TrainingJob:
 
     def cancel(self) -> None:
         """Stop within 1 s; the previous adapter is kept. Safe from any thread, idempotent."""
-        self._cancel.set()
+        self._background.cancel()
+
+    def _terminate_child(self) -> None:
         child = self._child
         if child is not None and child.poll() is None:
             child.terminate()  # the worker holds nothing worth saving; the parent saves only on success
 
     def wait(self, timeout: float | None = None) -> TrainingResult | None:
         """Block until done (scripts/tests only, never the GUI thread)."""
-        self._done.wait(timeout)
+        self._background.wait(timeout)
         return self._result
 
     # --- α slider ----------------------------------------------------------------------------------------
@@ -127,19 +127,6 @@ class TrainingJob:
         from prop_desktop.services.alpha_curve import interpolate
 
         return interpolate(self._trained(), check_alpha(alpha))
-
-    def apply_alpha(self, alpha: float) -> AlphaMetrics:
-        """Save α with the adapter (sealed, atomic); later drives use it. May ask for the passphrase."""
-        curve = self._trained()
-        alpha = check_alpha(alpha)
-        session = self._profiles.session(self.profile_id)
-        meta = dict(self._adapter_meta, alpha=alpha)
-        with user_errors():
-            session.adapters.save(self._base_hash, self._adapter_bytes, meta)
-        self._adapter_meta = meta
-        from prop_desktop.services.alpha_curve import interpolate
-
-        return interpolate(curve, alpha)
 
     def alpha_curve(self) -> list[AlphaMetrics]:
         """The measured curve (α = 0, 0.05, …, 1) for plotting next to the slider."""
@@ -166,10 +153,10 @@ class TrainingJob:
         self.progress.emit(progress)
 
     def _check(self) -> None:
-        if self._cancel.is_set():
+        if self._background.cancelled:
             raise _Cancelled()
 
-    def _run(self) -> None:
+    def _work(self) -> None:
         from prop_desktop.services.training_compute import TrainRequest
 
         try:
@@ -177,7 +164,7 @@ class TrainingJob:
             session = self._profiles.session(self.profile_id)
             self._check()
             base_hash = self._policy.hash()
-            init_adapter = self._current_adapter(session, base_hash) if self._warm_start else None
+            init_adapter = self._current_adapter() if self._warm_start else None
             episodes = self._load_episodes(session)
             self._check()
             request = TrainRequest(
@@ -195,7 +182,6 @@ class TrainingJob:
             meta = {
                 "trained": datetime.now(UTC).isoformat(timespec="seconds"),
                 "episodes": outcome["episode_ids"],
-                "alpha": outcome["alpha"],
                 "steps": outcome["steps"],
                 "train_seconds": round(outcome["train_seconds"], 2),
                 "verdict": outcome["report"].verdict,
@@ -207,7 +193,7 @@ class TrainingJob:
             with user_errors():
                 # Only now, after success, the new adapter replaces the old one (sealed, atomic rename).
                 session.adapters.save(base_hash, outcome["adapter"], meta)
-            self._adopt(outcome, base_hash, meta)
+            self._curve = list(outcome["alpha_curve"])  # what the α slider needs (no torch in this process)
             skipped = f" Left out: {'; '.join(outcome['skipped'])}." if outcome["skipped"] else ""
             message = f"{self._what_changed(outcome)}{skipped}"
             self._state = TrainingState.DONE
@@ -228,13 +214,13 @@ class TrainingJob:
             self._state = TrainingState.FAILED
             self._finish(TrainingResult(False, TrainingState.FAILED, f"Training failed unexpectedly: {exc}"))
 
-    def _current_adapter(self, session: Any, base_hash: str) -> bytes:
+    def _current_adapter(self) -> bytes:
         """The adapter "Update my skill" starts from; it stays the stored one until the new one is saved."""
-        with user_errors():
-            if not session.adapters.has(base_hash):
-                raise NoAdapterError("There is no trained skill to update yet.",
-                                     "Train on your recordings on the Train page first.")
-            return session.adapters.load(base_hash)
+        stored = Skills(self._profiles, self._policy).stored(self.profile_id)
+        if stored is None:
+            raise NoAdapterError("There is no trained skill to update yet.",
+                                 "Train on your recordings on the Train page first.")
+        return stored[0]
 
     def _what_changed(self, outcome: dict[str, Any]) -> str:
         n, c = len(outcome["episode_ids"]), outcome["corrections"]
@@ -263,7 +249,7 @@ class TrainingJob:
         from prop_desktop.services.training_compute import ComputeCancelled, compute
 
         try:
-            out = compute(request, self._progress, self._cancel.is_set)
+            out = compute(request, self._progress, self._background.is_cancelled)
         except ComputeCancelled:
             raise _Cancelled() from None
         except PropError as exc:
@@ -303,7 +289,7 @@ class TrainingJob:
                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         self._child = child
         try:
-            if self._cancel.is_set():
+            if self._background.cancelled:
                 raise _Cancelled()
             assert child.stdin is not None and child.stdout is not None
             try:
@@ -315,7 +301,7 @@ class TrainingJob:
                 try:
                     frame, body = wire.read_frame(child.stdout)
                 except EOFError:
-                    if self._cancel.is_set():
+                    if self._background.cancelled:
                         raise _Cancelled() from None
                     raise TrainingError("The training process stopped unexpectedly.", "Try again.") from None
                 kind = frame.get("type")
@@ -367,12 +353,6 @@ class TrainingJob:
                 except OSError:
                     pass
 
-    def _adopt(self, outcome: dict[str, Any], base_hash: str, meta: dict[str, Any]) -> None:
-        """Keep what the α slider needs: the metric curve (no torch, no model in this process)."""
-        self._curve = list(outcome["alpha_curve"])
-        self._base_hash = base_hash
-        self._adapter_meta, self._adapter_bytes = meta, outcome["adapter"]
-
     def _load_episodes(self, session: Any) -> list[tuple[str, Any, Any]]:
         with user_errors():
             ids = self._episode_ids if self._episode_ids is not None else [i.id for i in session.episodes.list()]
@@ -402,7 +382,7 @@ class TrainingJob:
 
     def _finish(self, result: TrainingResult) -> None:
         self._result = result
-        self._done.set()
+        self._background.finish()
         self.finished.emit(result)
 
 
@@ -465,12 +445,3 @@ class TrainingService:
     def wait(self, timeout: float | None = None) -> TrainingResult | None:
         job = self._job
         return None if job is None else job.wait(timeout)
-
-    def adapter_info(self, profile_id: str | None = None) -> dict[str, Any] | None:
-        """The stored adapter's metadata for the profile (trained when, α, episodes, verdict), or None."""
-        session = self._profiles.session(profile_id)
-        base_hash = self._policy.hash()
-        with user_errors():
-            if not session.adapters.has(base_hash):
-                return None
-            return dict(session.adapters.info(base_hash).meta)

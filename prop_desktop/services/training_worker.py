@@ -9,6 +9,10 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from prop_desktop.services.models import TrainingState
 
 
 def main() -> int:
@@ -44,7 +48,7 @@ def main() -> int:
         init_adapter=None if init_adapter is None else init_adapter.tobytes(),
     )
 
-    def progress(state, step, total, losses, message) -> None:
+    def progress(state: TrainingState, step: int, total: int, losses: dict[str, float], message: str) -> None:
         write_frame(out, {"type": "progress", "state": state.value, "step": step, "total": total,
                           "losses": losses, "message": message})
 

@@ -54,6 +54,10 @@ class ProfileExists(StorageError):
     """Another profile already has that name."""
 
 
+class SecretChoiceNeeded(StorageError, ValueError):
+    """A profile would be created (or left) without a passphrase although nobody chose to share it."""
+
+
 class InvalidName(StorageError, ValueError):
     """A profile or episode name that cannot be used."""
 

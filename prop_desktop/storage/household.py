@@ -1,7 +1,8 @@
 """The household façade: profiles, their keys and their sealed stores. No Qt; the UI and services call this.
 
     hh = Household()                                   # data folder + the system keyring (checked)
-    profile, code = hh.create_profile("Ana")           # show `code` once
+    profile, code = hh.create_profile("Ana", passphrase="violet tractor 47")  # show `code` once
+    hh.create_profile("Bo", shared=True)               # Bo chose: anyone at this computer may use his way
     me = hh.unlock(profile)                            # -> UnlockedProfile
     me.network_key                                     # 16 bytes for the PRoP engine
     me.episodes.save(arrays, meta); me.adapters.save(model_hash, adapter_bytes)
@@ -37,7 +38,7 @@ from ..keys.errors import (
 )
 from ..keys.keyring_store import KeyringStore, KeySet
 from ..keys.material import ProfileKey
-from ..keys.passphrase import check_passphrase
+from ..keys.passphrase import check_new_passphrase
 from ..keys.recovery import decode_recovery_code, encode_recovery_code
 from ..paths import data_dir
 from .adapters import AdapterStore
@@ -47,6 +48,7 @@ from .errors import InvalidName, ProfileExists, SealedFileError, StaleKey
 from .layout import CREATING_MARKER, KEY_CHANGE_LOCK, PROFILES_DIR
 from .locks import file_lock
 from .manifest import MANIFEST_LOCK, Manifest, file_generations, profile_manifest
+from .privacy_choice import check_secret_choice
 from .profile_files import ADAPTERS_DIR, EPISODES_DIR, reseal_all, sealed_files_in
 from .registry import Profile, Registry, clean_profile_name
 from .restore import RestoreOutcome, restore_key
@@ -146,14 +148,15 @@ class Household:
         profile_id = profile.id if isinstance(profile, Profile) else self.profile(profile).id
         return self.root / PROFILES_DIR / str(uuid.UUID(profile_id))
 
-    def create_profile(self, name: str, passphrase: str | None = None,
+    def create_profile(self, name: str, passphrase: str | None = None, *, shared: bool = False,
                        on_code: Callable[[str], None] | None = None) -> tuple[Profile, str]:
         """A new profile with a fresh key in the keyring; returns it and its recovery code (show it once).
+        It needs a passphrase (checked by the strength estimator) or `shared=True`, the person's explicit
+        choice that anyone at this computer may use their way; neither raises SecretChoiceNeeded.
         With `on_code`, the profile counts as created only once it returned: a crash before that removes the
         profile again on the next start (its code may never have been seen; it holds no data yet)."""
         name = clean_profile_name(name)
-        if passphrase is not None:
-            check_passphrase(passphrase)
+        check_secret_choice(name, passphrase, shared)
         self.registry.read().check_name_free(name)
         return self._add_profile(name, ProfileKey.generate(), passphrase, on_code)
 
@@ -162,7 +165,8 @@ class Household:
         """Folder with a `.creating` marker, then the key, then the registry entry, then the marker goes. A
         crash in between leaves a marked folder that `tidy` removes with its keyring entry (the recovery code
         was never shown). Under the key-change lock so `tidy` in another process never sees a live one."""
-        profile = Profile(str(uuid.uuid4()), name, _now(), passphrase is not None, key.key_id)
+        profile = Profile(str(uuid.uuid4()), name, _now(), passphrase is not None, key.key_id,
+                          shared=passphrase is None)
         _ = self.keystore.backend  # refuses insecure or locked keyrings before anything is written
         with self._key_change():
             folder = self.profile_dir(profile)
@@ -289,34 +293,38 @@ class Household:
         return any(key_id_of(path) == keyring_key_id for path, _ in self._sealed_files(profile))
 
     def restore(self, profile: ProfileRef, recovery_code: str, passphrase: str | None = None, *,
-                current_passphrase: str | None = None, discard_unreadable: bool = False) -> Profile:
+                shared: bool = False, current_passphrase: str | None = None,
+                discard_unreadable: bool = False) -> Profile:
         """Put the key back into the keyring from its recovery code (also resets or removes the passphrase).
 
         Safe in any state (an interrupted rotation or restore, a rolled-back registry): it merges the code's
         key with the keys of the current keyring entry and reseals every file they open (see restore.py).
         An unknown name creates a profile with that key, unless the key belongs to a profile here.
+        Without a passphrase, the restored profile is shared: say so with `shared=True` unless it already was.
         """
-        return self.restore_outcome(profile, recovery_code, passphrase, current_passphrase=current_passphrase,
+        return self.restore_outcome(profile, recovery_code, passphrase, shared=shared,
+                                    current_passphrase=current_passphrase,
                                     discard_unreadable=discard_unreadable).profile
 
     def restore_outcome(self, profile: ProfileRef, recovery_code: str, passphrase: str | None = None, *,
-                        current_passphrase: str | None = None, discard_unreadable: bool = False) -> RestoreOutcome:
+                        shared: bool = False, current_passphrase: str | None = None,
+                        discard_unreadable: bool = False) -> RestoreOutcome:
         """As `restore`, and which files no available key opens (left untouched)."""
         key = ProfileKey(decode_recovery_code(recovery_code))
-        if passphrase is not None:
-            check_passphrase(passphrase)
-        return restore_key(self, profile, key, passphrase, current_passphrase, discard_unreadable)
+        return restore_key(self, profile, key, passphrase, shared, current_passphrase, discard_unreadable)
 
     def change_passphrase(self, profile: ProfileRef, old: str | None, new: str | None) -> Profile:
-        """Add, change (old and new) or remove (new=None) the passphrase protecting the key."""
+        """Add, change (old and new) or remove (new=None) the passphrase protecting the key. Removing it is the
+        explicit choice to share the profile with everyone at this computer."""
+        found = self.profile(profile)
         if new is not None:
-            check_passphrase(new)
+            check_new_passphrase(new, [found.name])
         with self._key_change():
-            found = self.profile(profile)
+            found = self.profile(found.id)
             keys = self._load_keys(found, old)
             self.keystore.save(found.id, keys, new)
             with self.registry.edit() as data:
-                return data.update(found.id, protected=new is not None)
+                return data.update(found.id, protected=new is not None, shared=new is None)
 
     def rotate(
         self,

@@ -1,6 +1,7 @@
 """The household's profiles registry: `profiles.json` in the data folder, replaced atomically.
 
-It holds no secret: profile ids, names, creation times, whether a passphrase protects the key, the public
+It holds no secret: profile ids, names, creation times, whether a passphrase protects the key (or the person
+chose to share it with everyone at the computer), the public
 key id, the active profile and, while a key rotation runs, its phase. Writes happen under a file lock so the
 app and the command line can both change it.
 """
@@ -40,6 +41,9 @@ class Profile:
     key_id: str = ""  # public fingerprint of the current key
     rotation: dict[str, str] | None = None  # {"to": key id, "phase": "resealing"|"committing"} mid-rotation
     manifest_counter: int = 0  # the newest counter of the profile's sealed manifest (rollback detection)
+    # The person chose "anyone at this computer may use my way" (no passphrase). A registry written before
+    # this field existed reads as shared for every profile without a passphrase: that is how they behaved.
+    shared: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -59,11 +63,16 @@ class Profile:
         ):
             raise ValueError(f"profile {profile_id}: 'rotation' must be null or "
                              '{"to": key id, "phase": "resealing"|"committing"}')
+        protected = _field(data, "protected", bool, False)
+        shared = _field(data, "shared", bool, not protected)
+        if shared and protected:
+            raise ValueError(f"profile {profile_id}: 'shared' and 'protected' cannot both be true")
         return cls(
             id=profile_id,
             name=_field(data, "name", str),
             created=_field(data, "created", str),
-            protected=_field(data, "protected", bool, False),
+            protected=protected,
+            shared=shared,
             key_id=_field(data, "key_id", str, ""),
             rotation={"to": rotation["to"], "phase": rotation["phase"]} if rotation else None,
             manifest_counter=_field(data, "manifest_counter", int, 0),

@@ -19,6 +19,9 @@ Files sealed with a key that is not available are left untouched and reported; a
 of that key brings them back (it merges again). The one key that could be dropped is one inside a
 passphrase-protected entry when no passphrase is given: if files need it, the restore stops and asks for the
 current passphrase (or an explicit `discard_unreadable`).
+
+Without a new passphrase the restored profile is shared: a new or protected profile needs `shared=True` for
+that (the same explicit choice as at creation); a profile that was shared stays shared.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from ..keys.keyring_store import KeySet, decode_entry
 from ..keys.material import ProfileKey
 from .errors import ProfileNotFound
 from .layout import KeyChangeHost
+from .privacy_choice import check_secret_choice
 from .registry import Profile, clean_profile_name, placeholder_name
 from .sealed import key_id_of
 
@@ -45,13 +49,16 @@ def restore_key(
     ref: Profile | str,
     key: ProfileKey,
     passphrase: str | None,
+    shared: bool = False,
     current_passphrase: str | None = None,
     discard_unreadable: bool = False,
 ) -> RestoreOutcome:
     with hh._key_change():
         found = _profile_for(hh, ref, key)
         if found is None:  # a new computer, or a profile deleted here: a new profile with this key
-            return RestoreOutcome(hh._add_profile(clean_profile_name(str(ref)), key, passphrase)[0], [])
+            name = clean_profile_name(str(ref))
+            check_secret_choice(name, passphrase, shared)
+            return RestoreOutcome(hh._add_profile(name, key, passphrase)[0], [])
         entry_keys, entry_locked = _entry_keys(hh, found, current_passphrase)
         header_ids = {kid for kid in (key_id_of(path) for path, _ in hh._sealed_files(found)) if kid}
         known = {found.key_id, (found.rotation or {}).get("to", "")} | set(entry_keys) | header_ids
@@ -70,10 +77,12 @@ def restore_key(
                 "(--current-passphrase), or restore with the newer recovery code; only if that passphrase is lost, "
                 "--discard-unreadable restores anyway and leaves those files unreadable"
             )
+        # A profile its person already chose to share stays shared without saying it again.
+        check_secret_choice(found.name, passphrase, shared or (found.shared and passphrase is None))
         merged = KeySet(key, retired=tuple(k for kid, k in available.items() if kid != key.key_id))
         hh.keystore.save(found.id, merged, passphrase)  # (1)
         with hh.registry.edit() as data:  # (2)
-            data.update(found.id, key_id=key.key_id, protected=passphrase is not None,
+            data.update(found.id, key_id=key.key_id, protected=passphrase is not None, shared=passphrase is None,
                         rotation={"to": key.key_id, "phase": "committing"})
         problems = hh._reseal_all(found, merged, key)  # (3)
         hh._commit(found, key, passphrase)  # (4)

@@ -21,7 +21,7 @@ import logging
 import os
 import shutil
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -130,7 +130,8 @@ def _rebuild_entry(hh: KeyChangeHost, folder: Path, report: TidyReport) -> None:
     if not key_id and header_ids:
         key_id = header_ids.most_common(1)[0][0]
     created = datetime.fromtimestamp(folder.stat().st_mtime, UTC).isoformat(timespec="microseconds")
-    profile = Profile(profile_id, placeholder_name(profile_id), created, protected, key_id)
+    # An entry without a passphrase was readable by anyone at this computer: it is shared, whatever was chosen.
+    profile = Profile(profile_id, placeholder_name(profile_id), created, protected, key_id, shared=not protected)
     with hh.registry.edit() as data:
         _put_unique(data, profile)
     report.rebuilt.append(profile)
@@ -144,4 +145,4 @@ def _put_unique(data: RegistryData, profile: Profile) -> None:
         name = f"{profile.name} ({n})"
     with contextlib.suppress(KeyError):
         data.profiles.pop(profile.id)
-    data.put(Profile(profile.id, name, profile.created, profile.protected, profile.key_id))
+    data.put(replace(profile, name=name, rotation=None, manifest_counter=0))

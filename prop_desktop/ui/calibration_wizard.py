@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 from prop_desktop.ui.bridge import ThreadBridge
+from prop_desktop.ui.joints import joint_label
 from prop_desktop.ui.messages import user_message
-from prop_desktop.ui.pages.connect_page import JOINT_LABELS
 from prop_desktop.ui.worker import run_in_background
 
 
@@ -130,7 +130,7 @@ class CalibrationWizardDialog(QWizard):
             self.sweep_message.setText(progress.message)
         self.ranges.setRowCount(len(progress.ranges))
         for r, (joint, (lo, hi)) in enumerate(progress.ranges.items()):
-            for c, text in enumerate((JOINT_LABELS.get(joint, joint), _angle(lo), _angle(hi))):
+            for c, text in enumerate((joint_label(joint), _angle(lo), _angle(hi))):
                 self.ranges.setItem(r, c, QTableWidgetItem(text))
 
     def _cancel(self) -> None:

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from prop_desktop import __version__
 from prop_desktop.paths import data_dir
-from prop_desktop.ui.settings import CONTROL_RATES_HZ, TRAINING_EFFORT, UiSettings
+from prop_desktop.ui.settings import CONTROL_RATES_HZ, IDLE_LOCK_MINUTES, TRAINING_EFFORT, UiSettings
 
 
 class SettingsDialog(QDialog):
@@ -61,6 +61,14 @@ class SettingsDialog(QDialog):
             self.training.addItem(labels.get(key, key), key)
         self.training.setCurrentIndex(max(0, self.training.findData(settings.training)))
         form.addRow("Training", self.training)
+        self.idle_lock = QComboBox()
+        self.idle_lock.setObjectName("idleLockCombo")
+        for minutes in IDLE_LOCK_MINUTES:
+            self.idle_lock.addItem(f"after {minutes} min unused" if minutes else "never (only on switching)", minutes)
+        self.idle_lock.setCurrentIndex(max(0, self.idle_lock.findData(settings.idle_lock_minutes)))
+        self.idle_lock.setToolTip("A profile with a passphrase locks again when nobody used it for this long: "
+                                  "its key leaves memory and the passphrase is asked again.")
+        form.addRow("Lock a protected profile", self.idle_lock)
         folder_row = QHBoxLayout()
         self.folder = QLineEdit(settings.data_folder or str(data_dir()))
         self.folder.setObjectName("dataFolder")
@@ -100,6 +108,7 @@ class SettingsDialog(QDialog):
         s.units = self.units.currentData()
         s.control_rate_hz = float(self.rate.currentData())
         s.training = self.training.currentData()
+        s.idle_lock_minutes = int(self.idle_lock.currentData())
         folder = self.folder.text().strip()
         s.data_folder = "" if folder == str(data_dir()) else folder
         self._on_saved(s)

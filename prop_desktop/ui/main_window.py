@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
@@ -32,6 +32,10 @@ from prop_desktop.ui.passphrase import PassphrasePrompter
 from prop_desktop.ui.settings import UiSettings, save_settings
 from prop_desktop.ui.widgets.page_scroll import PageScroll
 from prop_desktop.ui.worker import run_in_background
+
+if TYPE_CHECKING:
+    from prop_desktop.services import App
+    from prop_desktop.services.models import ProfileInfo
 
 log = logging.getLogger(__name__)
 
@@ -153,14 +157,15 @@ class MainWindow(QMainWindow):
     profiles_loaded = Signal(object, object, object)  # list[ProfileInfo], active, KeyringStatus | Exception
     episodes_loaded = Signal(object, object)  # list[EpisodeInfo], Exception | None
 
-    def __init__(self, app: Any, settings: UiSettings | None = None, save_prefs: bool = True) -> None:
+    def __init__(self, app: App, settings: UiSettings | None = None, save_prefs: bool = True) -> None:
         super().__init__()
         self.app = app
         self.settings = settings or UiSettings()
         self._save_prefs = save_prefs
         self.bridge = ThreadBridge(self)
         self.passphrase_prompter = PassphrasePrompter(
-            self.bridge, self, is_unlocked=lambda profile_id: app.profiles.info(profile_id).unlocked)
+            self.bridge, self, is_unlocked=lambda profile_id: app.profiles.info(profile_id).unlocked,
+            wait_left=app.profiles.wait_left)
         app.profiles.passphrase_provider = self.passphrase_prompter
         self._closing_confirmed = False
         self._disconnects: list[Any] = []
@@ -168,8 +173,8 @@ class MainWindow(QMainWindow):
         self._profiles_dirty = False
         self._page_modules_loading = False
         self._page_modules_ready = False
-        self.profiles: list[Any] = []
-        self.active_profile: Any = None
+        self.profiles: list[ProfileInfo] = []
+        self.active_profile: ProfileInfo | None = None
         self.keyring_status: Any = None
         self.episodes: list[Any] = []
         self._episodes_loading = False
@@ -181,6 +186,9 @@ class MainWindow(QMainWindow):
         self._wire_services()
         self._add_shortcuts()
         self._started = True
+        from prop_desktop.ui.profile_lock import IdleRelock
+
+        self.idle_relock = IdleRelock(self)
         self.go_to("Connect")
         self.refresh_profiles()
         run_in_background(self.bridge, self._warm_up, name="warm-up")
@@ -529,12 +537,19 @@ class MainWindow(QMainWindow):
 
             show_info(self, "Please stop first", f"The arm is {moving}. Stop it before switching to someone else.")
             return
+        from prop_desktop.services.errors import PassphraseRequiredError
         from prop_desktop.ui.messages import show_error
 
+        def refused(exc: BaseException) -> None:
+            self.refresh_profiles()  # the picker shows who is still using the arm
+            if isinstance(exc, PassphraseRequiredError):  # cancelled: said quietly, not in a box
+                self.statusBar().showMessage("Not switched: that profile's passphrase was not given.", 8000)
+            else:
+                show_error(self, "Cannot switch profile", exc)
+
+        # A protected profile asks for its passphrase first (the services ask through the prompter).
         run_in_background(self.bridge, lambda: self.app.profiles.switch(profile_id),
-                          lambda _p: self.refresh_profiles(),
-                          lambda e: (show_error(self, "Cannot switch profile", e), self.refresh_profiles()),
-                          name="switch-profile")
+                          lambda _p: self.refresh_profiles(), refused, name="switch-profile")
 
     def _active_changed(self, _profile: Any) -> None:
         self.refresh_profiles()
@@ -600,6 +615,7 @@ class MainWindow(QMainWindow):
                 setattr(self.app.record, setter, settings.control_rate_hz)
         if hasattr(self.app.arm, "control_rate_hz"):
             self.app.arm.control_rate_hz = settings.control_rate_hz
+        self.idle_relock.apply(settings.idle_lock_minutes)
         for page in self.pages.values():
             page.settings_changed()
 

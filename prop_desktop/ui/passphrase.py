@@ -28,8 +28,10 @@ from prop_desktop.ui.profile_dialogs import PassphraseDialog
 
 class PassphrasePrompter:
     def __init__(self, bridge: ThreadBridge, parent: QWidget, timeout_s: float = 300.0,
-                 is_unlocked: Callable[[str], bool] | None = None) -> None:
+                 is_unlocked: Callable[[str], bool] | None = None,
+                 wait_left: Callable[[str], float] | None = None) -> None:
         self._bridge = bridge
+        self._wait_left = wait_left  # profile id -> seconds of back-off left after wrong passphrases
         self._is_unlocked = is_unlocked
         self._parent = parent
         self._timeout_s = timeout_s
@@ -73,6 +75,12 @@ class PassphrasePrompter:
         except Exception:  # noqa: BLE001 - a profile deleted meanwhile: stop waiting
             return True
 
+    def _wait_for(self, profile: Any) -> Callable[[], float] | None:
+        wait_left, profile_id = self._wait_left, getattr(profile, "id", None)
+        if wait_left is None or profile_id is None:
+            return None
+        return lambda: wait_left(profile_id)
+
     def _ask(self, profile: Any, reason: str | None) -> str | None:
         answered = threading.Event()
         answer: list[str | None] = [None]
@@ -83,7 +91,7 @@ class PassphrasePrompter:
 
         def show() -> None:
             self.dialogs_shown += 1
-            self.dialog = PassphraseDialog(profile.name, reason, done, self._parent)
+            self.dialog = PassphraseDialog(profile.name, reason, done, self._parent, wait_left=self._wait_for(profile))
             self.dialog.open()
 
         self._bridge.post(show)

@@ -5,10 +5,12 @@ All are opened with `open()` (window-modal, no nested event loop) so tests can f
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -23,6 +25,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from prop_desktop.ui.passphrase_fields import StrengthLine, passphrase_problem
 
 
 def _error_label() -> QLabel:
@@ -70,9 +74,11 @@ class FormDialog(QDialog):
 
 
 class NewProfileDialog(FormDialog):
-    """Name + optional passphrase. `on_submit(name, passphrase|None, dialog)` does the work."""
+    """Name + passphrase (the default), or the explicit choice to share. `on_submit(name, passphrase|None,
+    shared, dialog)` does the work."""
 
-    def __init__(self, on_submit: Callable[[str, str | None, NewProfileDialog], None], parent: QWidget | None):
+    def __init__(self, on_submit: Callable[[str, str | None, bool, NewProfileDialog], None],
+                 parent: QWidget | None):
         super().__init__("Add a household member", parent)
         self.setObjectName("newProfileDialog")
         self._on_submit = on_submit
@@ -80,10 +86,6 @@ class NewProfileDialog(FormDialog):
         self.name.setObjectName("profileName")
         self.name.setPlaceholderText("e.g. Alex")
         self.form.addRow("Name", self.name)
-        self.use_passphrase = QCheckBox("Also protect my key with a passphrase (asked before the arm does things "
-                                        "your way)")
-        self.use_passphrase.setObjectName("usePassphrase")
-        self.form.addRow(self.use_passphrase)
         self.passphrase = QLineEdit()
         self.passphrase.setObjectName("passphrase")
         self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
@@ -92,35 +94,41 @@ class NewProfileDialog(FormDialog):
         self.passphrase2.setEchoMode(QLineEdit.EchoMode.Password)
         self.form.addRow("Passphrase", self.passphrase)
         self.form.addRow("Repeat it", self.passphrase2)
-        self.use_passphrase.toggled.connect(self._toggle)
-        self._toggle(False)
+        self.strength = StrengthLine(self.passphrase, lambda: [self.name.text()])
+        self.form.addRow(self.strength)
+        self.name.textChanged.connect(lambda _t: self.strength.update_verdict())
+        self.shared = QCheckBox("Anyone at this computer may use my way (no passphrase)")
+        self.shared.setObjectName("sharedProfile")
+        self.shared.setToolTip("Without a passphrase, whoever sits at this computer can pick you in “Who is using "
+                               "the arm” and drive the arm your way.")
+        self.form.addRow(self.shared)
+        self.shared.toggled.connect(self._toggle)
         self.ok_button.setText("Create")
         note = QLabel("A secret key is made for this person and kept in this computer's keyring. It locks their "
-                      "recordings and their personal skill.")
+                      "recordings and their personal skill; the passphrase keeps others at this computer out.")
         note.setWordWrap(True)
         note.setObjectName("muted")
         self.layout_.insertWidget(1, note)
 
-    def _toggle(self, on: bool) -> None:
-        self.passphrase.setEnabled(on)
-        self.passphrase2.setEnabled(on)
+    def _toggle(self, shared: bool) -> None:
+        for widget in (self.passphrase, self.passphrase2, self.strength):
+            widget.setEnabled(not shared)
 
     def submit(self) -> None:
         name = self.name.text().strip()
         if not name:
             self.show_error("Please type a name.")
             return
+        shared = self.shared.isChecked()
         passphrase = None
-        if self.use_passphrase.isChecked():
+        if not shared:
             passphrase = self.passphrase.text()
-            if len(passphrase) < 4:
-                self.show_error("The passphrase is too short: use at least 4 characters.")
-                return
-            if passphrase != self.passphrase2.text():
-                self.show_error("The two passphrases differ. Type the same one twice.")
+            problem = passphrase_problem(passphrase, self.passphrase2.text(), [name])
+            if problem:
+                self.show_error(problem + " Or tick “Anyone at this computer may use my way”.")
                 return
         self.ok_button.setEnabled(False)
-        self._on_submit(name, passphrase, self)
+        self._on_submit(name, passphrase, shared, self)
 
 
 class RecoveryCodeDialog(QDialog):
@@ -175,15 +183,27 @@ class RecoveryCodeDialog(QDialog):
             self.copied.setText("Please save the code and tick “I have saved my recovery code” first.")
 
 
-class RestoreDialog(FormDialog):
-    """Recovery code + which profile it belongs to (or a new name). `on_submit(code, profile_id, name, dlg)`."""
+@dataclass(frozen=True)
+class RestoreRequest:
+    code: str
+    profile_id: str | None  # None: a new profile called `name`
+    name: str | None
+    passphrase: str | None  # the new passphrase protecting the restored key
+    current_passphrase: str | None  # opens the current keyring entry (its keys may still be needed)
+    shared: bool  # the explicit choice: no passphrase, anyone at this computer may use this way
 
-    def __init__(self, profiles: list[Any], on_submit: Callable[[str, str | None, str | None, RestoreDialog], None],
+
+class RestoreDialog(FormDialog):
+    """Recovery code, which profile it belongs to (or a new name), the current passphrase of a protected
+    profile, and the new protection (a passphrase, or shared). `on_submit(RestoreRequest, dialog)`."""
+
+    def __init__(self, profiles: list[Any], on_submit: Callable[[RestoreRequest, RestoreDialog], None],
                  parent: QWidget | None) -> None:
         super().__init__("Restore a key from its recovery code", parent)
         self.setObjectName("restoreDialog")
         self.setMinimumWidth(600)  # the whole recovery code stays visible while it is typed
         self._on_submit = on_submit
+        self._profiles = {p.id: p for p in profiles}
         self.code = QLineEdit()
         self.code.setObjectName("recoveryCodeInput")
         self.code.setPlaceholderText("the words or groups you wrote down")
@@ -198,11 +218,46 @@ class RestoreDialog(FormDialog):
         self.name = QLineEdit()
         self.name.setObjectName("restoreName")
         self.form.addRow("Name", self.name)
-        self.target.currentIndexChanged.connect(lambda _i: self.name.setEnabled(self.target.currentData() is None))
+        self.current = QLineEdit()
+        self.current.setObjectName("restoreCurrentPassphrase")
+        self.current.setEchoMode(QLineEdit.EchoMode.Password)
+        self.current.setPlaceholderText("if you still know it: keeps files an interrupted change left behind")
+        self.form.addRow("Current passphrase", self.current)
+        self.passphrase = QLineEdit()
+        self.passphrase.setObjectName("restorePassphrase")
+        self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
+        self.passphrase2 = QLineEdit()
+        self.passphrase2.setObjectName("restorePassphrase2")
+        self.passphrase2.setEchoMode(QLineEdit.EchoMode.Password)
+        self.form.addRow("New passphrase", self.passphrase)
+        self.form.addRow("Repeat it", self.passphrase2)
+        self.strength = StrengthLine(self.passphrase, lambda: [self._person_name()])
+        self.form.addRow(self.strength)
+        self.shared = QCheckBox("Anyone at this computer may use this way (no passphrase)")
+        self.shared.setObjectName("restoreShared")
+        self.form.addRow(self.shared)
+        self.shared.toggled.connect(lambda _on: self._update_fields())
+        self.target.currentIndexChanged.connect(lambda _i: self._update_fields())
         missing = next((i for i, p in enumerate(profiles) if not getattr(p, "key_present", True)), None)
         self.target.setCurrentIndex(missing if missing is not None else 0)
-        self.name.setEnabled(self.target.currentData() is None)
+        self._update_fields()
         self.ok_button.setText("Restore")
+
+    def _selected(self) -> Any:
+        return self._profiles.get(self.target.currentData())
+
+    def _person_name(self) -> str:
+        selected = self._selected()
+        return selected.name if selected is not None else self.name.text()
+
+    def _update_fields(self) -> None:
+        selected = self._selected()
+        self.name.setEnabled(selected is None)
+        self.current.setEnabled(selected is not None and bool(selected.has_passphrase))
+        if selected is not None and getattr(selected, "shared", False) and not self.shared.isChecked():
+            self.shared.setChecked(True)  # their earlier choice, shown; untick it to add a passphrase
+        for widget in (self.passphrase, self.passphrase2, self.strength):
+            widget.setEnabled(not self.shared.isChecked())
 
     def submit(self) -> None:
         code = self.code.text().strip()
@@ -214,8 +269,18 @@ class RestoreDialog(FormDialog):
         if profile_id is None and not name:
             self.show_error("Type the name of the person this code belongs to.")
             return
+        shared = self.shared.isChecked()
+        passphrase = None
+        if not shared:
+            passphrase = self.passphrase.text()
+            problem = passphrase_problem(passphrase, self.passphrase2.text(), [self._person_name()])
+            if problem:
+                self.show_error(problem + " Or tick “Anyone at this computer may use this way”.")
+                return
+        current = self.current.text() if self.current.isEnabled() and self.current.text() else None
         self.ok_button.setEnabled(False)
-        self._on_submit(code, profile_id, name, self)
+        self._on_submit(RestoreRequest(code, profile_id, name if profile_id is None else None, passphrase, current,
+                                       shared), self)
 
 
 class TextDialog(FormDialog):
@@ -244,11 +309,12 @@ class PassphraseDialog(FormDialog):
     """Asks for a profile's passphrase. `on_done(passphrase | None)` (None = cancelled)."""
 
     def __init__(self, name: str, reason: str | None, on_done: Callable[[str | None], None],
-                 parent: QWidget | None) -> None:
+                 parent: QWidget | None, wait_left: Callable[[], float] | None = None) -> None:
         super().__init__("Passphrase needed", parent)
         self.setObjectName("passphraseDialog")
         self._on_done = on_done
         self._answered = False
+        self._wait_left = wait_left
         intro = QLabel(f"{name}'s key is protected by a passphrase. Type it to open {name}'s recordings and "
                        "personal skill for this session.")
         intro.setWordWrap(True)
@@ -261,6 +327,25 @@ class PassphraseDialog(FormDialog):
             self.show_error(reason)
         self.ok_button.setText("Unlock")
         self.rejected.connect(lambda: self._answer(None))
+        # After wrong passphrases, Unlock waits out the back-off, counting down ("Try again in 4 s").
+        self.wait_label = QLabel()
+        self.wait_label.setObjectName("unlockWait")
+        self.layout_.insertWidget(self.layout_.count() - 1, self.wait_label)
+        self._wait_timer = QTimer(self)
+        self._wait_timer.setInterval(200)
+        self._wait_timer.timeout.connect(self._update_wait)
+        self._update_wait()
+
+    def _update_wait(self) -> None:
+        left = self._wait_left() if self._wait_left is not None else 0.0
+        waiting = left > 0
+        self.wait_label.setText(f"Try again in {math.ceil(left)} s" if waiting else "")
+        self.wait_label.setVisible(waiting)
+        self.ok_button.setEnabled(not waiting)
+        if waiting and not self._wait_timer.isActive():
+            self._wait_timer.start()
+        elif not waiting:
+            self._wait_timer.stop()
 
     def submit(self) -> None:
         self._answer(self.field.text())
@@ -273,7 +358,8 @@ class PassphraseDialog(FormDialog):
 
 
 class ChangePassphraseDialog(FormDialog):
-    """Add, change or remove a passphrase. `on_submit(new|None, old|None, dialog)`."""
+    """Add, change or remove a passphrase; removing it is the explicit choice to share.
+    `on_submit(new|None, old|None, dialog)`."""
 
     def __init__(self, profile: Any, on_submit: Callable[[str | None, str | None, ChangePassphraseDialog], None],
                  parent: QWidget | None) -> None:
@@ -289,23 +375,32 @@ class ChangePassphraseDialog(FormDialog):
         self.new = QLineEdit()
         self.new.setObjectName("newPassphrase")
         self.new.setEchoMode(QLineEdit.EchoMode.Password)
-        self.new.setPlaceholderText("leave empty to remove the passphrase" if self.has_old else "")
         self.new2 = QLineEdit()
         self.new2.setObjectName("newPassphrase2")
         self.new2.setEchoMode(QLineEdit.EchoMode.Password)
         self.form.addRow("New passphrase", self.new)
         self.form.addRow("Repeat it", self.new2)
+        self.strength = StrengthLine(self.new, lambda: [profile.name])
+        self.form.addRow(self.strength)
+        self.shared = QCheckBox("Remove it: anyone at this computer may use my way")
+        self.shared.setObjectName("removePassphrase")
+        self.shared.toggled.connect(lambda on: [w.setEnabled(not on) for w in (self.new, self.new2, self.strength)])
+        if self.has_old:
+            self.form.addRow(self.shared)
+        self._name = profile.name
 
     def submit(self) -> None:
-        new = self.new.text()
-        if new != self.new2.text():
-            self.show_error("The two new passphrases differ.")
+        old = self.old.text() if self.has_old else None
+        if self.has_old and not old:
+            self.show_error("Type the current passphrase first.")
             return
-        if new and len(new) < 4:
-            self.show_error("The passphrase is too short: use at least 4 characters.")
+        if self.shared.isChecked():
+            self.ok_button.setEnabled(False)
+            self._on_submit(None, old, self)
             return
-        if not new and not self.has_old:
-            self.show_error("Type a passphrase.")
+        problem = passphrase_problem(self.new.text(), self.new2.text(), [self._name])
+        if problem:
+            self.show_error(problem)
             return
         self.ok_button.setEnabled(False)
-        self._on_submit(new or None, self.old.text() if self.has_old else None, self)
+        self._on_submit(self.new.text(), old, self)

@@ -131,7 +131,7 @@ def run_self_test() -> int:
             return f"{window.app.arm.state.message} Servo check: {page.preflight_summary.text()}"
 
         def create_profile() -> str:
-            created = state["app"].profiles.create("Self-test")
+            created = state["app"].profiles.create("Self-test", shared=True)
             state["window"].refresh_profiles()
             if not created.recovery_code:
                 raise AssertionError("no recovery code was returned")

@@ -14,6 +14,7 @@ from pathlib import Path
 from prop_desktop.paths import ENV_DATA_DIR
 
 CONTROL_RATES_HZ = (25.0, 30.0, 50.0, 100.0)
+IDLE_LOCK_MINUTES = (1, 5, 10, 30, 60, 0)  # 0 = never
 # Training effort: (max steps, max seconds) handed to the training service; None = the service's default.
 TRAINING_EFFORT: dict[str, tuple[int, float] | None] = {
     "normal": None,
@@ -27,6 +28,7 @@ class UiSettings:
     control_rate_hz: float = 50.0
     data_folder: str = ""  # empty = the platform default; takes effect at the next start
     training: str = "normal"  # a key of TRAINING_EFFORT
+    idle_lock_minutes: int = 10  # a protected profile's key leaves memory after this long unused (0 = never)
 
     @property
     def degrees(self) -> bool:
@@ -59,6 +61,8 @@ def load_settings() -> UiSettings:
         pass
     if raw.get("training") in TRAINING_EFFORT:
         s.training = raw["training"]
+    if raw.get("idle_lock_minutes") in IDLE_LOCK_MINUTES:
+        s.idle_lock_minutes = raw["idle_lock_minutes"]
     if isinstance(raw.get("data_folder"), str):
         s.data_folder = raw["data_folder"]
     return s

@@ -121,7 +121,7 @@ def test_bad_targets_are_refused_with_a_clear_message(arm):
         Recorder(arm, "click", targets=[])
     with pytest.raises(ValueError, match="6 finite joint angles"):
         Recorder(arm, "click", targets=[np.zeros(5)])
-    with pytest.raises(ValueError, match="'hand' or 'click'"):
+    with pytest.raises(ValueError, match="one of hand, click, leader"):
         Recorder(arm, "teleport")
 
 

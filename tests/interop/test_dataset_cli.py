@@ -29,7 +29,7 @@ def test_a_bad_repo_id_is_named(tmp_path, capsys):
 
 @pytest.mark.secret_service
 def test_import_then_export_from_the_command_line(real_household, tmp_path, capsys):
-    assert main(["profile", "create", "Ana"]) == 0
+    assert main(["profile", "create", "Ana", "--shared"]) == 0
     capsys.readouterr()
     assert main(["dataset", "import", "Ana", str(FIXTURES / "lerobot_so101_with_video")]) == 2
     assert "--task" in capsys.readouterr().err  # "Pick up the cube" is not one of our tasks

@@ -37,7 +37,7 @@ def _record(me, task: str, mode: str, n: int, seed: int, model: str = "so101") -
 
 @pytest.fixture
 def ana(real_household):
-    profile, _code = real_household.create_profile("Ana")
+    profile, _code = real_household.create_profile("Ana", shared=True)
     me = real_household.unlock(profile)
     ids = [_record(me, "serve", "click", 60, 1), _record(me, "pick", "hand", 45, 2),
            _record(me, "serve", "click", 30, 3)]
@@ -101,7 +101,7 @@ def test_export_writes_lerobots_v3_layout(ana, tmp_path):
 def test_round_trip_export_import_export_is_lossless(ana, tmp_path):
     hh, me, _ids = ana
     first = export_recordings(me, tmp_path / "one", data_root=hh.root)
-    bo_profile, _ = hh.create_profile("Bo")
+    bo_profile, _ = hh.create_profile("Bo", shared=True)
     bo = hh.unlock(bo_profile)
     imported = import_dataset(bo, first.folder)
     assert len(imported.episode_ids) == 3 and imported.notes == []
@@ -114,7 +114,7 @@ def test_round_trip_export_import_export_is_lossless(ana, tmp_path):
 
 
 def test_a_dataset_written_by_lerobot_imports_and_the_profile_verifies(real_household):
-    profile, _ = real_household.create_profile("Cy")
+    profile, _ = real_household.create_profile("Cy", shared=True)
     me = real_household.unlock(profile)
     folder = FIXTURES / "lerobot_so101_with_video"
     with pytest.raises(InteropError, match="'Pick up the cube' are not PRoP Desktop tasks; say which .* --task"):
@@ -140,7 +140,7 @@ def test_a_dataset_written_by_lerobot_imports_and_the_profile_verifies(real_hous
 
 
 def test_a_koch_dataset_written_by_lerobot_imports_in_range_units(real_household):
-    profile, _ = real_household.create_profile("Di")
+    profile, _ = real_household.create_profile("Di", shared=True)
     me = real_household.unlock(profile)
     result = import_dataset(me, FIXTURES / "lerobot_koch", task="serve")
     arrays, meta = me.episodes.load(result.episode_ids[0])
@@ -171,7 +171,7 @@ def _lerobot_like(tmp_path: Path, **options) -> Path:
     (lambda root: (root / "meta/tasks.parquet").unlink(), "the task list meta/tasks.parquet is missing"),
 ])
 def test_a_dataset_that_does_not_fit_is_refused_and_nothing_is_imported(real_household, tmp_path, spoil, message):
-    profile, _ = real_household.create_profile("Ed")
+    profile, _ = real_household.create_profile("Ed", shared=True)
     me = real_household.unlock(profile)
     root = _lerobot_like(tmp_path)
     spoil(root)
@@ -199,7 +199,7 @@ def _rename_joint(root: Path) -> None:
 
 
 def test_the_independent_layout_imports_with_the_right_values(real_household, tmp_path):
-    profile, _ = real_household.create_profile("Flo")
+    profile, _ = real_household.create_profile("Flo", shared=True)
     me = real_household.unlock(profile)
     root = _lerobot_like(tmp_path)
     result = import_dataset(me, root)
@@ -217,7 +217,7 @@ def test_the_independent_layout_imports_with_the_right_values(real_household, tm
 def test_a_failure_while_sealing_takes_back_what_was_imported(real_household, tmp_path, monkeypatch):
     from prop_desktop.storage import EpisodeStore
 
-    profile, _ = real_household.create_profile("Gus")
+    profile, _ = real_household.create_profile("Gus", shared=True)
     me = real_household.unlock(profile)
     real_save = EpisodeStore.save
     calls = []
@@ -247,7 +247,7 @@ def test_export_never_writes_into_the_data_folder_or_over_files(ana, tmp_path):
 
 
 def test_recordings_at_different_rates_are_not_mixed(real_household, tmp_path):
-    profile, _ = real_household.create_profile("Hal")
+    profile, _ = real_household.create_profile("Hal", shared=True)
     me = real_household.unlock(profile)
     _record(me, "serve", "click", 20, 1)
     arrays, meta = me.episodes.load(_record(me, "pick", "click", 20, 2))
@@ -258,7 +258,7 @@ def test_recordings_at_different_rates_are_not_mixed(real_household, tmp_path):
 
 
 def test_the_data_folder_holds_only_sealed_files_after_an_import(real_household, tmp_path):
-    profile, _ = real_household.create_profile("Ivy")
+    profile, _ = real_household.create_profile("Ivy", shared=True)
     me = real_household.unlock(profile)
     import_dataset(me, FIXTURES / "lerobot_koch", task="pick")
     plain = [p for p in real_household.root.rglob("*") if p.is_file() and p.suffix in (".parquet", ".json", ".mp4")

@@ -47,7 +47,7 @@ class World:
         world = cls(root, backend)
         hh = Household(root, keyring_backend=backend)
         for name, files in (("Ana", 2), ("Bo", 1)):
-            profile, code = hh.create_profile(name)
+            profile, code = hh.create_profile(name, shared=True)
             world.codes[profile.key_id] = code
             world.ids[name] = profile.id
             world.recorded[profile.id] = Recorded()
@@ -69,7 +69,7 @@ def keyring_usernames(backend: KeyringBackend) -> list[str]:
 
 def _run(world: World, op: str, crash_at: str | None):
     if op == "create":
-        return cli(world.root, "create", "Cy", crash_at=crash_at)
+        return cli(world.root, "create", "Cy", "--shared", crash_at=crash_at)
     if op == "save":
         import os
         import subprocess

@@ -49,7 +49,7 @@ def test_insecure_backends_are_refused(tmp_path: Path, backend: object, words: s
     hh = Household(tmp_path, keyring_backend=backend)  # type: ignore[arg-type]
     assert hh.keyring_problem() == message
     with pytest.raises(InsecureKeyring):
-        hh.create_profile("Ana")
+        hh.create_profile("Ana", shared=True)
     # Nothing was written anywhere: no registry entry, no key file, no profile folder.
     assert hh.list_profiles() == []
     assert [p.name for p in tmp_path.rglob("*") if not p.name.startswith(".")] == []
@@ -102,6 +102,6 @@ def test_secret_service_without_a_session_bus_is_a_plain_error(monkeypatch: pyte
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))  # no bus socket here either
     hh = Household(tmp_path, keyring_backend=SecretServiceKeyring())
     with pytest.raises(KeyringUnavailable, match="Secret Service keyring cannot be used") as info:
-        hh.create_profile("Ana")
+        hh.create_profile("Ana", shared=True)
     assert "recovery code" in str(info.value)
     assert hh.list_profiles() == []

@@ -54,7 +54,7 @@ def _code(output: str) -> str:
 @pytest.mark.secret_service
 @pytest.mark.slow
 def test_cli_life_cycle(secret_service, in_process) -> None:
-    created = _cli("create", "Ana", env=dict(os.environ))  # once as a real process
+    created = _cli("create", "Ana", "--shared", env=dict(os.environ))  # once as a real process
     assert created.returncode == 0, created.stderr
     ana_code = _code(created.stdout)
     assert "shown only this once" in created.stdout
@@ -63,8 +63,8 @@ def test_cli_life_cycle(secret_service, in_process) -> None:
     bo_code = _code(bo.stdout)
 
     listing = _cli("list")
-    assert listing.returncode == 0 and re.search(r"^\* Ana\s+no", listing.stdout, re.M)
-    assert re.search(r"^  Bo\s+yes", listing.stdout, re.M)
+    assert listing.returncode == 0 and re.search(r"^\* Ana\s+anyone here", listing.stdout, re.M)
+    assert re.search(r"^  Bo\s+passphrase", listing.stdout, re.M)
     for line in listing.stdout.splitlines():
         secret_service.created_usernames.extend(re.findall(r"[0-9a-f]{8}-[0-9a-f-]{27}", line))
 
@@ -94,7 +94,9 @@ def test_cli_life_cycle(secret_service, in_process) -> None:
 
     assert _cli("delete", "Bob").returncode == 2  # no terminal to confirm: needs --yes
     assert _cli("delete", "Bob", "--yes").returncode == 0
-    gone = _cli("restore", "Bob", "--code-stdin", stdin=bo_code + "\n")  # a new name creates the profile
+    refused = _cli("restore", "Bob", "--code-stdin", stdin=bo_code + "\n")  # no passphrase, no --shared
+    assert refused.returncode == 2 and "--shared" in refused.stderr and "--passphrase" in refused.stderr
+    gone = _cli("restore", "Bob", "--code-stdin", "--shared", stdin=bo_code + "\n")  # a new name creates it
     assert gone.returncode == 0
     assert _cli("delete", "Bob", "--yes").returncode == 0
     assert _cli("delete", "Ana", "--yes").returncode == 0
@@ -103,7 +105,7 @@ def test_cli_life_cycle(secret_service, in_process) -> None:
 
 def test_cli_refuses_an_insecure_keyring() -> None:
     env = dict(os.environ, PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")
-    result = _cli("create", "Ana", env=env)
+    result = _cli("create", "Ana", "--shared", env=env)
     assert result.returncode == 2
     assert "Refusing to store your key" in result.stderr and "recovery code" in result.stderr
     assert "Traceback" not in result.stderr and not CODE.search(result.stdout)

@@ -23,7 +23,7 @@ def _arrays(k: int) -> dict[str, np.ndarray]:
 
 
 def test_stale_unlock_cannot_write(household: Household) -> None:
-    ana, _ = household.create_profile("Ana")
+    ana, _ = household.create_profile("Ana", shared=True)
     before = household.unlock(ana)
     first = before.episodes.save(_arrays(1), {"task": "a"})
     household.rotate(ana)
@@ -48,7 +48,7 @@ def test_rotation_from_another_process_while_recording(tmp_path: Path) -> None:
         pytest.skip("uses fork()")
     root, keyring_file = tmp_path / "data", tmp_path / "keyring.json"
     hh = Household(root, keyring_backend=SharedFileKeyring(keyring_file))
-    ana, _ = hh.create_profile("Ana")
+    ana, _ = hh.create_profile("Ana", shared=True)
     pid = os.fork()
     if pid == 0:  # another process (the CLI) rotates the key again and again
         try:

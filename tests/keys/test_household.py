@@ -44,16 +44,16 @@ def _episode(seed: int = 0, n: int = 30) -> tuple[dict[str, np.ndarray], dict]:
 
 
 def test_create_list_rename_switch(household: Household, memory_keyring: MemoryKeyring) -> None:
-    ana, code = household.create_profile("Ana")
-    bo, _ = household.create_profile("Bo")
+    ana, code = household.create_profile("Ana", shared=True)
+    bo, _ = household.create_profile("Bo", shared=True)
     assert [p.name for p in household.list_profiles()] == ["Ana", "Bo"]
     assert household.active() == ana  # the first profile becomes active
     assert (SERVICE, ana.id) in memory_keyring.entries  # username = profile UUID
     assert decode_recovery_code(code) == ProfileKey(decode_recovery_code(code)).root
     with pytest.raises(ProfileExists):
-        household.create_profile("ana")
+        household.create_profile("ana", shared=True)
     with pytest.raises(InvalidName):
-        household.create_profile("  ")
+        household.create_profile("  ", shared=True)
     renamed = household.rename("Ana", "Anna")
     assert renamed.id == ana.id and household.profile("anna").id == ana.id
     assert (SERVICE, ana.id) in memory_keyring.entries  # renaming keeps the secret
@@ -66,7 +66,7 @@ def test_create_list_rename_switch(household: Household, memory_keyring: MemoryK
 
 
 def test_unlock_gives_network_key_and_stores(household: Household) -> None:
-    ana, code = household.create_profile("Ana")
+    ana, code = household.create_profile("Ana", shared=True)
     me = household.unlock(ana)
     key = ProfileKey(decode_recovery_code(code))
     assert me.network_key == key.network_key and len(me.network_key) == 16
@@ -80,8 +80,8 @@ def test_unlock_gives_network_key_and_stores(household: Household) -> None:
 
 
 def test_profiles_cannot_read_each_other(household: Household) -> None:
-    ana, _ = household.create_profile("Ana")
-    bo, _ = household.create_profile("Bo")
+    ana, _ = household.create_profile("Ana", shared=True)
+    bo, _ = household.create_profile("Bo", shared=True)
     ana_me, bo_me = household.unlock(ana), household.unlock(bo)
     info = ana_me.episodes.save(*_episode())
     ana_me.adapters.save(MODEL, b"ana's adapter")
@@ -98,7 +98,7 @@ def test_profiles_cannot_read_each_other(household: Household) -> None:
 
 
 def test_restore_after_keyring_entry_lost(household: Household, memory_keyring: MemoryKeyring) -> None:
-    ana, code = household.create_profile("Ana")
+    ana, code = household.create_profile("Ana", shared=True)
     info = household.unlock(ana).episodes.save(*_episode())
     memory_keyring.entries.clear()
     with pytest.raises(KeyMissing, match="recovery code"):
@@ -107,7 +107,7 @@ def test_restore_after_keyring_entry_lost(household: Household, memory_keyring: 
     typo = code[:8] + ("A" if code[8] != "A" else "B") + code[9:]
     with pytest.raises(WrongRecoveryCode, match="check group 2"):
         household.restore("Ana", typo)
-    _, other_code = household.create_profile("Bo")
+    _, other_code = household.create_profile("Bo", shared=True)
     with pytest.raises(WrongRecoveryCode, match="different key"):
         household.restore("Ana", other_code)
     household.restore("Ana", code.lower())
@@ -117,9 +117,9 @@ def test_restore_after_keyring_entry_lost(household: Household, memory_keyring: 
 
 def test_restore_on_a_new_computer_creates_the_profile(tmp_path: Path) -> None:
     first = Household(tmp_path / "old", keyring_backend=MemoryKeyring())
-    ana, code = first.create_profile("Ana")
+    ana, code = first.create_profile("Ana", shared=True)
     new = Household(tmp_path / "new", keyring_backend=MemoryKeyring())
-    restored = new.restore("Ana", code)
+    restored = new.restore("Ana", code, shared=True)
     assert restored.name == "Ana" and restored.key_id == ana.key_id
     assert new.unlock(restored).network_key == first.unlock(ana).network_key  # the adapter still works
 
@@ -146,22 +146,22 @@ def test_passphrase(household: Household, memory_keyring: MemoryKeyring) -> None
     household.change_passphrase(ana, "green sea 7", None)
     assert not household.is_protected(ana) and household.unlock(ana).key_id == me.key_id
     # Forgot the passphrase: the recovery code resets it.
-    household.change_passphrase(ana, None, "forgotten!")
-    household.restore(ana, code, passphrase="remembered")
-    assert household.unlock(ana, "remembered").key_id == me.key_id
-    with pytest.raises(ValueError, match="at least"):
+    household.change_passphrase(ana, None, "forgotten lantern 5")
+    household.restore(ana, code, passphrase="remembered lantern 5")
+    assert household.unlock(ana, "remembered lantern 5").key_id == me.key_id
+    with pytest.raises(ValueError, match="too easy to guess"):
         household.create_profile("Bo", passphrase="abc")
 
 
 def test_rotate(household: Household) -> None:
-    ana, old_code = household.create_profile("Ana", passphrase="pass word")
-    me = household.unlock(ana, "pass word")
+    ana, old_code = household.create_profile("Ana", passphrase="pass word violet 7")
+    me = household.unlock(ana, "pass word violet 7")
     ids = [me.episodes.save(*_episode(seed=k)).id for k in range(4)]
     me.adapters.save(MODEL, b"weights")
     shown: list[str] = []
-    new_code = household.rotate(ana, "pass word", on_new_code=shown.append)
+    new_code = household.rotate(ana, "pass word violet 7", on_new_code=shown.append)
     assert shown == [new_code] and new_code != old_code
-    after = household.unlock(ana, "pass word")
+    after = household.unlock(ana, "pass word violet 7")
     assert after.key_id != me.key_id and after.network_key != me.network_key
     assert after.key_id == ProfileKey(decode_recovery_code(new_code)).key_id
     for k, episode_id in enumerate(ids):
@@ -171,8 +171,8 @@ def test_rotate(household: Household) -> None:
         me.episodes.load(ids[0])
     with pytest.raises(WrongRecoveryCode, match="different key"):
         household.restore(ana, old_code)
-    household.restore(ana, new_code, passphrase="pass word")
-    assert household.verify(ana, "pass word") == []
+    household.restore(ana, new_code, passphrase="pass word violet 7")
+    assert household.verify(ana, "pass word violet 7") == []
 
 
 class _Crash(Exception):
@@ -180,7 +180,7 @@ class _Crash(Exception):
 
 
 def test_rotation_interrupted_before_commit_rolls_back(household: Household) -> None:
-    ana, old_code = household.create_profile("Ana")
+    ana, old_code = household.create_profile("Ana", shared=True)
     me = household.unlock(ana)
     ids = [me.episodes.save(*_episode(seed=k)).id for k in range(3)]
 
@@ -199,7 +199,7 @@ def test_rotation_interrupted_before_commit_rolls_back(household: Household) -> 
 
 def test_rotation_interrupted_after_commit_point_rolls_forward(household: Household,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    ana, _ = household.create_profile("Ana")
+    ana, _ = household.create_profile("Ana", shared=True)
     me = household.unlock(ana)
     info = me.episodes.save(*_episode())
     original_commit = Household._commit
@@ -215,8 +215,8 @@ def test_rotation_interrupted_after_commit_point_rolls_forward(household: Househ
 
 
 def test_delete_shreds(household: Household, memory_keyring: MemoryKeyring) -> None:
-    ana, code = household.create_profile("Ana")
-    bo, _ = household.create_profile("Bo")
+    ana, code = household.create_profile("Ana", shared=True)
+    bo, _ = household.create_profile("Bo", shared=True)
     me = household.unlock(ana)
     info = me.episodes.save(*_episode())
     me.adapters.save(MODEL, b"adapter")
@@ -238,7 +238,7 @@ def test_delete_shreds(household: Household, memory_keyring: MemoryKeyring) -> N
 
 
 def test_verify_reports_every_problem(household: Household) -> None:
-    ana, _ = household.create_profile("Ana")
+    ana, _ = household.create_profile("Ana", shared=True)
     me = household.unlock(ana)
     good = me.episodes.save(*_episode(seed=1))
     bad = me.episodes.save(*_episode(seed=2))
@@ -256,8 +256,8 @@ def test_verify_reports_every_problem(household: Household) -> None:
 
 
 def test_keyring_holding_another_key_is_reported(household: Household, memory_keyring: MemoryKeyring) -> None:
-    ana, _ = household.create_profile("Ana")
-    bo, _ = household.create_profile("Bo")
+    ana, _ = household.create_profile("Ana", shared=True)
+    bo, _ = household.create_profile("Bo", shared=True)
     memory_keyring.entries[(SERVICE, ana.id)] = memory_keyring.entries[(SERVICE, bo.id)]
     with pytest.raises(DamagedKeyEntry, match="different key"):
         household.unlock(ana)

@@ -31,7 +31,7 @@ def test_malformed_registry_gives_exit_2_and_a_plain_message(monkeypatch, capsys
     root = tmp_path / "data"
     root.mkdir()
     (root / "profiles.json").write_text(json.dumps({"schema": 1, "active": active, "profiles": []}))
-    for args in (("list",), ("switch", "Ana"), ("create", "Ana")):
+    for args in (("list",), ("switch", "Ana"), ("create", "Ana", "--shared")):
         code, err = _cli(monkeypatch, capsys, root, *args)
         assert code == 2 and "'active'" in err and "Traceback" not in err, err
     (root / "profiles.json").write_text(json.dumps({"schema": 1, "profiles": [
@@ -43,9 +43,9 @@ def test_malformed_registry_gives_exit_2_and_a_plain_message(monkeypatch, capsys
 def test_a_name_never_selects_another_profile_by_its_id(monkeypatch, capsys, tmp_path: Path) -> None:
     root = tmp_path / "data"
     hh = Household(root, keyring_backend=MemoryKeyring())
-    ana, _ = hh.create_profile("Ana")
+    ana, _ = hh.create_profile("Ana", shared=True)
     with pytest.raises(InvalidName, match="look like a profile id"):
-        hh.create_profile(ana.id)
+        hh.create_profile(ana.id, shared=True)
     with pytest.raises(InvalidName, match="look like a profile id"):
         hh.rename("Ana", ana.id.upper())
     # The CLI looks NAME up by name only; an id needs --id.
@@ -56,14 +56,14 @@ def test_a_name_never_selects_another_profile_by_its_id(monkeypatch, capsys, tmp
 
 @pytest.mark.parametrize("twin", ["Jose\u0301", "JOSÉ", "José\u200b", "\u202eJosé", "Ｊｏｓé"])
 def test_look_alike_and_invisible_names_are_refused(household: Household, twin: str) -> None:
-    household.create_profile("José")
+    household.create_profile("José", shared=True)
     with pytest.raises((ProfileExists, InvalidName)):
-        household.create_profile(twin)
+        household.create_profile(twin, shared=True)
     assert [p.name for p in household.list_profiles()] == ["José"]
 
 
 def test_created_nfd_name_is_stored_nfc(household: Household) -> None:
-    profile, _ = household.create_profile("Jose\u0301")
+    profile, _ = household.create_profile("Jose\u0301", shared=True)
     assert profile.name == "José" and household.profile("JOSE\u0301").id == profile.id
 
 
@@ -74,10 +74,10 @@ def test_data_folder_and_profiles_are_private(tmp_path: Path) -> None:
     os.chmod(root, 0o755)
     os.chmod(root / "profiles", 0o755)
     hh = Household(root, keyring_backend=MemoryKeyring())
-    ana, _ = hh.create_profile("Ana")
+    ana, _ = hh.create_profile("Ana", shared=True)
     for folder in (root, root / "profiles", hh.profile_dir(ana)):
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
     fresh = tmp_path / "fresh"
-    Household(fresh, keyring_backend=MemoryKeyring()).create_profile("Bo")
+    Household(fresh, keyring_backend=MemoryKeyring()).create_profile("Bo", shared=True)
     assert stat.S_IMODE(fresh.stat().st_mode) == 0o700
     assert stat.S_IMODE((fresh / "profiles").stat().st_mode) == 0o700

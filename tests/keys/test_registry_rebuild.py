@@ -23,7 +23,7 @@ def test_lost_registry_is_rebuilt_and_restore_finds_the_old_id(tmp_path: Path) -
     keyring = MemoryKeyring()
     root = tmp_path / "data"
     hh = Household(root, keyring_backend=keyring)
-    ana, ana_code = hh.create_profile("Ana")
+    ana, ana_code = hh.create_profile("Ana", shared=True)
     bo, _ = hh.create_profile("Bo", passphrase="tall tree 9")
     recorded = {"Ana": Recorded(), "Bo": Recorded()}
     recorded["Ana"].fill(hh, "Ana", 2)
@@ -53,7 +53,7 @@ def test_rebuild_command_moves_a_damaged_registry_aside(tmp_path: Path, monkeypa
 
     root = tmp_path / "data"
     keyring = MemoryKeyring()
-    ana, _ = Household(root, keyring_backend=keyring).create_profile("Ana")
+    ana, _ = Household(root, keyring_backend=keyring).create_profile("Ana", shared=True)
     (root / "profiles.json").write_text(json.dumps({"schema": 1, "active": [], "profiles": []}))
     monkeypatch.setenv("PROP_DESKTOP_DATA_DIR", str(root))
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
@@ -72,7 +72,7 @@ def test_interrupted_create_leaves_no_orphan_key(tmp_path: Path) -> None:
     keyring = MemoryKeyring()
     root = tmp_path / "data"
     hh = Household(root, keyring_backend=keyring)
-    hh.create_profile("Ana")
+    hh.create_profile("Ana", shared=True)
     # What a kill between the keyring write and the registry write leaves: a marked folder and its key.
     orphan = "5d1c9a52-8f43-4c0e-9f1b-2a7e6c3d4b10"
     (root / "profiles" / orphan).mkdir()
@@ -82,7 +82,7 @@ def test_interrupted_create_leaves_no_orphan_key(tmp_path: Path) -> None:
     lost = "6e2d0b63-9054-4d1f-8a2c-3b8f7d4e5c21"
     (root / "profiles" / lost).mkdir()
     lost_key_owner = Household(tmp_path / "other", keyring_backend=keyring)
-    theirs, _ = lost_key_owner.create_profile("Cy")
+    theirs, _ = lost_key_owner.create_profile("Cy", shared=True)
     keyring.set_password(SERVICE, lost, keyring.get_password(SERVICE, theirs.id))
 
     report = Household(root, keyring_backend=keyring).last_tidy
@@ -96,8 +96,8 @@ def test_interrupted_create_leaves_no_orphan_key(tmp_path: Path) -> None:
 def test_marker_left_after_the_registry_write(household: Household, memory_keyring) -> None:
     """Killed after the registry write but before the code was shown: an empty profile goes again; one that
     already holds files (cannot happen in one create, but never delete data on a guess) only loses the marker."""
-    ana, _ = household.create_profile("Ana")
-    bo, _ = household.create_profile("Bo")
+    ana, _ = household.create_profile("Ana", shared=True)
+    bo, _ = household.create_profile("Bo", shared=True)
     Recorded().fill(household, "Bo", 1)
     for profile in (ana, bo):
         (household.profile_dir(profile) / CREATING_MARKER).touch()
@@ -115,14 +115,14 @@ def test_create_shows_the_code_before_it_counts_as_created(household: Household,
         raise KeyboardInterrupt  # e.g. the window closed while the code was on screen
 
     with pytest.raises(KeyboardInterrupt):
-        household.create_profile("Ana", on_code=show_then_crash)
+        household.create_profile("Ana", on_code=show_then_crash, shared=True)
     assert len(shown) == 1
     again = Household(household.root, keyring_backend=memory_keyring)
     assert again.list_profiles() == [] and not memory_keyring.entries
 
 
 def test_rolled_back_registry_unlocks_with_the_keyring_key(household: Household, memory_keyring) -> None:
-    ana, _ = household.create_profile("Ana")
+    ana, _ = household.create_profile("Ana", shared=True)
     recorded = Recorded()
     recorded.fill(household, "Ana", 2)
     backup = household.registry.path.read_bytes()

@@ -53,7 +53,7 @@ def test_restore_with_either_code_after_rotate_killed_at_each_write(secret_servi
     for nth in range(1, 40):
         root = tmp_path / f"run{nth}"
         hh = Household(root, keyring_backend=secret_service)
-        ana, old_code = hh.create_profile("Ana")
+        ana, old_code = hh.create_profile("Ana", shared=True)
         secret_service.created_usernames.append(ana.id)
         recorded = Recorded()
         recorded.fill(hh, "Ana", 2)
@@ -79,7 +79,7 @@ def test_restore_with_either_code_after_rotate_killed_at_each_write(secret_servi
 def test_rolled_back_registry_then_restore_with_either_code(secret_service, tmp_path: Path) -> None:
     root = tmp_path / "data"
     hh = Household(root, keyring_backend=secret_service)
-    ana, old_code = hh.create_profile("Ana")
+    ana, old_code = hh.create_profile("Ana", shared=True)
     secret_service.created_usernames.append(ana.id)
     recorded = Recorded()
     recorded.fill(hh, "Ana", 3)

@@ -38,7 +38,7 @@ def _rotator(root: Path, keyring_file: Path, out_fd: int) -> None:
 def test_kill_9_during_rotation(tmp_path: Path) -> None:
     root, keyring_file = tmp_path / "data", tmp_path / "keyring.json"
     hh = Household(root, keyring_backend=SharedFileKeyring(keyring_file))
-    ana, code = hh.create_profile("Ana")
+    ana, code = hh.create_profile("Ana", shared=True)
     me = hh.unlock(ana)
     ids = {me.episodes.save(_arrays(k), {"task": f"task {k}"}).id: k for k in range(8)}
     me.adapters.save(MODEL, b"adapter " * 5000)

@@ -13,6 +13,7 @@ from prop_desktop.prop import (
     Adapter,
     AdapterError,
     AdapterMismatchError,
+    attach,
     model_hash,
     wrap,
 )
@@ -40,7 +41,7 @@ def test_save_load_round_trip_reproduces_the_outputs(trained, tmp_path):
     assert description["format_version"] == FORMAT_VERSION
     assert description["base_hash"] == model_hash(keyed.base)
     assert description["layers"] == ["2", "4"] and description["encoder"]["key_bits"] == 128
-    fresh = loaded.attach(small_policy(0).eval())
+    fresh = attach(loaded, small_policy(0).eval())
     x = torch.from_numpy(task.test_states)
     with torch.no_grad():
         # Equal up to float rounding: a repeated key runs a copy with δ folded into the weights.
@@ -52,7 +53,7 @@ def test_bytes_round_trip_is_self_contained(trained):
     keyed, key, task, _ = trained
     blob = keyed.adapter.to_bytes()
     assert isinstance(blob, bytes) and b"pickle" not in blob
-    restored = Adapter.from_bytes(blob, base=keyed.base).attach(keyed.base)
+    restored = attach(Adapter.from_bytes(blob, base=keyed.base), keyed.base)
     x = torch.from_numpy(task.test_states)
     with torch.no_grad():
         assert torch.allclose(restored(x, key=key), keyed(x, key=key), atol=1e-6)
@@ -67,7 +68,7 @@ def test_adapter_for_another_base_model_is_refused(trained, tmp_path):
     with pytest.raises(AdapterMismatchError, match="belongs to base model"):
         Adapter.load(path, base=small_policy(9))
     with pytest.raises(AdapterMismatchError):
-        Adapter.load(path).attach(small_policy(9))
+        attach(Adapter.load(path), small_policy(9))
 
 
 def test_wrong_layers_are_refused(trained):
@@ -131,3 +132,25 @@ def test_missing_files_and_folders_are_reported(tmp_path):
     (tmp_path / "bad.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{broken json}!!!")
     with pytest.raises(AdapterError, match="bad.safetensors"):
         Adapter.load(tmp_path / "bad.safetensors")
+
+
+def test_alpha_is_edited_in_place_without_torch(trained):
+    """The app reads and sets a skill's α in plain Python: the blob changes only in its description."""
+    import subprocess
+    import sys
+
+    from prop_desktop.prop import adapter_alpha, with_alpha
+
+    keyed, key, task, _ = trained
+    blob = keyed.adapter.to_bytes()
+    edited = with_alpha(blob, 0.35)
+    assert adapter_alpha(blob) == keyed.alpha and adapter_alpha(edited) == 0.35
+    loaded = Adapter.from_bytes(edited, base=keyed.base)
+    assert loaded.alpha == 0.35
+    assert all(torch.equal(loaded.encoder_state[k], v) for k, v in keyed.adapter.encoder_state.items())
+    with pytest.raises(AdapterError, match="outside"):
+        with_alpha(blob, 3.0)
+    with pytest.raises(AdapterError, match="not a PRoP adapter"):
+        adapter_alpha(b"\x00" * 4)
+    code = "import sys; import prop_desktop.prop.adapter_format; assert 'torch' not in sys.modules"
+    assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

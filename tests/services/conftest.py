@@ -42,7 +42,7 @@ def app(tmp_path: Path, memory_keyring: MemoryKeyring) -> Iterator[App]:
 def sim_app(app: App) -> App:
     """The App with the simulated arm connected and one profile ("Ana") active."""
     app.arm.connect("sim")
-    app.profiles.create("Ana")
+    app.profiles.create("Ana", shared=True)
     return app
 
 

@@ -25,7 +25,7 @@ def test_wizard_walks_middle_pose_sweep_done(app: App):
     from prop_desktop.arm.models import SO101
 
     app.arm.connect("sim")
-    app.profiles.create("Ana")
+    app.profiles.create("Ana", shared=True)
     sim = app.arm.simulator()
     wizard = app.arm.calibration_wizard()
     progress = []

@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
-import time
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,7 +41,7 @@ def trained() -> Iterator[App]:
     app = App(data_dir=root, keyring_backend=MemoryKeyring(), policy_dir=base_policy_dir())
     try:
         app.arm.connect("sim")
-        app.profiles.create("Ana")
+        app.profiles.create("Ana", shared=True)
         for y in (-0.1, 0.1):
             app.record.set_scene(TASK, (0.45, y))
             app.record.start_click_episode(TASK, [(0.15, y, 0.30, 0.3)])
@@ -103,34 +103,30 @@ def test_update_my_skill_warm_starts_says_what_changed_and_keeps_the_old_until_s
     info = record_correction(app, (0.22, 0.12, 0.10, 0.1))
     try:
         old = adapter_file(app).read_bytes()
-        t0 = time.monotonic()
         job = app.training.update_skill()
         result = job.wait(120)
-        wall = time.monotonic() - t0
         assert result is not None and result.ok, result
         assert result.updated and result.corrections_used == 1 and len(result.episodes_used) == 3
         assert result.error_before is not None and result.error_after is not None
         assert "Skill updated" in result.message and "previous skill" in result.message
-        print(f"update my skill: train {result.train_seconds:.1f} s, wall {wall:.1f} s, "
-              f"error {result.error_before:.4f} -> {result.error_after:.4f}")
-        # The short retrain budget is used (the engine's stages stop at 6 s, policy/corrections.py; the α choice
-        # comes on top: 7.8 s measured at load ~2, more on an overloaded machine), not a first training's 45 s.
-        assert result.train_seconds < 20.0, result.train_seconds
+        # How long a round takes is a speed goal (<= 10 s a round): `prop-desktop bench household
+        # --corrections N` measures it (rounds[].seconds), not this test.
         assert adapter_file(app).read_bytes() != old
-        meta = app.training.adapter_info()
-        assert meta["updated"] is True and meta["corrections"] == 1
+        skill = app.training.skills.get()
+        assert skill is not None and skill.updated and skill.corrections == 1
         assert app.drive.set_personalized(True).personalized  # the new adapter drives
         app.drive.set_personalized(False)
 
         # Cancel: nothing changes.
         kept = adapter_file(app).read_bytes()
         job = app.training.update_skill()
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and job.running:
-            p = job.last_progress
-            if p is not None and p.state is TrainingState.TRAINING and p.step > 0:
-                break
-            time.sleep(0.02)
+        training_steps = threading.Event()
+        job.progress.connect(
+            lambda p: training_steps.set() if p.state is TrainingState.TRAINING and p.step > 0 else None)
+        last = job.last_progress  # it may have got there before the listener was connected
+        if last is not None and last.state is TrainingState.TRAINING and last.step > 0:
+            training_steps.set()
+        assert training_steps.wait(60), "the update never reached its training steps"
         job.cancel()
         result = job.wait(10)
         assert result.state is TrainingState.CANCELLED and "unchanged" in result.message
@@ -144,7 +140,7 @@ def test_update_my_skill_warm_starts_says_what_changed_and_keeps_the_old_until_s
 def test_update_my_skill_without_a_trained_skill_says_what_to_do(trained):
     app = trained
     ana = app.profiles.active().id
-    bo = app.profiles.create("Bo")
+    bo = app.profiles.create("Bo", shared=True)
     try:
         app.profiles.switch(bo.profile.id)
         result = app.training.update_skill(in_process=True).wait(60)

@@ -59,7 +59,7 @@ def trained() -> Iterator[tuple[App, MemoryKeyring, object]]:
     app = App(data_dir=root, keyring_backend=keyring, policy_dir=base_policy_dir())
     try:
         app.arm.connect("sim")
-        created = app.profiles.create("Ana")
+        created = app.profiles.create("Ana", shared=True)
         assert created.recovery_code
         for y in DEMO_SCENES:
             scene = app.record.set_scene(TASK, (0.45, y))
@@ -114,7 +114,7 @@ def test_privacy_report_and_alpha_slider(trained):
 def test_a_second_member_cannot_get_the_first_ones_behaviour(trained):
     app, _, _ = trained
     ana = app.profiles.active()
-    ben = app.profiles.create("Ben").profile
+    ben = app.profiles.create("Ben", shared=True).profile
     try:
         app.profiles.switch(ben.id)
         change = app.drive.set_personalized(True)
@@ -161,7 +161,7 @@ def test_deleting_a_member_leaves_nothing_readable(trained, tmp_path):
     from prop_desktop.storage import SealedFileError
 
     app, keyring, _ = trained
-    carl = app.profiles.create("Carl").profile
+    carl = app.profiles.create("Carl", shared=True).profile
     app.profiles.switch(carl.id)
     app.record.start_click_episode(TASK, [(0.20, 0.05, 0.25, 0.0)])
     episode = app.record.wait(30).episode

@@ -52,7 +52,7 @@ def test_point_and_click_episode_is_recorded_sealed_and_listed(sim_app: App):
 def test_bad_targets_and_missing_prerequisites_are_refused_clearly(app: App):
     with pytest.raises(NoActiveProfileError):
         app.record.start_click_episode("point", [TARGET])
-    app.profiles.create("Ana")
+    app.profiles.create("Ana", shared=True)
     with pytest.raises(NotConnectedError):
         app.record.start_click_episode("point", [TARGET])
     app.arm.connect("sim")

@@ -32,7 +32,7 @@ def test_data_folder_has_no_plaintext_samples() -> None:
     root = data_dir()  # the private PROP_DESKTOP_DATA_DIR conftest gives this test
     hh = Household(keyring_backend=MemoryKeyring())
     assert hh.root == root
-    profile, _ = hh.create_profile("Ana")
+    profile, _ = hh.create_profile("Ana", shared=True)
     me = hh.unlock(profile)
     rng = np.random.default_rng(7)
     recorded = []
@@ -79,7 +79,7 @@ def test_data_folder_has_no_plaintext_samples() -> None:
     registry = json.loads((root / "profiles.json").read_text())
     assert set(registry) == {"schema", "active", "profiles"}
     assert [set(p) for p in registry["profiles"]] == [
-        {"id", "name", "created", "protected", "key_id", "rotation", "manifest_counter"}]
+        {"id", "name", "created", "protected", "key_id", "rotation", "manifest_counter", "shared"}]
     # The adapter's weights, in any 16-byte window.
     for start in range(0, len(adapter) - 16, 997):
         assert adapter[start : start + 16] not in raw

@@ -48,7 +48,7 @@ def test_household_verify_and_rotate_survive_odd_files(tmp_path: Path) -> None:
     from keyring_fakes import MemoryKeyring
 
     household = Household(tmp_path / "data", keyring_backend=MemoryKeyring())
-    ana, _ = household.create_profile("Ana")
+    ana, _ = household.create_profile("Ana", shared=True)
     me = household.unlock(ana)
     good = me.episodes.save(*make_episode())
     _plant(me.episodes.folder)

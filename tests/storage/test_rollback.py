@@ -20,7 +20,7 @@ MODEL = "ab" * 32
 @pytest.fixture
 def hh(tmp_path: Path) -> Household:
     household = Household(tmp_path / "data", keyring_backend=MemoryKeyring())
-    household.create_profile("Ana")
+    household.create_profile("Ana", shared=True)
     return household
 
 

@@ -141,16 +141,18 @@ def connect_simulated_arm(qtbot, window) -> None:
 
 
 def create_profile(qtbot, window, name: str, passphrase: str | None = None) -> str:
-    """Create a member through the dialogs; returns the recovery code shown once."""
+    """Create a member through the dialogs; returns the recovery code shown once. Without a passphrase the
+    member ticks "Anyone at this computer may use my way" (a shared profile)."""
     go_to(qtbot, window, "Profiles")
     page = window.pages["Profiles"]
     click(qtbot, page.add_button)
     dlg = wait_for_dialog(qtbot, "newProfileDialog")
     qtbot.keyClicks(child(dlg, "profileName"), name)
     if passphrase:
-        click(qtbot, child(dlg, "usePassphrase"))
         qtbot.keyClicks(child(dlg, "passphrase"), passphrase)
         qtbot.keyClicks(child(dlg, "passphrase2"), passphrase)
+    else:  # the person's explicit choice: anyone at this computer may use their way
+        click(qtbot, child(dlg, "sharedProfile"))
     click(qtbot, child(dlg, "dialogOk"))
     codes = wait_for_dialog(qtbot, "recoveryCodeDialog", timeout=20_000)
     code = child(codes, "recoveryCode").text()
@@ -166,12 +168,15 @@ def create_profile(qtbot, window, name: str, passphrase: str | None = None) -> s
     return code
 
 
-def switch_profile(qtbot, window, name: str) -> None:
+def switch_profile(qtbot, window, name: str, *, wait: bool = True) -> None:
+    """Press the member's "Use". wait=False: a protected member's passphrase dialog comes first (the caller
+    answers it), so do not wait for the switch."""
     if window.profile_combo.currentText() == name:
         return  # already the one using the arm (its card's "Use" button is disabled)
     go_to(qtbot, window, "Profiles")
     click(qtbot, card(qtbot, window, name).use_button)
-    qtbot.waitUntil(lambda: window.profile_combo.currentText() == name, timeout=5000)
+    if wait:
+        qtbot.waitUntil(lambda: window.profile_combo.currentText() == name, timeout=5000)
 
 
 def record_click_demo(qtbot, window, targets: list[tuple[float, float, float]], timeout: int = 30_000):
@@ -232,7 +237,11 @@ def drive(qtbot, window, task: str, personalized: bool, seconds: float = 4.0, sa
     qtbot.waitUntil(lambda: page.running, timeout=10_000)
     qtbot.wait(int(seconds * 1000))
     if samples:
-        qtbot.waitUntil(lambda: len(page.path_snapshot()) >= samples, timeout=60_000)
+        # Wait for the steps, or for the drive to end by itself (a fault): then say why, not just "timed out".
+        qtbot.waitUntil(lambda: len(page.path_snapshot()) >= samples or not page.running, timeout=60_000)
+        steps = len(page.path_snapshot())
+        assert steps >= samples, (f"the drive ended after {steps} of {samples} steps: "
+                                  f"{page.drive_status.text()!r} {page.banner.text()!r}")
     click(qtbot, page.stop_button)
     qtbot.waitUntil(lambda: not page.running, timeout=5000)
     return page.path_snapshot(), page.mode_label.text()

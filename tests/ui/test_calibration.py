@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtWidgets import QWizard
 
-from prop_desktop.ui.widgets.joint_plot import JOINT_NAMES
+from prop_desktop.ui.joints import JOINT_NAMES
 
 from .journey import click, connect_simulated_arm, wait_for_dialog
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
@@ -23,6 +25,7 @@ from .journey import (
     focus_window,
     go_to,
     record_click_demo,
+    settle,
     slide_to,
     start_training,
     switch_profile,
@@ -143,14 +146,30 @@ def test_first_run_then_a_second_member_cannot_get_the_first_ones_way(qtbot, win
     assert np.linalg.norm(sam_tip - base_tip) < 0.02, (sam_tip, base_tip)
     assert len(memory_keyring.entries) == 2
 
-    # Back to Alex: switching closed Alex's key, so listing Alex's recordings asks for the passphrase.
-    # Alex cancels: the recordings stay closed, with a message saying why.
-    switch_profile(qtbot, window, "Alex")
+    # Back to Alex: switching closed Alex's key, so switching back asks for the passphrase first.
+    # Cancel: Sam stays the one using the arm.
+    switch_profile(qtbot, window, "Alex", wait=False)
     prompt = wait_for_dialog(qtbot, "passphraseDialog", timeout=20_000)
     click_dialog_button(qtbot, prompt, "Cancel")
+    qtbot.waitUntil(lambda: window.profile_combo.currentText() == "Sam", timeout=20_000)
+    settle(qtbot, window)
+    assert window.status_profile.text() == "Active profile: Sam"
+    # With the passphrase Alex is back; then Alex walks away and the idle time locks the key again.
+    switch_profile(qtbot, window, "Alex", wait=False)
+    prompt = wait_for_dialog(qtbot, "passphraseDialog", timeout=20_000)
+    qtbot.keyClicks(child(prompt, "passphraseField"), "correct horse")
+    qtbot.keyClick(child(prompt, "passphraseField"), Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.profile_combo.currentText() == "Alex", timeout=20_000)
+    settle(qtbot, window)
+    alex_id = window.app.profiles.active().id
+    later = time.monotonic() + 3600  # an hour unused, on an injected clock
+    window.app.profiles.guard.clock = lambda: later
+    window.idle_relock.check()  # what its timer does every 15 s
+    qtbot.waitUntil(lambda: not window.app.profiles.info(alex_id).unlocked, timeout=10_000)
+    # The recordings need the key: opening the page asks; Alex cancels and the page says why.
     go_to(qtbot, window, "Record")
     record_page = window.pages["Record"]
-    cancel_again = wait_for_dialog(qtbot, "passphraseDialog", timeout=20_000)  # opening the page asks again
+    cancel_again = wait_for_dialog(qtbot, "passphraseDialog", timeout=20_000)
     click_dialog_button(qtbot, cancel_again, "Cancel")
     qtbot.waitUntil(lambda: "passphrase" in record_page.banner.text.lower(), timeout=10_000)
     assert record_page.episode_table.rowCount() == 0

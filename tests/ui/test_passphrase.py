@@ -39,11 +39,12 @@ def type_passphrase(qtbot, text: str):
 
 
 def locked_alex(qtbot, window) -> None:
-    """Alex has a passphrase; switching to Sam and back leaves Alex's key closed (not cached)."""
+    """Alex has a passphrase; switching to Sam and back leaves Alex's key closed (not cached): switching back
+    asks for it (the caller answers)."""
     connect_simulated_arm(qtbot, window)
     create_profile(qtbot, window, "Alex", passphrase="correct horse")
     create_profile(qtbot, window, "Sam")
-    switch_profile(qtbot, window, "Alex")
+    switch_profile(qtbot, window, "Alex", wait=False)
 
 
 @pytest.mark.slow
@@ -51,12 +52,13 @@ def locked_alex(qtbot, window) -> None:
 def test_recording_asks_the_passphrase_once_and_retries_after_a_wrong_one(qtbot, window):
     faulthandler.dump_traceback_later(80, exit=False, file=sys.stderr)
     locked_alex(qtbot, window)
-    # Alex's recordings are sealed with the key: listing them asks for the passphrase right away.
+    # Switching to Alex asks for the passphrase first (the recordings then open with the key).
     type_passphrase(qtbot, "wrong horse")
     retry = wait_for_dialog(qtbot, "passphraseDialog", timeout=20_000)
     assert "not right" in child(retry, "dialogError").text()
     assert visible_passphrase_dialogs() == 1, "dialogs must not stack"
     type_passphrase(qtbot, "correct horse")
+    qtbot.waitUntil(lambda: window.profile_combo.currentText() == "Alex", timeout=20_000)  # then switched
     settle(qtbot, window)
     go_to(qtbot, window, "Record")
     page = window.pages["Record"]

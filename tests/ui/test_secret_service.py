@@ -3,38 +3,11 @@ provides): the key a person enrols lands in the OS keyring and deleting the pers
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-
-from tests.secret_service import real_secret_service_backend
 
 from .journey import card, click, click_dialog_button, create_profile, go_to, wait_for_dialog
 
 SERVICE = "prop-desktop"
-
-
-@pytest.fixture
-def real_keyring_window(qtbot, tmp_path: Path):
-    backend = real_secret_service_backend()
-    from prop_desktop.services import App
-    from prop_desktop.ui.app import create_qapplication
-    from prop_desktop.ui.main_window import MainWindow
-    from prop_desktop.ui.settings import UiSettings
-
-    create_qapplication()
-    app = App(data_dir=tmp_path / "data", keyring_backend=backend)
-    window = MainWindow(app, UiSettings(), save_prefs=False)
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitExposed(window)
-    yield window, backend
-    window.close()
-    for profile in app.profiles.list():  # leave nothing behind in the session's keyring
-        try:
-            backend.delete_password(SERVICE, profile.id)
-        except Exception:  # noqa: BLE001
-            pass
 
 
 @pytest.mark.secret_service

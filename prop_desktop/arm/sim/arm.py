@@ -261,6 +261,8 @@ class SimulatedArm:
             servo = self._servo(joint)
             if not servo.torque_on:
                 servo.hand_target = self._to_actual(value, unit)
+            elif servo.yields_to_hand():
+                servo.held_at = self._to_actual(value, unit)
 
     def wait_applied(self, timeout: float = 1.0, quiet_s: float = 0.003) -> bool:
         """Wait until every byte sent to the simulator so far has been handled (e.g. after a sync write,
@@ -366,6 +368,11 @@ class SimulatedArm:
             self._advance(time.monotonic())
             servo = self._servo(joint)
             target = self._to_actual(value, unit)
+            if servo.yields_to_hand():  # a current-limited trigger: held where the finger puts it
+                servo.held_at = target
+                servo.step(0.0, time.monotonic())
+                servo.refresh()
+                return True
             if servo.torque_on:
                 servo.push_until = time.monotonic() + 0.3
                 servo.push_sign = 1.0 if target >= servo.pos else -1.0
@@ -375,6 +382,13 @@ class SimulatedArm:
             servo.vel = 0.0
             servo.refresh()
             return True
+
+    def let_go(self, joint: JointRef | None = None) -> None:
+        """The finger lets go of a trigger joint (or of every joint): a torque-on joint springs back to its goal."""
+        with self._lock:
+            self._advance(time.monotonic())
+            for servo in self._all if joint is None else [self._servo(joint)]:
+                servo.held_at = None
 
     def play_hand_trajectory(self, script: HandScript, duration_s: float, unit: str = "rad") -> None:
         """A person moving the (torque-off) arm: script(t) -> {joint: position} for t in [0, duration_s]."""

@@ -30,6 +30,7 @@ class SimServoKind:
 STS3215 = SimServoKind("STS3215", "feetech", 777, (3, 10), 3000.0, 25000.0, 12.1, 45, 140, 70)
 XL430 = SimServoKind("XL430-W250", "dynamixel", 1060, (46, 0), 3900.0, 30000.0, 12.0, 60, 140, 72)
 XL330 = SimServoKind("XL330-M288", "dynamixel", 1200, (46, 0), 7000.0, 40000.0, 5.0, 35, 70, 70)
+XL330_M077 = SimServoKind("XL330-M077", "dynamixel", 1190, (46, 0), 7000.0, 40000.0, 5.0, 35, 70, 70)
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class SimArmSpec:
     key: str
     protocol: str
     joints: tuple[SimJoint, ...]
+    leader: bool = False  # a hand-held leader arm: moved by a (scripted) hand, torque off
 
     def joint(self, name_or_id: str | int) -> SimJoint:
         for joint in self.joints:
@@ -75,28 +77,34 @@ _GRAVITY = {"shoulder_pan": 0.02, "shoulder_lift": 0.18, "elbow_flex": 0.12, "wr
             "gripper": 0.01}
 
 
-def _arm(key: str, protocol: str, kinds: tuple[SimServoKind, ...]) -> SimArmSpec:
+def _arm(key: str, protocol: str, kinds: tuple[SimServoKind, ...], *, leader: bool = False) -> SimArmSpec:
     joints = tuple(
         SimJoint(name, i + 1, kinds[i], _REST[name], _STOPS[name], _GRAVITY[name]) for i, name in enumerate(JOINT_NAMES)
     )
-    return SimArmSpec(key, protocol, joints)
+    return SimArmSpec(key, protocol, joints, leader)
 
 
 SIM_ARMS: dict[str, SimArmSpec] = {
     "so101": _arm("so101", "feetech", (STS3215,) * 6),
     "so100": _arm("so100", "feetech", (STS3215,) * 6),
     "koch": _arm("koch", "dynamixel", (XL430, XL430, XL330, XL330, XL330, XL330)),
+    # Leaders: the same bytes; what differs is who moves them (a hand) and, on the Koch, the servo kind.
+    "so101_leader": _arm("so101_leader", "feetech", (STS3215,) * 6, leader=True),
+    "so100_leader": _arm("so100_leader", "feetech", (STS3215,) * 6, leader=True),
+    "koch_leader": _arm("koch_leader", "dynamixel", (XL330_M077,) * 6, leader=True),
 }
 DEFAULT_MODEL = {"feetech": "so101", "dynamixel": "koch"}
+_BY_NORMAL_KEY = {k.replace("_", ""): k for k in SIM_ARMS}
 
 
 def sim_arm_spec(protocol: str | None = None, model: str | None = None) -> SimArmSpec:
     """Pick the arm: the model decides the protocol; a protocol alone picks its usual arm."""
     if protocol is not None and protocol not in DEFAULT_MODEL:
         raise ValueError(f"unknown protocol {protocol!r}: use 'feetech' (SO-100/SO-101) or 'dynamixel' (Koch)")
-    key = (model or DEFAULT_MODEL[protocol or "feetech"]).lower().replace("-", "").replace("_", "")
-    if key not in SIM_ARMS:
+    normal = (model or DEFAULT_MODEL[protocol or "feetech"]).lower().replace("-", "").replace("_", "")
+    if normal not in _BY_NORMAL_KEY:
         raise ValueError(f"unknown arm model {model!r}: choose one of {', '.join(SIM_ARMS)}")
+    key = _BY_NORMAL_KEY[normal]
     spec = SIM_ARMS[key]
     if protocol is not None and protocol != spec.protocol:
         raise ValueError(

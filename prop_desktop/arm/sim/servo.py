@@ -26,6 +26,9 @@ AMBIENT_C = 30.0
 HEAT_C_PER_S = 0.6  # at full load; equilibrium = ambient + HEAT * tau * load²
 COOL_TAU_S = 100.0
 OVERLOAD_LOAD = 0.95  # fraction of the torque limit that counts as a stall
+# A finger overpowers a servo whose torque is capped at or below this fraction of its maximum (current-based
+# position mode with a low goal current: the Koch leader's gripper trigger). It then gives way and pushes back.
+FINGER_OVERPOWERS = 0.5
 DYN_VELOCITY_UNIT = 0.229 * 4096 / 60  # counts/s per raw unit (0.229 rpm)
 DYN_ACCEL_UNIT = 214.577 * 4096 / 3600  # counts/s² per raw unit (214.577 rev/min²)
 SHUTDOWN_BITS = 0x34  # Dynamixel default shutdown: overheating, electrical shock, overload
@@ -58,6 +61,7 @@ class SimServo:
         self.temperature = AMBIENT_C
         self.supply_volts = self.kind.supply_volts
         self.hand_target: float | None = None
+        self.held_at: float | None = None  # a finger holds this (weak, torque-on) joint here until let go
         self.obstacle: float | None = None
         self.forced_temperature: float | None = None
         self.push_until = 0.0
@@ -107,6 +111,10 @@ class SimServo:
     @property
     def torque_on(self) -> bool:
         return self.get("torque_enable") == 1
+
+    def yields_to_hand(self) -> bool:
+        """Torque on but capped so low that a finger moves the joint (it springs back when let go)."""
+        return self.torque_on and self.torque_fraction() <= FINGER_OVERPOWERS
 
     def read(self, address: int, length: int) -> bytes | None:
         """Bytes of the control table, or None if the span is outside it."""
@@ -191,6 +199,15 @@ class SimServo:
                 low = max(low, self.obstacle)
         limit = self.torque_fraction()
         gravity = self.joint.gravity_load
+        if self.held_at is not None and self.yields_to_hand():
+            new = min(high, max(low, self.held_at))
+            self.vel = (new - self.pos) / dt if dt > 0 else 0.0
+            self.pos = new
+            # Pushing back at its current cap, just under what the servo counts as a stall.
+            self.load = math.copysign(0.9 * limit, (self.goal_actual() - new) or 1.0)
+            self._thermal(dt)
+            self._protect(dt, limit)
+            return
         if self.torque_on:
             target = self.goal_actual()
             if self.vel == 0.0 and self.pos == target and now >= self.push_until and low <= target <= high:
@@ -395,7 +412,7 @@ class DynamixelServo(SimServo):
 
     def _set_defaults(self) -> None:
         kind = self.kind
-        xl330 = kind.model_number == 1200
+        xl330 = kind.name.startswith("XL330")
         for name, value in (
             ("model_number", kind.model_number), ("model_information", 0), ("firmware_version", kind.firmware[0]),
             ("id", self.joint.servo_id), ("baud_rate", 3), ("return_delay", 0), ("drive_mode", 0),
@@ -479,7 +496,7 @@ class DynamixelServo(SimServo):
             bits |= 0x20
         self.set("hardware_error", bits)  # latched: only REBOOT clears it
         # XL330: current in mA (the current limit is full torque); XL430: load in 0.1 % of max torque.
-        scale = self.get("current_limit") if self.kind.model_number == 1200 else 1000
+        scale = self.get("current_limit") if self.kind.name.startswith("XL330") else 1000
         current = round(self.load * scale)
         self.set("present_current", max(-32767, min(32767, current)))
 

@@ -2,21 +2,50 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from PySide6.QtCore import SignalInstance
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from prop_desktop.ui.widgets.banner import Banner
 
 if TYPE_CHECKING:
-    from prop_desktop.ui.main_window import MainWindow
+    from prop_desktop.services import App
+    from prop_desktop.services.models import ProfileInfo
+    from prop_desktop.ui.bridge import ThreadBridge
+    from prop_desktop.ui.settings import UiSettings
+
+
+class Window(Protocol):
+    """What a page uses of the main window (ui/main_window.py's MainWindow). A protocol, so the pages do not
+    import the window that imports them."""
+
+    app: App
+    bridge: ThreadBridge
+    settings: UiSettings
+    profiles: list[ProfileInfo]
+    active_profile: ProfileInfo | None
+    _last_active: tuple[str | None, str | None] | None  # cleared by a rename so every page shows the new name
+    connection_changed: SignalInstance  # ConnectionState, on the GUI thread
+
+    def refresh_profiles(self) -> None: ...
+
+    def refresh_episodes(self) -> None: ...
+
+    def switch_profile(self, profile_id: str) -> None: ...
+
+    def moving_activity(self) -> str | None: ...
+
+    def emergency_stop(self) -> None: ...
+
+    def close(self) -> bool: ...
 
 
 class Page(QWidget):
     title = ""
     hint = ""
 
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: Window) -> None:
         super().__init__()
         self.window_ = window
         self.app = window.app

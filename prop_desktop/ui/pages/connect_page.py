@@ -1,4 +1,5 @@
-"""Step 1 — Connect: pick the simulated arm or a detected USB adapter, check the servos, calibrate."""
+"""Step 1 — Connect: pick the simulated arm or a detected USB adapter, check the servos, calibrate; optionally
+a leader arm too (leader_slot.py)."""
 
 from __future__ import annotations
 
@@ -20,19 +21,13 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from prop_desktop.ui.joints import joint_label
 from prop_desktop.ui.messages import ask, show_error, user_message
 from prop_desktop.ui.pages.base import Page
+from prop_desktop.ui.pages.leader_slot import LeaderSlot
 from prop_desktop.ui.worker import run_in_background
 
 PREFLIGHT_COLUMNS = ("Joint", "ID", "Model", "Firmware", "Power", "Temp.", "Status")
-JOINT_LABELS = {
-    "shoulder_pan": "Base turn",
-    "shoulder_lift": "Shoulder",
-    "elbow_flex": "Elbow",
-    "wrist_flex": "Wrist bend",
-    "wrist_roll": "Wrist turn",
-    "gripper": "Gripper",
-}
 
 
 class ConnectPage(Page):
@@ -116,6 +111,8 @@ class ConnectPage(Page):
         rl.addLayout(pb)
         row.addWidget(right, 1)
 
+        self.leader_slot = LeaderSlot(self)
+        self.outer.addWidget(self.leader_slot)
         self.next_hint = QLabel()
         self.next_hint.setObjectName("muted")
         self.outer.addWidget(self.next_hint)
@@ -136,6 +133,7 @@ class ConnectPage(Page):
 
     def refresh(self) -> None:
         self.refresh_button.setEnabled(False)
+        self.leader_slot.refresh()
         run_in_background(self.bridge, self.app.arm.available_connections, self._show_choices, self._choices_failed,
                           name="ports")
 
@@ -304,7 +302,7 @@ class ConnectPage(Page):
         self.preflight_table.setRowCount(len(report.servos))
         for r, s in enumerate(report.servos):
             cells = (
-                JOINT_LABELS.get(s.joint, s.joint),
+                joint_label(s.joint),
                 str(s.servo_id),
                 s.model or "—",
                 s.firmware or "—",
@@ -330,3 +328,6 @@ class ConnectPage(Page):
             return
         self.wizard = CalibrationWizardDialog(driver, self.bridge, self)
         self.wizard.open()
+
+    def shutdown(self) -> None:
+        self.leader_slot.shutdown()

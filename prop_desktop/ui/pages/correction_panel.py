@@ -12,7 +12,7 @@ the person's sealed recording marked "correction" (listed on the Record page; ne
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from PySide6.QtCore import Qt
@@ -23,14 +23,40 @@ from prop_desktop.ui.messages import user_message
 from prop_desktop.ui.worker import run_in_background
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QComboBox
+
+    from prop_desktop.services import App
     from prop_desktop.services.models import ModeChange, RecordingResult, TrainingProgress, TrainingResult
-    from prop_desktop.ui.pages.drive_page import DrivePage
+    from prop_desktop.ui.bridge import ThreadBridge
+    from prop_desktop.ui.widgets.banner import Banner
+    from prop_desktop.ui.widgets.workspace_view import WorkspaceView
+
+
+class DriveView(Protocol):
+    """What the panel uses of the Drive page (drive_page.py's DrivePage, a QWidget: the panel's parent); a
+    protocol, so the panel does not import the page that imports it."""
+
+    app: App
+    bridge: ThreadBridge
+    banner: Banner
+    workspace: WorkspaceView
+    task_combo: QComboBox
+    mode_label: QLabel
+    running: bool
+    personalized: bool
+    _latest_q: np.ndarray | None  # the last measured joints, where a take-over starts
+
+    def request_mode(self, personalized: bool) -> None: ...
+
+    def stop(self) -> None: ...
+
+    def show_error(self, exc: BaseException, prefix: str = "") -> None: ...
 
 
 class CorrectionPanel(QFrame):
     DRIVE_FIRST = "Take over while the arm drives Personalized: it stops where it is and you show it your way."
 
-    def __init__(self, page: DrivePage) -> None:
+    def __init__(self, page: DriveView) -> None:
         super().__init__(page)
         self.setObjectName("correctionPanel")
         self.page = page

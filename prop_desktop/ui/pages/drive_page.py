@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from prop_desktop.ui.messages import user_message
-from prop_desktop.ui.pages.base import Page
+from prop_desktop.ui.pages.base import Page, Window
 from prop_desktop.ui.pages.correction_panel import CorrectionPanel
 from prop_desktop.ui.ring_buffer import RingBuffer
 from prop_desktop.ui.widgets.joint_plot import JointPlot
@@ -32,7 +32,7 @@ class DrivePage(Page):
     hint = ("The arm does the task on its own. Personalized = your way (needs your key); Baseline = the general "
             "way everyone gets. Press Stop or Esc at any time. When it goes wrong, Take over and show it your way.")
 
-    def __init__(self, window: Any) -> None:
+    def __init__(self, window: Window) -> None:
         super().__init__(window)
         self.measured = RingBuffer(capacity=2000, width=6)
         self.commanded = RingBuffer(capacity=2000, width=6)

@@ -17,13 +17,13 @@ from prop_desktop.ui.messages import ask, show_error
 from prop_desktop.ui.worker import run_in_background
 
 if TYPE_CHECKING:
-    from prop_desktop.ui.pages.record_page import RecordPage
+    from prop_desktop.ui.pages.record_host import RecordHost
 
 UNKNOWN_TASKS = "are not PRoP Desktop tasks"
 
 
 class LeRobotActions:
-    def __init__(self, page: RecordPage, row: QHBoxLayout) -> None:
+    def __init__(self, page: RecordHost, row: QHBoxLayout) -> None:
         self.page = page
         self.export_button = QPushButton("Export to LeRobot…")
         self.export_button.setObjectName("exportLeRobot")

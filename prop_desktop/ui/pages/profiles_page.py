@@ -24,10 +24,18 @@ from prop_desktop.ui.profile_dialogs import (
     NewProfileDialog,
     RecoveryCodeDialog,
     RestoreDialog,
+    RestoreRequest,
     TextDialog,
 )
 from prop_desktop.ui.widgets.banner import Banner
 from prop_desktop.ui.worker import run_in_background
+
+
+def access_word(profile: Any) -> str:
+    """What the card says about who may use the profile: "Shared", "Locked" or "Unlocked"."""
+    if not profile.has_passphrase:
+        return "Shared"
+    return "Unlocked" if profile.unlocked else "Locked"
 
 
 class ProfileCard(QFrame):
@@ -48,13 +56,21 @@ class ProfileCard(QFrame):
             badge.setObjectName("chip")
             badge.setProperty("state", "ok")
             top.addWidget(badge)
+        # Who can use this person's way: everyone here (Shared), or only with the passphrase (Locked/Unlocked).
+        self.access = QLabel(access_word(profile))
+        self.access.setObjectName("chip")
+        self.access.setProperty("access", self.access.text())
+        self.access.setToolTip({
+            "Shared": "No passphrase: anyone at this computer may use this person's way.",
+            "Locked": "Protected by a passphrase: asked before anyone uses this person's way.",
+            "Unlocked": "Protected by a passphrase, open for now: it locks again on switching or when unused.",
+        }[self.access.text()])
+        top.addWidget(self.access)
         layout.addLayout(top)
         facts = [
             f"{profile.episode_count} recording{'s' if profile.episode_count != 1 else ''}",
             "personal skill trained ✔" if profile.has_adapter else "no personal skill yet",
         ]
-        if profile.has_passphrase:
-            facts.append("protected by a passphrase")
         line = QLabel(" · ".join(facts))
         line.setObjectName("muted")
         layout.addWidget(line)
@@ -202,7 +218,7 @@ class ProfilesPage(Page):
         self.dialog.open()
         return self.dialog
 
-    def _create(self, name: str, passphrase: str | None, dlg: NewProfileDialog) -> None:
+    def _create(self, name: str, passphrase: str | None, shared: bool, dlg: NewProfileDialog) -> None:
         def done(created: Any) -> None:
             dlg.accept()
             # Whoever adds a member is usually that person, about to record: make them the one using the arm.
@@ -214,7 +230,7 @@ class ProfilesPage(Page):
 
         def create() -> Any:
             # The passphrase was just typed: keep the key open for this session instead of asking again.
-            return self.app.profiles.create(name, passphrase, keep_open=True)
+            return self.app.profiles.create(name, passphrase, keep_open=True, shared=shared)
 
         run_in_background(self.bridge, create, done, lambda e: dlg.show_error(user_message(e)),
                           name="create-profile")
@@ -229,15 +245,19 @@ class ProfilesPage(Page):
         self.dialog.open()
         return self.dialog
 
-    def _restore(self, code: str, profile_id: str | None, name: str | None, dlg: RestoreDialog) -> None:
+    def _restore(self, request: RestoreRequest, dlg: RestoreDialog) -> None:
         def done(profile: Any) -> None:
             dlg.accept()
             self.window_.refresh_profiles()
             self.banner.show_message(f"{profile.name}'s key is back. Their recordings and personal skill can be "
                                      "used again.", "success")
 
-        run_in_background(self.bridge, lambda: self.app.profiles.restore(code, profile_id=profile_id, name=name),
-                          done, lambda e: dlg.show_error(user_message(e)), name="restore")
+        def restore() -> Any:
+            return self.app.profiles.restore(request.code, profile_id=request.profile_id, name=request.name,
+                                             passphrase=request.passphrase,
+                                             current_passphrase=request.current_passphrase, shared=request.shared)
+
+        run_in_background(self.bridge, restore, done, lambda e: dlg.show_error(user_message(e)), name="restore")
 
     # --- rename / passphrase / delete --------------------------------------------------------------------
     def rename(self, profile: Any) -> TextDialog:

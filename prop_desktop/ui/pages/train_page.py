@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from prop_desktop.services.skill import SkillSummary
 from prop_desktop.ui.messages import show_error, user_message
-from prop_desktop.ui.pages.base import Page
+from prop_desktop.ui.pages.base import Page, Window
 from prop_desktop.ui.settings import TRAINING_EFFORT
 from prop_desktop.ui.widgets.joint_plot import LossPlot
 from prop_desktop.ui.widgets.privacy_plots import PrivacyPlots
@@ -55,7 +55,7 @@ class TrainPage(Page):
     hint = ("The arm learns your recordings on this computer. The result — your personal skill — works only "
             "with your key.")
 
-    def __init__(self, window: Any) -> None:
+    def __init__(self, window: Window) -> None:
         super().__init__(window)
         self.job: Any = None
         self.result: Any = None
@@ -214,7 +214,7 @@ class TrainPage(Page):
             n = len(skill.episodes)
             self.skill_label.setText(
                 f"Current personal skill: trained {when} from {n} recording{'s' if n != 1 else ''}"
-                + (f", follows you at {skill.alpha:.2f}" if skill.alpha is not None else "") + ".")
+                + f", follows you at {skill.alpha:.2f}.")
             if self._is_training_here():
                 return  # the running job's own progress and report take the space
             self._show_stored_skill(skill)
@@ -225,7 +225,7 @@ class TrainPage(Page):
         if skill.report is not None:
             self.show_report(skill.report)
         if skill.curve:
-            alpha = skill.alpha if skill.alpha is not None else 1.0
+            alpha = skill.alpha
             self.alpha_slider.blockSignals(True)
             self.alpha_slider.setValue(int(round(alpha * 100)))
             self.alpha_slider.blockSignals(False)

@@ -9,10 +9,9 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QGraphicsItem, QLabel, QVBoxLayout, QWidget
 
+from prop_desktop.ui.joints import JOINT_LABELS
 from prop_desktop.ui.ring_buffer import RingBuffer
 
-JOINT_NAMES = ("shoulder_pan", "shoulder_lift", "elbow_flex", "wrist_flex", "wrist_roll", "gripper")
-JOINT_LABELS = ("Base turn", "Shoulder", "Elbow", "Wrist bend", "Wrist turn", "Gripper")
 JOINT_COLORS = ("#2563eb", "#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2")
 
 pg.setConfigOptions(useOpenGL=False, antialias=False, background="w", foreground="#334155")
