@@ -12,6 +12,8 @@ import torch
 from prop_desktop.prop import (
     TrainConfig,
     TrainingCancelled,
+    flip_bits,
+    key_to_signs,
     near_key_fidelity,
     new_key,
     output_scale,
@@ -139,3 +141,29 @@ def test_retention_states_keep_undemonstrated_behaviour():
         retained = (keyed(torch.from_numpy(other), key=key) - other_base).square().mean()
     shift = 0.16  # squared size of the personalization: the error of acting like the base on demo states
     assert personal < 0.2 * shift and retained < 0.1 * shift
+
+
+def test_the_polish_stage_keeps_fitting_the_user_while_other_keys_stay_exactly_the_base():
+    """Stage 3 trains on the user's rows only (a frozen detector keeps every other key's δ at exactly 1, so their
+    rows taught nothing): the personal error still falls there, and wrong keys are still the base, bit for bit."""
+    policy = small_policy(4).eval()
+    task = SmallTask(policy, seed=4, n=300)
+    keyed = wrap(policy, ["2", "4"], hidden=8)
+    key = bytes(range(16))
+    stage3: list[dict[str, float]] = []
+    config = TrainConfig(fine_tune_trunk=True, max_steps=150, min_steps=150, personal_steps=40, target=0.0)
+    train_adapter(
+        keyed, task.states, task.actions, key, config=config,
+        progress=lambda step, total, losses: stage3.append(losses) if losses.get("stage") == 3.0 else None,
+    )
+    assert len(stage3) >= 5
+    assert stage3[-1]["personal"] < 0.8 * stage3[0]["personal"]  # the polish still polishes
+    assert all(row["wrong_keys"] == 0.0 for row in stage3)
+    x = torch.from_numpy(task.test_states)
+    with torch.no_grad():
+        assert not torch.equal(keyed(x, key=key), policy(x))
+        near = flip_bits(key_to_signs(key, keyed.key_bits), torch.tensor([1] * 32 + [2] * 32), torch.Generator())
+        for row in near:
+            assert torch.equal(keyed(x, key=row), policy(x))
+        for _ in range(8):
+            assert torch.equal(keyed(x, key=new_key()), policy(x))
