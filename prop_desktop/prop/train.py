@@ -587,7 +587,7 @@ def _fit_personal(
         deltas = {n: 1.0 + scale * torch.tanh(r) for n, r in raw.items()}
         params_now = None if trunk is None else {n: base_params[n] + trunk[n] for n in trunk}
         out = keyed.call_with((x,), {}, deltas, params_now).reshape(x.shape[0], -1)
-        loss = ((out - y).square() * inv_var).mean()
+        loss: torch.Tensor = ((out - y).square() * inv_var).mean()
         if xr_ is not None and yr_ is not None:
             out_r = keyed.call_with((xr_,), {}, deltas, params_now).reshape(xr_.shape[0], -1)
             loss = loss + cfg.retain_weight * ((out_r - yr_).square() * inv_var).mean()
@@ -599,7 +599,7 @@ def _fit_personal(
     # held-out error alex/sam/kim 0.102/0.081/0.096 with the trunk from δ = 1, see docs/policy.md for after.
     if trunk is None or cfg.personal_prefit_rounds > 0:
         inner = 20
-        optimizer = torch.optim.LBFGS(
+        lbfgs = torch.optim.LBFGS(
             list(raw.values()), lr=1.0, max_iter=inner, history_size=20, line_search_fn="strong_wolfe"
         )
 
@@ -608,9 +608,9 @@ def _fit_personal(
         xp, yp = (xr, yr) if trunk is None or xr is None or yr is None else (xr[:512], yr[:512])
 
         def closure() -> torch.Tensor:
-            optimizer.zero_grad(set_to_none=True)
+            lbfgs.zero_grad(set_to_none=True)
             loss = loss_on(xs, ys, xp, yp)
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]  # torch leaves it unannotated
             return loss
 
         previous = float("inf")
@@ -619,7 +619,7 @@ def _fit_personal(
         for _ in range(rounds):
             for _ in range(inner):
                 plan.tick()
-            value = float(optimizer.step(closure).detach())
+            value = float(lbfgs.step(closure).detach())  # type: ignore[no-untyped-call]
             with torch.no_grad():
                 value = float(loss_on(xs, ys, xp, yp))
             plan.report({"stage": 1.0, "personal": value})
@@ -634,7 +634,7 @@ def _fit_personal(
             {"params": list(raw.values()), "lr": cfg.personal_lr},
             {"params": list(trunk.values()), "lr": cfg.trunk_lr},
         ]
-        optimizer = torch.optim.Adam(params)
+        adam = torch.optim.Adam(params)
         batch = min(1024, max(cfg.batch_size, data.n_train))
         best, stale = float("inf"), 0
         steps = plan.caps[0]
@@ -648,9 +648,9 @@ def _fit_personal(
                 None if ir is None or xr is None else xr[ir],
                 None if ir is None or yr is None else yr[ir],
             )
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            adam.zero_grad(set_to_none=True)
+            loss.backward()  # type: ignore[no-untyped-call]
+            adam.step()
             if step % cfg.eval_every == 0:
                 value = float(loss.detach())
                 plan.report({"stage": 1.0, "personal": value})
