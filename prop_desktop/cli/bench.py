@@ -15,6 +15,7 @@ BENCHMARKS = {
     "bus": ("bus", "sync-read and sync-write rates on the simulated bus, both protocols"),
     "loop": ("loop", "closed loop read -> policy -> write on the simulated arm: rate, jitter, misses"),
     "teleop": ("teleop", "the follower mirroring a leader arm on the simulated pair: loop rate, end-to-end latency"),
+    "journey": ("journey", "the headless app journey: record, train, drive; how long the GUI waits while training"),
     "attacks": ("attacks", "attack suite against trained adapters: near keys, weight reading, relaxed keys"),
 }
 

@@ -1,4 +1,4 @@
-"""Measure the headless journey: `python -m prop_desktop.services.journey_bench [--demos 3] [--json FILE]`.
+"""Measure the headless journey: `prop-desktop bench journey [--demos 3] [--json FILE]`.
 
 Records N point-and-click demonstrations on the simulated arm (a private temporary data folder and an
 in-memory keyring: nothing touches the user's keyring or data), trains, and drives Personalized and Baseline.
@@ -28,7 +28,7 @@ def _user_target(scene: Any) -> tuple[float, float, float, float]:
     return (float(d[0]), float(d[1]), 0.30, 0.3)
 
 
-def run(demos: int = 3, policy_dir: str | None = None, max_steps: int = 1500, max_seconds: float = 45.0
+def measure(demos: int = 3, policy_dir: str | None = None, max_steps: int = 1500, max_seconds: float = 45.0
         ) -> dict[str, Any]:
     from prop_desktop.policy.kinematics import tip_position
     from prop_desktop.services import App
@@ -100,21 +100,17 @@ def run(demos: int = 3, policy_dir: str | None = None, max_steps: int = 1500, ma
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--demos", type=int, default=3)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--demos", type=int, default=3, help="point-and-click demonstrations (default 3)")
     parser.add_argument("--policy", default=None, help="base policy folder (default: the shipped one)")
-    parser.add_argument("--max-steps", type=int, default=1500)
-    parser.add_argument("--max-seconds", type=float, default=45.0)
-    parser.add_argument("--json", default=None)
-    args = parser.parse_args(argv)
-    result = run(args.demos, args.policy, args.max_steps, args.max_seconds)
+    parser.add_argument("--max-steps", type=int, default=1500, help="training steps at most (default 1500)")
+    parser.add_argument("--max-seconds", type=float, default=45.0, help="training time budget (default 45 s)")
+
+
+def run(args: argparse.Namespace) -> int:
+    result = measure(args.demos, args.policy, args.max_steps, args.max_seconds)
     for key, value in result.items():
         print(f"{key:24} {value:.4g}" if isinstance(value, float) else f"{key:24} {value}")
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=2))
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
