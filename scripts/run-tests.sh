@@ -31,6 +31,8 @@ keyring_pytest=(dbus-run-session -- bash scripts/with-keyring.sh)
 xvfb_pytest=(dbus-run-session -- bash scripts/with-keyring.sh env -u QT_QPA_PLATFORM PROP_DESKTOP_XVFB=1
              xvfb-run -a -s "-screen 0 1400x900x24")
 pytest=(.venv/bin/python -m pytest -p no:cacheprovider)
+# Where the time goes, printed with each shard (the 12-minute CI budget is watched from these lines).
+slowest=(--durations=12)
 
 if [ "$#" -gt 0 ]; then
   status=0
@@ -49,14 +51,14 @@ shard_dir=$(mktemp -d)
 ui_shard() {
   local rc=0
   "${xvfb_pytest[@]}" "${pytest[@]}" -m xvfb --basetemp="$shard_dir/xvfb" || rc=$?
-  "${keyring_pytest[@]}" "${pytest[@]}" -m "not xvfb" --basetemp="$shard_dir/ui" tests/ui || rc=$?
+  "${keyring_pytest[@]}" "${pytest[@]}" "${slowest[@]}" -m "not xvfb" --basetemp="$shard_dir/ui" tests/ui || rc=$?
   return "$rc"
 }
 echo "Running the suite as two shards at once (UI; everything else): their output follows when both end."
 ui_shard >"$shard_dir/ui.log" 2>&1 &
 ui_pid=$!
 rest_rc=0
-"${keyring_pytest[@]}" "${pytest[@]}" -m "not xvfb" --basetemp="$shard_dir/rest" --ignore=tests/ui tests \
+"${keyring_pytest[@]}" "${pytest[@]}" "${slowest[@]}" -m "not xvfb" --basetemp="$shard_dir/rest" --ignore=tests/ui tests \
   >"$shard_dir/rest.log" 2>&1 || rest_rc=$?
 ui_rc=0
 wait "$ui_pid" || ui_rc=$?
