@@ -56,8 +56,9 @@ RETRAIN_SECONDS = 6.0
 # round; the same initial adapters, 2 rounds, held-out after round 2 at 5e-3 -> 1e-3: kim seed 0 0.075 -> 0.049,
 # kim seed 1 0.041 -> 0.033, ray seed 0 0.048 -> 0.045, jo seed 1 0.046 -> 0.038 (success 83 -> 92 %).
 RETRAIN_DELTA_LR = 1e-3
-# Every adapter the bench measured chose α 0.9-1.0; the 11-point grid costs ~0.2 s per point under load.
-RETRAIN_ALPHAS = (0.7, 0.8, 0.9, 1.0)
+# The trunk share λ kept after a retrain (merge_trunk): first trainings chose 0.7-1.0 (docs/policy.md);
+# the 11-point grid costs ~0.2 s per point under load.
+RETRAIN_MERGES = (0.7, 0.8, 0.9, 1.0)
 
 
 def action_gap(policy_step: np.ndarray, person_step: np.ndarray) -> np.ndarray:
@@ -242,7 +243,7 @@ def retrain_config(seed: int = 0, seconds: float = RETRAIN_SECONDS, fine_tune_tr
 
     return TrainConfig(
         fine_tune_trunk=fine_tune_trunk, seed=seed, max_seconds=seconds, personal_lr=RETRAIN_DELTA_LR, trunk_lr=3e-4,
-        lr=3e-4, alpha_grid=RETRAIN_ALPHAS,
+        lr=3e-4, merge_grid=RETRAIN_MERGES,
     )
 
 

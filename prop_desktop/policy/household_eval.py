@@ -135,7 +135,7 @@ def evaluate_profiles(
         result = train_adapter(
             keyed, states, actions, key, base_states=extra, retain_states=retain_states, config=cfg
         )
-        log(f"[{profile.name}] trained in {result.seconds:.1f} s, {result.steps} steps, alpha {result.alpha:.2f}")
+        log(f"[{profile.name}] trained in {result.seconds:.1f} s, {result.steps} steps, trunk kept {result.merge:.1f}")
         trained[profile.name] = _Trained(k, profile, keyed, key, states, actions, extra, retain_states)
         train_results[profile.name] = result
 
@@ -163,6 +163,7 @@ def evaluate_profiles(
             "train_steps": result.steps,
             "stopped_early": result.stopped_early,
             "alpha": result.alpha,
+            "merge": result.merge,
             "engine_metrics": result.metrics,
         })
         log(f"[{name}] success with key {entry['success_with_key']:.0%} over {instances}, "
@@ -235,6 +236,7 @@ def _correction_rounds(
             "driven_episodes": len(driven),
             "driven_success": float(np.mean(drive.succeeded)),
             "alpha": result.alpha if result is not None else None,
+            "merge": result.merge if result is not None else None,
             "personal_start": result.metrics.get("personal_start") if result is not None else None,
         }
         log(f"[{name}] round {r + 1}: {episodes} corrected episodes ({row['correction_rows']} rows), retrained in "

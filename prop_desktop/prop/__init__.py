@@ -57,6 +57,7 @@ if TYPE_CHECKING:  # the public names for type checkers ("X": re-exported)
         alpha_curve,
         choose_alpha,
         measure_alpha,
+        merge_trunk,
     )
     from .metrics import (
         evaluate,
@@ -98,7 +99,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "DEFAULT_KEY_BITS", "flip_bits", "hamming_distance", "key_to_signs", "keys_to_signs", "near_signs",
         "new_key", "random_signs", "signs_to_key", "window_flips"
     ),
-    "merge": ("ALPHA_GRID", "AlphaPoint", "AlphaProbe", "alpha_curve", "choose_alpha", "measure_alpha"),
+    "merge": ("ALPHA_GRID", "AlphaPoint", "AlphaProbe", "alpha_curve", "choose_alpha", "measure_alpha", "merge_trunk"),
     "metrics": (
         "evaluate", "fidelity", "key_scores", "keyed_outputs_many", "near_key_fidelity", "no_key_fidelity",
         "output_scale", "outputs", "per_key_errors", "personalization_error", "personalization_score",

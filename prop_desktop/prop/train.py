@@ -79,7 +79,7 @@ class TrainConfig:
     # Training the detector too let Adam drift its thresholds past the one-bit margin (~0.5) on long runs:
     # one bench household run gave a wrong key the full personal behaviour (error 0.99).
     train_detector: bool = False
-    alpha_grid: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+    merge_grid: tuple[float, ...] = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)  # trunk shares λ tried
     seed: int = 0
     max_seconds: float | None = None  # wall-time budget: each stage ends early (as completed) once it is spent
 
@@ -108,8 +108,9 @@ class TrainResult:
     seconds: float
     stopped_early: bool
     metrics: dict[str, float]  # normalized errors at the end (personal, personal_val, fidelity_near, ...)
-    alpha: float
+    alpha: float  # the personalization strength left set: 1 (the person's slider moves it)
     history: list[dict[str, float]] = field(default_factory=list)
+    merge: float = 1.0  # the share λ of the trained trunk delta kept (baked into it): parameter merging
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -190,14 +191,15 @@ def train_adapter(
     keyed.trunk_delta = None if trunk is None else {n: t.detach().clone() for n, t in trunk.items()}
     keyed.alpha = 1.0
     keyed.invalidate()
-    alpha = 1.0
+    merge = 1.0
     if trunk is not None:
-        from .merge import AlphaProbe, choose_alpha
+        from .merge import AlphaProbe, merge_trunk
 
+        # Parameter merging: keep the share of the trunk delta that generalizes best (baked into the delta);
+        # the personalization strength α stays 1 here, the person's slider moves it.
         probe = AlphaProbe.prepare(keyed, key, data.val_states, data.val_actions, data.retain_states,
                                    data.retain_targets, max_states=256)
-        alpha = choose_alpha(keyed, key, probe, cfg.alpha_grid).alpha
-        keyed.set_alpha(alpha)
+        merge = merge_trunk(keyed, key, probe, cfg.merge_grid).alpha
     final = _evaluate(keyed, signs, data, generator, n_keys=256)
     final["personal_start"] = start_error
     seconds = time.perf_counter() - started
@@ -208,11 +210,12 @@ def train_adapter(
         "stopped_early": stopped_early,
         "n_demonstrations": data.n_train + data.n_val,
         "metrics": final,
-        "alpha": alpha,
+        "alpha": keyed.alpha,
+        "merge": merge,
         "fine_tune_trunk": cfg.fine_tune_trunk,
     }
     del last
-    return TrainResult(step, seconds, stopped_early, final, alpha, history)
+    return TrainResult(step, seconds, stopped_early, final, keyed.alpha, history, merge)
 
 
 # ----- warm start -----

@@ -1,4 +1,5 @@
-"""Merging: a trunk delta applied as base + α·delta, α chosen on held-out data and adjustable afterwards."""
+"""Merging: the engine keeps a share λ of the trunk delta (chosen on held-out data, baked in); the strength α
+(δ and trunk together) is adjustable afterwards."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from prop_desktop.prop import (
     attach,
     flip_bits,
     key_to_signs,
+    merge_trunk,
     new_key,
     train_adapter,
     wrap,
@@ -37,20 +39,35 @@ def test_trunk_delta_alpha_choice_and_adjustment():
     config = TrainConfig(fine_tune_trunk=True, max_steps=60, personal_steps=150)
     result = train_adapter(keyed, demo, actions, key, retain_states=other, config=config)
     assert keyed.trunk_delta is not None and set(keyed.trunk_delta) == {n for n, _ in policy.named_parameters()}
-    assert result.alpha in config.alpha_grid and keyed.alpha == result.alpha
+    # Parameter merging: the engine kept a share λ of the trunk delta (baked in) and left the strength α at 1.
+    assert result.merge in config.merge_grid and result.alpha == 1.0 and keyed.alpha == 1.0
+    assert keyed.info["merge"] == result.merge
 
-    # The chosen α is the best of the grid by the documented rule (on another sample of the same data).
+    # merge_trunk keeps the best share by the documented rule (on another sample of the same data) and scales
+    # the delta by it; measuring leaves α as it was.
     probe = AlphaProbe.prepare(keyed, key, demo[:100], actions[:100], other)
-    rows = alpha_curve(keyed, key, probe, config.alpha_grid)
-    assert keyed.alpha == result.alpha  # measuring the curve leaves α as it was
-    best = min(rows, key=lambda r: (round(r.personal + r.retention + r.wrong_key, 4), r.alpha))
-    assert abs(best.alpha - result.alpha) <= 0.1 + 1e-9 or best.personal + best.retention < 1e-3
+    full = {n: t.clone() for n, t in keyed.trunk_delta.items()}
+    rows = []
+    for share in config.merge_grid:
+        keyed.trunk_delta = {n: share * t for n, t in full.items()}
+        keyed.invalidate()
+        rows.append(alpha_curve(keyed, key, probe, [1.0])[0])
+    keyed.trunk_delta = full
+    keyed.invalidate()
+    best = min(zip(config.merge_grid, rows, strict=True),
+               key=lambda sr: (round(sr[1].personal + sr[1].retention + sr[1].wrong_key, 4), sr[0]))
+    chosen = merge_trunk(keyed, key, probe, config.merge_grid)
+    assert chosen.alpha == best[0] and keyed.alpha == 1.0
+    for name, delta in keyed.trunk_delta.items():
+        assert torch.allclose(delta, chosen.alpha * full[name])
+    keyed.trunk_delta = full  # the rest of the test wants a live trunk delta
+    keyed.invalidate()
 
     # α is adjustable without retraining and changes keyed outputs only; no key stays the base.
     x = torch.from_numpy(other[:20])
     with torch.no_grad():
         before = keyed(x, key=key).clone()
-        keyed.set_alpha(0.0 if result.alpha > 0 else 1.0)
+        keyed.set_alpha(0.0)
         after = keyed(x, key=key)
         assert not torch.equal(before, after)
         assert torch.equal(keyed(x), policy(x))
