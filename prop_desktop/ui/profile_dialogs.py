@@ -62,7 +62,9 @@ class FormDialog(QDialog):
         self.error.show()
         self.ok_button.setEnabled(True)
         # Grow for the message instead of squashing the fields (the layout does not resize a shown dialog).
-        self.layout().activate()
+        layout = self.layout()
+        assert layout is not None  # built in __init__
+        layout.activate()
         self.resize(self.width(), max(self.height(), self.sizeHint().height()))
 
     def _ok(self) -> None:

@@ -27,6 +27,8 @@ class Window(Protocol):
     active_profile: ProfileInfo | None
     _last_active: tuple[str | None, str | None] | None  # cleared by a rename so every page shows the new name
     connection_changed: SignalInstance  # ConnectionState, on the GUI thread
+    profiles_loaded: SignalInstance  # list[ProfileInfo], the active one, KeyringStatus | BaseException | None
+    episodes_loaded: SignalInstance  # list[EpisodeInfo], BaseException | None
 
     def refresh_profiles(self) -> None: ...
 
@@ -57,6 +59,11 @@ class Page(QWidget):
         self.banner.reserve_space()
         self.outer.addWidget(self.banner)
         window.connection_changed.connect(self._arm_state_for_banner)
+
+    def as_widget(self) -> QWidget:
+        """The page as the Qt parent of its dialogs and shortcuts: the protocols its parts see it through
+        (DriveView, RecordHost) cannot say that it is a QWidget."""
+        return self
 
     def show_error(self, exc: BaseException, prefix: str = "") -> None:
         """An error in the banner, in plain words; one about the arm's state (stopped, gone) goes away by

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QProgressBar, QPushButton
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from prop_desktop.ui.messages import user_message
 from prop_desktop.ui.worker import run_in_background
@@ -46,6 +46,8 @@ class DriveView(Protocol):
     personalized: bool
     _latest_q: np.ndarray | None  # the last measured joints, where a take-over starts
 
+    def as_widget(self) -> QWidget: ...
+
     def request_mode(self, personalized: bool) -> None: ...
 
     def stop(self) -> None: ...
@@ -57,7 +59,7 @@ class CorrectionPanel(QFrame):
     DRIVE_FIRST = "Take over while the arm drives Personalized: it stops where it is and you show it your way."
 
     def __init__(self, page: DriveView) -> None:
-        super().__init__(page)
+        super().__init__(page.as_widget())
         self.setObjectName("correctionPanel")
         self.page = page
         self.app = page.app
@@ -92,7 +94,7 @@ class CorrectionPanel(QFrame):
         self.status.setWordWrap(True)
         grid.addWidget(self.status, 2, 0, 1, 4)
         self._message = ""  # what the loop last said; the reason it is impossible wins while it is
-        shortcut = QShortcut(QKeySequence("Ctrl+T"), page)
+        shortcut = QShortcut(QKeySequence("Ctrl+T"), page.as_widget())
         shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         shortcut.activated.connect(self.toggle_take_over)
         page.workspace.top.clicked.connect(lambda y, x: self._clicked_top(x, y))

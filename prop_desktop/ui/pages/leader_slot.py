@@ -37,7 +37,7 @@ class LeaderSlot(QGroupBox):
         row.addWidget(self.connect_button)
         self.disconnect_button = QPushButton("Disconnect")
         self.disconnect_button.setObjectName("disconnectLeader")
-        self.disconnect_button.clicked.connect(self.disconnect)
+        self.disconnect_button.clicked.connect(self.disconnect_leader)
         row.addWidget(self.disconnect_button)
         self.check_button = QPushButton("Check servos")
         self.check_button.setObjectName("checkLeader")
@@ -109,7 +109,7 @@ class LeaderSlot(QGroupBox):
         self._update_buttons()
         self.status_label.setText(f"⚠ Could not connect the leader arm: {user_message(exc)}")
 
-    def disconnect(self) -> None:
+    def disconnect_leader(self) -> None:  # not `disconnect`: that would hide QObject.disconnect
         run_in_background(self.page.bridge, self.app.leader.disconnect, lambda _r: None,
                           lambda e: self.status_label.setText(user_message(e)), name="disconnect-leader")
 

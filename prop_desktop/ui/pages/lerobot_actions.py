@@ -46,12 +46,13 @@ class LeRobotActions:
         active = self.page.window_.active_profile
         if active is None:
             return
-        parent = QFileDialog.getExistingDirectory(self.page, "Export to LeRobot: choose where the dataset goes")
+        parent = QFileDialog.getExistingDirectory(self.page.as_widget(),
+                                                  "Export to LeRobot: choose where the dataset goes")
         if not parent:
             return
         stamp = datetime.now().strftime("%Y-%m-%d-%H%M")
         out = Path(parent) / f"prop-desktop-{''.join(c if c.isalnum() else '-' for c in active.name)}-{stamp}"
-        self.dialog = ask(self.page, "Export without encryption?",
+        self.dialog = ask(self.page.as_widget(), "Export without encryption?",
                           f"{active.name}'s recordings will be written to {out} as a LeRobot dataset. Unlike "
                           "everything PRoP Desktop keeps, it is NOT encrypted: anyone who can read that folder "
                           "sees how you do the tasks.", "Export", lambda: self._export(out))
@@ -69,12 +70,12 @@ class LeRobotActions:
             self.page.banner.show_message(f"Exported {result.episodes} recording(s), {result.frames} frames, to "
                                           f"{result.folder} (not encrypted).{notes}", "success")
 
-        run_in_background(self.page.bridge, work, done, lambda e: show_error(self.page, "Not exported", e),
+        run_in_background(self.page.bridge, work, done, lambda e: show_error(self.page.as_widget(), "Not exported", e),
                           name="lerobot-export")
 
     # --- import ------------------------------------------------------------------------------------------
     def choose_import(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self.page, "Import a LeRobot dataset: choose its folder")
+        folder = QFileDialog.getExistingDirectory(self.page.as_widget(), "Import a LeRobot dataset: choose its folder")
         if folder:
             self.import_from(Path(folder))
 
@@ -93,11 +94,11 @@ class LeRobotActions:
             wanted = self.page.current_task()
             if task is None and UNKNOWN_TASKS in str(exc) and wanted is not None:
                 title = self.page.task_combo.currentText()
-                self.dialog = ask(self.page, "Which task is this?", f"{exc}.\n\nImport them as “{title}” (the task "
-                                  "chosen on this page)?", f"Import as “{title}”",
+                self.dialog = ask(self.page.as_widget(), "Which task is this?", f"{exc}.\n\nImport them as “{title}” "
+                                  "(the task chosen on this page)?", f"Import as “{title}”",
                                   lambda: self.import_from(folder, wanted))
                 return
-            show_error(self.page, "Not imported", exc)
+            show_error(self.page.as_widget(), "Not imported", exc)
 
         run_in_background(self.page.bridge, lambda: import_dataset(app.profiles.session(), folder, task=task),
                           done, failed, name="lerobot-import")
