@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import SignalInstance
 from PySide6.QtWidgets import QVBoxLayout, QWidget
@@ -11,7 +11,7 @@ from prop_desktop.ui.widgets.banner import Banner
 
 if TYPE_CHECKING:
     from prop_desktop.services import App
-    from prop_desktop.services.models import ProfileInfo
+    from prop_desktop.services.models import ConnectionState, ProfileInfo
     from prop_desktop.ui.bridge import ThreadBridge
     from prop_desktop.ui.settings import UiSettings
 
@@ -83,12 +83,12 @@ class Page(QWidget):
                                  "to use it again.", "warning", topic="arm")
         return True
 
-    def _arm_state_for_banner(self, state: Any) -> None:
+    def _arm_state_for_banner(self, state: ConnectionState) -> None:
         if state.connected and getattr(state.status, "value", state.status) == "connected":
             self.banner.resolve("arm")
 
     # --- hooks ------------------------------------------------------------------------------------------
-    def profile_changed(self, profile: Any) -> None:
+    def profile_changed(self, profile: ProfileInfo | None) -> None:
         """The active household member changed (or was renamed): repopulate everything profile-specific."""
 
     def page_shown(self) -> None:

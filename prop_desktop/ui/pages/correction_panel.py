@@ -12,7 +12,7 @@ the person's sealed recording marked "correction" (listed on the Record page; ne
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from PySide6.QtCore import Qt
@@ -26,7 +26,15 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QComboBox
 
     from prop_desktop.services import App
-    from prop_desktop.services.models import ModeChange, RecordingResult, TrainingProgress, TrainingResult
+    from prop_desktop.services.models import (
+        EpisodeInfo,
+        JointSample,
+        ModeChange,
+        RecordingResult,
+        TrainingProgress,
+        TrainingResult,
+    )
+    from prop_desktop.services.training_job import TrainingJob
     from prop_desktop.ui.bridge import ThreadBridge
     from prop_desktop.ui.widgets.banner import Banner
     from prop_desktop.ui.widgets.workspace_view import WorkspaceView
@@ -66,12 +74,12 @@ class CorrectionPanel(QFrame):
         self.taking_over = False  # the person has the arm (the policy is stopped)
         self.correcting = False  # a corrective motion is being recorded
         self.updating = False
-        self.saved: list[Any] = []  # EpisodeInfo of the corrections saved in this takeover
+        self.saved: list[EpisodeInfo] = []  # the corrections saved in this takeover
         self.last_update: TrainingResult | None = None
         self._gate: str | None = "Checking whether your skill can be corrected…"
         self._gate_asked = 0
-        self._job: Any = None
-        self._job_disconnects: list[Any] = []
+        self._job: TrainingJob | None = None
+        self._job_disconnects: list[Callable[[], None]] = []
 
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 4, 0, 4)
@@ -103,7 +111,7 @@ class CorrectionPanel(QFrame):
                              self.app.record.sample.connect(self._on_sample_worker)]
         self.update_controls()
 
-    def _button(self, name: str, text: str, slot: Any, tip: str) -> QPushButton:
+    def _button(self, name: str, text: str, slot: Callable[[], object], tip: str) -> QPushButton:
         b = QPushButton(text)
         b.setObjectName(name)
         b.setToolTip(tip)
@@ -241,7 +249,7 @@ class CorrectionPanel(QFrame):
         self._say("Click another point, or press Hand back.")
         self.update_controls()
 
-    def _on_sample_worker(self, s: Any) -> None:
+    def _on_sample_worker(self, s: JointSample) -> None:
         """Recording thread: the drawn arm follows the correction (a plain attribute swap, like the page's)."""
         if self.correcting:
             self.page._latest_q = np.asarray(s.q, dtype=float)

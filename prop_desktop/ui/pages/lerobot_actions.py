@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPushButton
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QMessageBox, QPushButton
 
 from prop_desktop.ui.messages import ask, show_error
 from prop_desktop.ui.worker import run_in_background
 
 if TYPE_CHECKING:
+    from prop_desktop.interop.lerobot_dataset import ExportResult, ImportResult
     from prop_desktop.ui.pages.record_host import RecordHost
 
 UNKNOWN_TASKS = "are not PRoP Desktop tasks"
@@ -35,7 +36,7 @@ class LeRobotActions:
         self.import_button.clicked.connect(self.choose_import)
         row.addWidget(self.export_button)
         row.addWidget(self.import_button)
-        self.dialog: Any = None
+        self.dialog: QMessageBox | None = None  # the open question, kept referenced
 
     def update(self, has_profile: bool, has_recordings: bool, busy: bool) -> None:
         self.export_button.setEnabled(has_profile and has_recordings and not busy)
@@ -62,10 +63,10 @@ class LeRobotActions:
 
         app = self.page.app
 
-        def work() -> Any:
+        def work() -> ExportResult:
             return export_recordings(app.profiles.session(), out, data_root=Path(app.data_dir))
 
-        def done(result: Any) -> None:
+        def done(result: ExportResult) -> None:
             notes = f" {' '.join(result.notes)}" if result.notes else ""
             self.page.banner.show_message(f"Exported {result.episodes} recording(s), {result.frames} frames, to "
                                           f"{result.folder} (not encrypted).{notes}", "success")
@@ -84,7 +85,7 @@ class LeRobotActions:
 
         app = self.page.app
 
-        def done(result: Any) -> None:
+        def done(result: ImportResult) -> None:
             notes = f" {' '.join(result.notes)}" if result.notes else ""
             self.page.banner.show_message(f"Imported {len(result.episode_ids)} episode(s) ({result.frames} frames, "
                                           f"{result.robot_type}) as sealed recordings.{notes}", "success")
