@@ -13,7 +13,12 @@ import argparse
 import json
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from prop_desktop.prop.attacks import AttackConfig
 
 PROFILES = ("alex", "sam", "kim")
 
@@ -118,7 +123,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def attack_profiles(names: list[str], args: argparse.Namespace, cfg, train_over: dict, enc_over: dict) -> dict:
+def attack_profiles(names: list[str], args: argparse.Namespace, cfg: AttackConfig, train_over: dict[str, Any],
+                    enc_over: dict[str, Any]) -> dict[str, Any]:
     import numpy as np
     import torch
 
@@ -135,6 +141,9 @@ def attack_profiles(names: list[str], args: argparse.Namespace, cfg, train_over:
         run_attacks,
     )
     from prop_desktop.prop.keyed import KeyedModule
+
+    def log_for(profile: str) -> Callable[[str], None]:
+        return lambda message: log(f"[{profile}]   {message}")
 
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
@@ -176,7 +185,7 @@ def attack_profiles(names: list[str], args: argparse.Namespace, cfg, train_over:
         log(f"[{name}] attacking")
         suite = run_attacks(keyed, keys_all[name], attack_states, other_keys=others, config=cfg,
                             attacker_states=torch.from_numpy(probe),
-                            progress=lambda m, n=name: log(f"[{n}]   {m}"))
+                            progress=log_for(name))
         entry = suite.to_json()
         entry["train_seconds"] = round(result.seconds, 2)
         entry["engine_metrics"] = result.metrics
@@ -205,7 +214,7 @@ def attack_profiles(names: list[str], args: argparse.Namespace, cfg, train_over:
     return worst
 
 
-def _print_table(results: dict) -> None:
+def _print_table(results: dict[str, Any]) -> None:
     profiles = results["profiles"]
     names = [p["name"] for p in profiles]
     width = 30

@@ -30,6 +30,8 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
+from typing import Any
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -105,10 +107,22 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_table(results: dict) -> None:
+Cell = Callable[[dict[str, Any]], str]  # one profile's entry -> the text of its cell
+
+
+def _near_cell(distance: str) -> Cell:
+    return lambda r: f"{_fmt(r['near'][distance]['mean'])}/{_fmt(r['near'][distance]['max'])}"
+
+
+def _in_round(i: int, cell: Cell) -> Cell:
+    """A cell of correction round i (the entry's `rounds[i]`)."""
+    return lambda r: cell(r["rounds"][i])
+
+
+def _print_table(results: dict[str, Any]) -> None:
     profiles = results["profiles"]
     names = list(profiles)
-    rows = [
+    rows: list[tuple[str, Cell | str]] = [
         ("personalization", ""),
         ("  base_gap (base vs demos)", lambda r: _fmt(r["base_gap"])),
         ("  base floor (base vs expert)", lambda r: _fmt(r["base_floor"])),
@@ -120,8 +134,7 @@ def _print_table(results: dict) -> None:
         ("  other profiles (mean/max)", lambda r: f"{_fmt(r['other']['mean'])}/{_fmt(r['other']['max'])}"),
     ]
     for d in results["near_distances"]:
-        rows.append((f"  near {d:>2} bits (mean/max)", lambda r, d=d: f"{_fmt(r['near'][str(d)]['mean'])}/"
-                     f"{_fmt(r['near'][str(d)]['max'])}"))
+        rows.append((f"  near {d:>2} bits (mean/max)", _near_cell(str(d))))
     rows += [
         ("  worst wrong key (max)", lambda r: _fmt(r["wrong_key_max"])),
         ("retention (undemonstrated)", lambda r: _fmt(r["retention"])),
@@ -133,19 +146,16 @@ def _print_table(results: dict) -> None:
         ("chosen alpha", lambda r: f"{r['alpha']:.2f}"),
     ]
     for i in range(results["corrections"]):
-        def _round(r: dict, i: int = i) -> dict:
-            return r["rounds"][i]
-
         rows += [
             (f"after correction round {i + 1}", ""),
-            ("  corrected episodes (rows)", lambda r, g=_round: f"{g(r)['corrected_episodes']} "
-             f"({g(r)['correction_rows']})"),
-            ("  success with key", lambda r, g=_round: f"{g(r)['success_with_key']:.0%}"),
-            ("  95% interval", lambda r, g=_round: f"{g(r)['success_ci'][0]:.0%}-{g(r)['success_ci'][1]:.0%}"),
-            ("  personal (correct key)", lambda r, g=_round: _fmt(g(r)["personal"])),
-            ("  worst wrong key (max)", lambda r, g=_round: _fmt(g(r)["wrong_key_max"])),
-            ("  retention", lambda r, g=_round: _fmt(g(r)["retention"])),
-            ("  retrain seconds", lambda r, g=_round: f"{g(r)['seconds']:.1f}"),
+            ("  corrected episodes (rows)", _in_round(i, lambda g: f"{g['corrected_episodes']} "
+                                                      f"({g['correction_rows']})")),
+            ("  success with key", _in_round(i, lambda g: f"{g['success_with_key']:.0%}")),
+            ("  95% interval", _in_round(i, lambda g: f"{g['success_ci'][0]:.0%}-{g['success_ci'][1]:.0%}")),
+            ("  personal (correct key)", _in_round(i, lambda g: _fmt(g["personal"]))),
+            ("  worst wrong key (max)", _in_round(i, lambda g: _fmt(g["wrong_key_max"]))),
+            ("  retention", _in_round(i, lambda g: _fmt(g["retention"]))),
+            ("  retrain seconds", _in_round(i, lambda g: f"{g['seconds']:.1f}")),
         ]
     rows.append(("meets targets", lambda r: "yes" if r["meets_targets"] else "NO"))
     width, cell = 30, 15
@@ -153,7 +163,7 @@ def _print_table(results: dict) -> None:
           f"{results['instances']} closed-loop instances")
     print(f"{'':<{width}}" + "".join(f"{n:>{cell}}" for n in names))
     for label, fn in rows:
-        cells = "".join(f"{(fn(profiles[n]) if fn else ''):>{cell}}" for n in names)
+        cells = "".join(f"{(fn(profiles[n]) if callable(fn) else ''):>{cell}}" for n in names)
         print(f"{label:<{width}}{cells}")
     for n in names:
         p = profiles[n]

@@ -12,7 +12,10 @@ import argparse
 import json
 import os
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -108,7 +111,7 @@ def _input_dim(policy: Any) -> int:
     return int(first.in_features)
 
 
-def _time(fn, steps: int, warmup: int) -> tuple[float, float, float]:
+def _time(fn: Callable[[int], object], steps: int, warmup: int) -> tuple[float, float, float]:
     import numpy as np
 
     for i in range(warmup):

@@ -12,6 +12,14 @@ import argparse
 import json
 import os
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    import numpy as np
+
+    from prop_desktop.arm.arm import Arm
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -34,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _policy_step():
+def _policy_step() -> tuple[Callable[[np.ndarray], np.ndarray], str]:
     """A function q (6,) -> goal (6,) running the base policy at batch 1 with no_grad; and its label."""
     import numpy as np
     import torch
@@ -63,12 +71,14 @@ def _policy_step():
             obs[0, :6] = torch.from_numpy(q.astype(np.float32))
             # Scaled down so the arm stays gently in motion within its range for the whole run.
             target = policy.next_targets(obs)[0].numpy().astype(np.float64)
-        return q + 0.2 * (target - q)
+        moved: np.ndarray = q + 0.2 * (target - q)
+        return moved
 
     return step, label
 
 
-def _estop_latencies(arm, step, args: argparse.Namespace, trials: int = 5) -> list[tuple[float, float]]:
+def _estop_latencies(arm: Arm, step: Callable[[np.ndarray], np.ndarray], args: argparse.Namespace,
+                     trials: int = 5) -> list[tuple[float, float]]:
     """E-stop from another thread while the closed loop runs: (call -> torque-off packet written,
     call -> torque confirmed off by a read-back), in ms."""
     import threading
@@ -87,7 +97,9 @@ def _estop_latencies(arm, step, args: argparse.Namespace, trials: int = 5) -> li
         stopper.start()
         stopper.join()
         drive.join(timeout=5)
-        out.append((arm.last_estop_sent_s * 1e3, box[0] * 1e3))
+        sent_s = arm.last_estop_sent_s
+        assert sent_s is not None, "the e-stop wrote no torque-off packet"  # a TypeError before types
+        out.append((sent_s * 1e3, box[0] * 1e3))
     arm.reset_estop()
     return out
 

@@ -19,7 +19,15 @@ import json
 import math
 import os
 import time
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+# predict(states, key sign rows or None) -> actions: how evaluate_method asks a method for its actions.
+Predict = Callable[["torch.Tensor", "torch.Tensor | None"], "torch.Tensor"]
 
 DISTANCES = (1, 2, 4, 8, 16)
 
@@ -75,19 +83,19 @@ class PaperTask:
         self.affine = rotation * 0.8
         self.shift = torch.tensor([0.3, -0.2])
 
-    def states(self, n: int):
+    def states(self, n: int) -> torch.Tensor:
         import torch
 
         return torch.rand(n, 4, generator=self.generator) * 2 - 1
 
-    def expert(self, states, personal: bool = False):
+    def expert(self, states: torch.Tensor, personal: bool = False) -> torch.Tensor:
         position, goal = states[:, :2], states[:, 2:]
         if personal:
             goal = goal @ self.affine.T + self.shift
         return (goal - position).clamp(-1.0, 1.0)
 
 
-def make_policy(hidden: int = 128):
+def make_policy(hidden: int = 128) -> nn.Sequential:
     from torch import nn
 
     return nn.Sequential(
@@ -96,7 +104,7 @@ def make_policy(hidden: int = 128):
     )
 
 
-def train_base_policy(task: PaperTask, seed: int = 0, steps: int = 2000):
+def train_base_policy(task: PaperTask, seed: int = 0, steps: int = 2000) -> tuple[nn.Sequential, float]:
     """The base policy every user starts from, imitating the base expert (fresh states each step)."""
     import torch
 
@@ -115,7 +123,7 @@ def train_base_policy(task: PaperTask, seed: int = 0, steps: int = 2000):
     return policy.eval(), time.perf_counter() - started
 
 
-def run_prop(task: PaperTask, base, args: argparse.Namespace) -> tuple[dict[str, Any], int]:
+def run_prop(task: PaperTask, base: nn.Module, args: argparse.Namespace) -> tuple[dict[str, Any], int]:
     import torch
 
     from prop_desktop.prop import new_key, train_adapter, wrap
@@ -130,16 +138,16 @@ def run_prop(task: PaperTask, base, args: argparse.Namespace) -> tuple[dict[str,
     seconds = time.perf_counter() - started
     params = sum(p.numel() for p in base.parameters()) + sum(p.numel() for p in keyed.encoders.parameters())
 
-    def predict(x, signs):
+    def predict(x: torch.Tensor, signs: torch.Tensor | None) -> torch.Tensor:
         with torch.no_grad():
-            if signs is None:
-                return keyed(x)
-            return keyed.forward_signs(x, signs=signs)
+            out: torch.Tensor = keyed(x) if signs is None else keyed.forward_signs(x, signs=signs)
+            return out
 
     return evaluate_method(task, predict, key, args, seconds), params
 
 
-def evaluate_method(task: PaperTask, predict, key: bytes, args: argparse.Namespace, seconds: float) -> dict[str, Any]:
+def evaluate_method(task: PaperTask, predict: Predict, key: bytes, args: argparse.Namespace,
+                    seconds: float) -> dict[str, Any]:
     """MSE for the correct key, no key, random keys and near keys (mean and max over keys)."""
     import torch
 
@@ -150,7 +158,7 @@ def evaluate_method(task: PaperTask, predict, key: bytes, args: argparse.Namespa
     user, base = task.expert(x, personal=True), task.expert(x)
     signs = key_to_signs(key)
 
-    def per_key(keys) -> torch.Tensor:
+    def per_key(keys: torch.Tensor) -> torch.Tensor:
         errors = []
         for start in range(0, keys.shape[0], 32):
             part = keys[start : start + 32]
@@ -177,7 +185,6 @@ def evaluate_method(task: PaperTask, predict, key: bytes, args: argparse.Namespa
 
 def run_baseline(name: str, task: PaperTask, args: argparse.Namespace) -> tuple[dict[str, Any], int]:
     import torch
-    from torch import nn
 
     from prop_desktop.prop import flip_bits, key_to_signs, new_key, random_signs
 
@@ -188,7 +195,7 @@ def run_baseline(name: str, task: PaperTask, args: argparse.Namespace) -> tuple[
     demo_states = task.states(args.demos)
     demo_actions = task.expert(demo_states, personal=True)
     concat_mlp, key_cvae = _baseline_classes()
-    model: nn.Module = concat_mlp() if name == "mlp_concat" else key_cvae()
+    model: Baseline = concat_mlp() if name == "mlp_concat" else key_cvae()
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     distances = torch.tensor([1, 1, 2, 2, 3, 4, 5, 6, 8, 10, 12, 16, 24, 32, 48, 64])
     n_correct, n_wrong = 180, 332
@@ -211,12 +218,12 @@ def run_baseline(name: str, task: PaperTask, args: argparse.Namespace) -> tuple[
         y = torch.cat([demo_actions[ic], task.expert(xw)])
         loss = model.loss(x, keys, y)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]
         optimizer.step()
     seconds = time.perf_counter() - started
     model.eval()
 
-    def predict(x, key_rows):
+    def predict(x: torch.Tensor, key_rows: torch.Tensor | None) -> torch.Tensor:
         with torch.no_grad():
             rows = torch.zeros(x.shape[0], 128) if key_rows is None else key_rows
             return model.predict(x, rows)
@@ -225,7 +232,7 @@ def run_baseline(name: str, task: PaperTask, args: argparse.Namespace) -> tuple[
     return evaluate_method(task, predict, key, args, seconds), params
 
 
-def _mlp(sizes: list[int]):
+def _mlp(sizes: list[int]) -> nn.Sequential:
     from torch import nn
 
     layers: list[nn.Module] = []
@@ -236,7 +243,19 @@ def _mlp(sizes: list[int]):
     return nn.Sequential(*layers)
 
 
-def _baseline_classes():
+class Baseline(Protocol):
+    """What the benchmark uses of a baseline module (the classes are made lazily in _baseline_classes)."""
+
+    def predict(self, x: torch.Tensor, keys: torch.Tensor) -> torch.Tensor: ...
+
+    def loss(self, x: torch.Tensor, keys: torch.Tensor, y: torch.Tensor) -> torch.Tensor: ...
+
+    def parameters(self, recurse: bool = True) -> Iterator[nn.Parameter]: ...
+
+    def eval(self) -> Any: ...  # nn.Module.eval returns the module itself (Self)
+
+
+def _baseline_classes() -> tuple[Callable[[], Baseline], Callable[[], Baseline]]:
     """The baselines' torch modules (defined lazily: importing this module must not import torch)."""
     import torch
     from torch import nn
@@ -248,10 +267,11 @@ def _baseline_classes():
             super().__init__()
             self.net = _mlp([4 + 128, 160, 160, 2])
 
-        def predict(self, x, keys):
-            return self.net(torch.cat([x, keys], dim=1))
+        def predict(self, x: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+            out: torch.Tensor = self.net(torch.cat([x, keys], dim=1))
+            return out
 
-        def loss(self, x, keys, y):
+        def loss(self, x: torch.Tensor, keys: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
             return (self.predict(x, keys) - y).square().mean()
 
     class KeyCVAE(nn.Module):
@@ -264,16 +284,18 @@ def _baseline_classes():
             self.encoder = _mlp([4 + 128 + 2, 96, 2 * self.latent])
             self.decoder = _mlp([4 + 128 + self.latent, 128, 128, 2])
 
-        def predict(self, x, keys):
+        def predict(self, x: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
             z = torch.zeros(x.shape[0], self.latent)
-            return self.decoder(torch.cat([x, keys, z], dim=1))
+            out: torch.Tensor = self.decoder(torch.cat([x, keys, z], dim=1))
+            return out
 
-        def loss(self, x, keys, y):
+        def loss(self, x: torch.Tensor, keys: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
             mu, logvar = self.encoder(torch.cat([x, keys, y], dim=1)).chunk(2, dim=1)
             z = mu + torch.randn_like(mu) * (0.5 * logvar).exp()
-            recon = (self.decoder(torch.cat([x, keys, z], dim=1)) - y).square().mean()
+            recon: torch.Tensor = (self.decoder(torch.cat([x, keys, z], dim=1)) - y).square().mean()
             kl = -0.5 * (1 + logvar - mu.square() - logvar.exp()).sum(dim=1).mean()
-            return recon + 1e-3 * kl
+            total: torch.Tensor = recon + 1e-3 * kl
+            return total
 
     return ConcatMLP, KeyCVAE
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from prop_desktop.arm.calibration import Calibration
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     arm = subparsers.add_parser("arm", help="use the arm headless: preflight, calibrate, joints, record, drive")
     sub = arm.add_subparsers(dest="arm_command", metavar="<action>", required=True)
 
@@ -164,29 +164,35 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 
 def _guided_calibration(arm: Arm, cal: Calibration, args: argparse.Namespace) -> None:
-    demo = arm.sim is not None
+    sim = arm.sim  # None on a real arm: the person moves it
     print("Torque is off: the arm is limp, support it.")
     print(f"Step 1: {cal.instructions}")
-    if demo:
+    if sim is not None:
         print("(simulated arm: it puts itself in the middle pose)")
-        for joint in arm.sim.joint_names:
-            arm.sim.move_by_hand(joint, 0.0)
+        for name in sim.joint_names:
+            sim.move_by_hand(name, 0.0)
     else:
         input("Press Enter when the arm is in its middle pose... ")
     offsets = cal.record_middle()
     print(f"homing offsets written: {', '.join(str(int(o)) for o in offsets)}")
     print(f"Step 2: {cal.instructions}")
     seconds = args.sweep_seconds
-    if demo:
+    if sim is not None:
         seconds = seconds or 2.0
         print("(simulated arm: its joints sweep by themselves)")
-        arm.sim.play_hand_trajectory(
-            lambda t: {j: 1.5 * math.sin(2 * math.pi * t / seconds) for j in arm.sim.joint_names}, seconds
+        sweep_s: float = seconds
+        sim.play_hand_trajectory(
+            lambda t: {j: 1.5 * math.sin(2 * math.pi * t / sweep_s) for j in sim.joint_names}, sweep_s
         )
     done = threading.Event()
     if seconds is None:
         print("Press Enter when every joint has been end to end.")
-        threading.Thread(target=lambda: (sys.stdin.readline(), done.set()), daemon=True).start()
+
+        def wait_for_enter() -> None:
+            sys.stdin.readline()
+            done.set()
+
+        threading.Thread(target=wait_for_enter, daemon=True).start()
     end = math.inf if seconds is None else time.monotonic() + seconds
     while not done.is_set() and time.monotonic() < end:
         cal.sample()
@@ -263,8 +269,10 @@ def cmd_record(args: argparse.Namespace) -> int:
     print(episode.summary())
     if len(episode):
         span = episode.q.max(axis=0) - episode.q.min(axis=0)
+        joint_names = episode.meta["joint_names"]
+        assert isinstance(joint_names, list | tuple)  # the recorder writes the arm's joint names
         print("joint travel (rad): " + "  ".join(
-            f"{n}={v:.3f}" for n, v in zip(episode.meta["joint_names"], span, strict=True)))
+            f"{n}={v:.3f}" for n, v in zip(joint_names, span, strict=True)))
     if episode.stats is not None:
         s = episode.stats
         print(f"loop: {s.achieved_hz:.1f} Hz, p99 jitter {s.jitter_p99_ms:.2f} ms, {s.missed} missed deadlines")

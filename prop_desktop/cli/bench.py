@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 BENCHMARKS = {
     "paper-il": ("paper_il", "the paper's imitation task: PRoP vs key-concatenation MLP vs CVAE"),
@@ -20,7 +24,7 @@ BENCHMARKS = {
 }
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     bench = subparsers.add_parser("bench", help="run a benchmark (prints a table; --json FILE writes JSON)")
     names = bench.add_subparsers(dest="bench_name", metavar="<benchmark>", required=True)
     for name, (module_name, help_text) in BENCHMARKS.items():
@@ -42,7 +46,7 @@ def _add_module_arguments(module_name: str, parser: argparse.ArgumentParser) -> 
         add_arguments(parser)
 
 
-def _runner(module_name: str):
+def _runner(module_name: str) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
         try:
             module = importlib.import_module(f"prop_desktop.bench.{module_name}")

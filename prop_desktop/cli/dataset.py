@@ -31,7 +31,7 @@ class ConsentMissing(ValueError):
 def _unlock(args: argparse.Namespace) -> tuple[Household, UnlockedProfile]:
     hh = _household()
     profile = hh.profile(args.profile)
-    passphrase = _passphrase_if_protected(hh, profile.name, SecretInput(), args.passphrase_stdin)
+    passphrase = _passphrase_if_protected(hh, profile, SecretInput(), args.passphrase_stdin)
     return hh, hh.unlock(profile, passphrase)
 
 
@@ -75,7 +75,7 @@ def _cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     dataset = subparsers.add_parser("dataset", help="export recordings as a LeRobot dataset, or import one")
     commands = dataset.add_subparsers(dest="dataset_command", metavar="<command>", required=True)
 

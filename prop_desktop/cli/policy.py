@@ -6,9 +6,13 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from prop_desktop.policy.train_base import BaseTrainConfig
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     policy = subparsers.add_parser("policy", help="the base policy: train it from the scripted expert, show its facts")
     sub = policy.add_subparsers(dest="policy_command", metavar="<command>", required=True)
 
@@ -27,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     info.set_defaults(handler=_info)
 
 
-def quick_config(seed: int):
+def quick_config(seed: int) -> BaseTrainConfig:
     from prop_desktop.policy.train_base import BaseTrainConfig
 
     return BaseTrainConfig(

@@ -13,10 +13,16 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from prop_desktop.storage import Household, Profile
 
 EXIT_PROBLEMS = 1
 EXIT_ERROR = 2
+
+Handler = Callable[[argparse.Namespace], int]  # a subcommand: its exit status
 
 
 class InputError(Exception):
@@ -49,7 +55,7 @@ class SecretInput:
         return value
 
 
-def _household() -> Any:
+def _household() -> Household:
     from prop_desktop.storage import Household
 
     return Household()
@@ -65,12 +71,12 @@ def _print_code(name: str, code: str, what: str) -> None:
     sys.stdout.flush()
 
 
-def _find(hh: Any, args: argparse.Namespace) -> Any:
+def _find(hh: Household, args: argparse.Namespace) -> Profile:
     """The profile NAME names: by name only, or by id with --id (a name never selects a profile by its id)."""
     return hh.profile(args.name, by_id=bool(args.id))
 
 
-def _passphrase_if_protected(hh: Any, profile: Any, secrets: SecretInput, from_stdin: bool) -> str | None:
+def _passphrase_if_protected(hh: Household, profile: Profile, secrets: SecretInput, from_stdin: bool) -> str | None:
     if not hh.is_protected(profile):
         return None
     return secrets.read(f"passphrase of profile {profile.name!r}", "--passphrase-stdin", from_stdin)
@@ -143,7 +149,8 @@ def _cmd_delete(args: argparse.Namespace) -> int:
 
 def _cmd_switch(args: argparse.Namespace) -> int:
     hh = _household()
-    profile = hh.set_active(_find(hh, args))
+    profile = _find(hh, args)
+    hh.set_active(profile)
     print(f"Active profile: {profile.name!r}.")
     return 0
 
@@ -197,7 +204,7 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
-def _existing_or_name(hh: Any, name: str) -> Any:
+def _existing_or_name(hh: Household, name: str) -> Profile | str:
     from prop_desktop.storage import ProfileNotFound
 
     try:
@@ -258,7 +265,7 @@ def _cmd_rebuild(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if report.kept_back else 0
 
 
-def _guarded(handler: Any) -> Any:
+def _guarded(handler: Handler) -> Handler:
     """Turn expected failures into one plain line on stderr (no traceback) and exit status 2."""
 
     def run(args: argparse.Namespace) -> int:
@@ -281,11 +288,11 @@ def _guarded(handler: Any) -> Any:
     return run
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     profile = subparsers.add_parser("profile", help="household profiles: create, switch, delete, keys and recovery")
     commands = profile.add_subparsers(dest="profile_command", metavar="<command>", required=True)
 
-    def add(name: str, handler: Any, help_text: str, *, needs_name: bool = True) -> argparse.ArgumentParser:
+    def add(name: str, handler: Handler, help_text: str, *, needs_name: bool = True) -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
         if needs_name:
             sub.add_argument("name", metavar="NAME", help="profile name (or its id, with --id)")

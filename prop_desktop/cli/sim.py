@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from prop_desktop.arm.sim import SimulatedArm
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "sim",
         help="run the simulated arm on a pseudo-terminal and print its port (Ctrl-C stops it)",

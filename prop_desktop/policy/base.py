@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -53,7 +54,7 @@ def base_policy_hash(path: str | Path | None = None) -> str:
     return file_hash(weights)
 
 
-def load_config(path: str | Path | None = None) -> dict:
+def load_config(path: str | Path | None = None) -> dict[str, Any]:
     _, config_path = _paths(path)
     if not config_path.is_file():
         raise BasePolicyError(
@@ -119,7 +120,8 @@ def load_base_policy(path: str | Path | None = None, verify_hash: bool = True) -
     return model
 
 
-def save_base_policy(model: BasePolicy, out_dir: str | Path, train_config: dict, report: dict) -> Path:
+def save_base_policy(model: BasePolicy, out_dir: str | Path, train_config: dict[str, Any],
+                     report: dict[str, Any]) -> Path:
     """Write both files into out_dir (created); returns the weights path."""
     from safetensors.torch import save_file
 

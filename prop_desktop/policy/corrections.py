@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -63,7 +63,8 @@ RETRAIN_MERGES = (0.7, 0.8, 0.9, 1.0)
 
 def action_gap(policy_step: np.ndarray, person_step: np.ndarray) -> np.ndarray:
     """(..., 6) normalized steps of the policy and of the person -> (...) largest per-joint disagreement."""
-    return np.max(np.abs(np.clip(policy_step, -1, 1) - np.clip(person_step, -1, 1)), axis=-1)
+    result: np.ndarray = np.max(np.abs(np.clip(policy_step, -1, 1) - np.clip(person_step, -1, 1)), axis=-1)
+    return result
 
 
 class DivergenceWatch:
@@ -115,10 +116,10 @@ class Correction:
         obs = np.concatenate([self.q, ctx], axis=1).astype(np.float32)
         return obs, normalized_step(self.q, self.goal)
 
-    def as_episode(self, profile_id: str | None = None) -> tuple[dict, dict]:
+    def as_episode(self, profile_id: str | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """In the shared episode format (like personalize.as_episodes), marked as a correction."""
         n = len(self.q)
-        arrays = {
+        arrays: dict[str, np.ndarray] = {
             "t": np.arange(n, dtype=np.float64) / RATE_HZ,
             "q": self.q.astype(np.float32),
             "goal": self.goal.astype(np.float32),
@@ -223,8 +224,8 @@ def simulate_person(
             open_rows[i].append((q[i].copy(), person_next[i].copy()))
         executed = np.where(person[:, None], person_next + rng.normal(0.0, noise, size=q.shape), policy_next)
         q = clip_to_limits(executed)
-    for i in range(n):
-        close(i)
+    for row in range(n):
+        close(row)
     outcome.succeeded = np.array([success(qs[i], inst, profile.style_for(inst)) for i, inst in enumerate(instances)])
     outcome.corrections.sort(key=lambda c: (c.episode, c.takeover_tick))
     return outcome

@@ -12,8 +12,9 @@ the bounded delta (q' - q) / STEP_SCALE, which lies in [-1, 1].
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -54,7 +55,7 @@ class ExpertStyle:
     point_reach: float = 0.26  # the tip stops this far from the arm, in the person's direction
     point_pitch: float = -0.3
 
-    def with_changes(self, **changes: object) -> ExpertStyle:
+    def with_changes(self, **changes: Any) -> ExpertStyle:  # Any: each field has its own type; replace() checks
         return replace(self, **changes)
 
 
@@ -123,7 +124,10 @@ def plan(instances: list[TaskInstance], style: StyleArg = BASE_STYLE) -> Plan:
     levels = ("gripper_open", "gripper_closed", "gripper_wide")
     if any(getattr(s, f) != getattr(ref, f) for s in styles for f in levels):
         raise ValueError("styles planned together must share the gripper levels (open, closed, wide)")
-    field = lambda name: _per_instance(styles, name)  # noqa: E731 - short per-field accessor
+
+    def field(name: str) -> np.ndarray:
+        return _per_instance(styles, name)
+
     tasks = np.array([TASK_NAMES.index(i.task) for i in instances])
     obj = np.array([i.obj for i in instances], dtype=np.float64)
     tgt = np.array([effective_target(i, s) for i, s in zip(instances, styles, strict=True)], dtype=np.float64)
@@ -181,10 +185,12 @@ def choose_waypoint(q: np.ndarray, p: Plan) -> np.ndarray:
     g = q[:, 5]
 
     def horiz(i: int) -> np.ndarray:
-        return np.hypot(*(tip[:, :2] - p.points[:, i, :2]).T) < NEAR_H
+        result: np.ndarray = np.hypot(*(tip[:, :2] - p.points[:, i, :2]).T) < NEAR_H
+        return result
 
     def at(i: int) -> np.ndarray:
-        return np.linalg.norm(tip - p.points[:, i], axis=1) < AT_TOL
+        result: np.ndarray = np.linalg.norm(tip - p.points[:, i], axis=1) < AT_TOL
+        return result
 
     def not_above(i: int) -> np.ndarray:
         return tip[:, 2] <= p.points[:, i, 2] + Z_TOL
@@ -216,7 +222,8 @@ def is_final(q: np.ndarray, slot: np.ndarray, p: Plan, tol: float = 0.03) -> np.
     last = np.where(p.tasks == TASK_NAMES.index("pick"), ABOVE_O_CLOSED, ABOVE_T_WIDE)
     last = np.where(p.tasks == TASK_NAMES.index("point"), POINT, last)
     near = np.max(np.abs(p.joints[np.arange(len(q)), last] - q), axis=1) < tol
-    return (slot == last) & near
+    result: np.ndarray = (slot == last) & near
+    return result
 
 
 def expert_step(q: np.ndarray, p: Plan, slot: np.ndarray | None = None) -> np.ndarray:
@@ -295,10 +302,15 @@ def success(q_traj: np.ndarray, instance: TaskInstance, style: ExpertStyle = BAS
     tip = tip_position(np.asarray(q_traj, dtype=np.float64))
     g = np.asarray(q_traj)[:, 5]
     pts = p.points[0]
+    checkpoints: list[tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]]
     if instance.task == "point":
         checkpoints = [(tip_position(p.joints[0, POINT]), lambda gg: np.ones_like(gg, dtype=bool))]
     else:
-        grasped = lambda gg: gg <= 0.0  # noqa: E731 - tiny predicates read best inline
+
+        def grasped(gg: np.ndarray) -> np.ndarray:
+            closed: np.ndarray = gg <= 0.0
+            return closed
+
         checkpoints = [(pts[1], grasped)]
         if instance.task == "pick":
             checkpoints.append((pts[0], grasped))

@@ -9,7 +9,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -23,11 +23,14 @@ from prop_desktop.policy.corrections import (
     simulate_person,
 )
 from prop_desktop.policy.expert import BASE_STYLE, rollout_expert, success
+from prop_desktop.policy.model import BasePolicy
 from prop_desktop.policy.personalize import HouseholdProfile, demonstration_rollouts, profile_instances
 from prop_desktop.policy.tasks import TASK_NAMES, sample_instances
 from prop_desktop.policy.train_base import normalized_step, rollout_policy
 
 if TYPE_CHECKING:
+    from prop_desktop.policy.expert import Rollouts
+    from prop_desktop.policy.tasks import TaskInstance
     from prop_desktop.prop import KeyedModule
 
 NEAR_DISTANCES = (1, 2, 3, 4, 8, 16)
@@ -43,7 +46,7 @@ TARGETS = {
 }
 
 
-def _obs_actions(instances, ro) -> tuple[np.ndarray, np.ndarray]:
+def _obs_actions(instances: list[TaskInstance], ro: Rollouts) -> tuple[np.ndarray, np.ndarray]:
     q, ctx, act = ro.flat()
     return np.concatenate([q, ctx], axis=1).astype(np.float32), normalized_step(q, act)
 
@@ -56,7 +59,7 @@ def base_distribution_states(seed: int, n_instances: int, tasks: tuple[str, ...]
     return _obs_actions(instances, ro)[0]
 
 
-def _per_key_mse(keyed, states: torch.Tensor, signs: torch.Tensor) -> np.ndarray:
+def _per_key_mse(keyed: KeyedModule, states: torch.Tensor, signs: torch.Tensor) -> np.ndarray:
     from prop_desktop.prop import per_key_errors
 
     return per_key_errors(keyed, states, signs).numpy()  # mean over states and action dims, per key
@@ -104,7 +107,7 @@ def evaluate_profiles(
     near_keys: int = 32,
     held_out_demos: int = 20,
     log: Callable[[str], None] = lambda message: None,
-) -> dict:
+) -> dict[str, Any]:
     """Train one adapter per profile on `demos` demonstrations, measure it, then run `corrections` rounds.
 
     Each round a simulated person drives fresh instances with the key, takes over where the policy leaves their
@@ -139,7 +142,7 @@ def evaluate_profiles(
         trained[profile.name] = _Trained(k, profile, keyed, key, states, actions, extra, retain_states)
         train_results[profile.name] = result
 
-    report: dict = {
+    report: dict[str, Any] = {
         "base_hash": base_policy_hash(policy_path),
         "demos": demos,
         "instances": instances,
@@ -177,7 +180,7 @@ def evaluate_profiles(
     return report
 
 
-def _meets_targets(entry: dict, seconds: float) -> bool:
+def _meets_targets(entry: dict[str, Any], seconds: float) -> bool:
     ok = (
         entry["success_with_key"] >= TARGETS["success_with_key"]
         and entry["personal"] <= TARGETS["personal"]
@@ -201,9 +204,9 @@ def _correction_rounds(
     t: _Trained, others: list[bytes], rounds: int, seed: int, gen: torch.Generator, base_probe: torch.Tensor,
     near_keys: int, held_out_demos: int, demos: int, instances: int, round_seconds: float, max_episodes: int,
     weight: int, fine_tune_trunk: bool, log: Callable[[str], None],
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Drive, correct, retrain warm-started; measured after every round like the first adapter."""
-    out: list[dict] = []
+    out: list[dict[str, Any]] = []
     collected = []
     name = t.profile.name
     for r in range(rounds):
@@ -247,9 +250,11 @@ def _correction_rounds(
 
 def _next_targets(t: _Trained) -> Callable[[torch.Tensor], torch.Tensor]:
     base = t.keyed.base
+    assert isinstance(base, BasePolicy)  # household adapters wrap the base policy
 
     def step(obs: torch.Tensor) -> torch.Tensor:
-        return base.next_targets(obs, t.keyed(obs, key=t.key))
+        result: torch.Tensor = base.next_targets(obs, t.keyed(obs, key=t.key))
+        return result
 
     return step
 
@@ -257,7 +262,7 @@ def _next_targets(t: _Trained) -> Callable[[torch.Tensor], torch.Tensor]:
 def _measure(
     t: _Trained, others: list[bytes], seed: int, gen: torch.Generator, base_probe: torch.Tensor, near_keys: int,
     held_out_demos: int, demos: int,
-) -> dict:
+) -> dict[str, Any]:
     """Offline errors of the profile's current adapter: personal, wrong keys of every kind, retention."""
     from prop_desktop.prop import flip_bits, key_to_signs, random_signs
 
@@ -311,7 +316,7 @@ def _measure(
     }
 
 
-def _closed_loop(t: _Trained, seed: int, n: int, with_base: bool) -> dict:
+def _closed_loop(t: _Trained, seed: int, n: int, with_base: bool) -> dict[str, Any]:
     """Success rate (and 95 % interval) on n held-out instances with the key, judged by the person's way;
     with `with_base` also without the key, judged by the base way."""
     instances = profile_instances(t.profile, n, np.random.default_rng(seed))
@@ -323,11 +328,13 @@ def _closed_loop(t: _Trained, seed: int, n: int, with_base: bool) -> dict:
             self.keyed = keyed
 
         def forward(self, obs: torch.Tensor) -> torch.Tensor:
-            return self.keyed(obs, key=key)
+            result: torch.Tensor = self.keyed(obs, key=key)
+            return result
 
     qs_key, _, _ = rollout_policy(_WithKey(), instances, seed=seed, steps=180)
     ok = sum(bool(success(qs_key[i], inst, t.profile.style_for(inst))) for i, inst in enumerate(instances))
-    out: dict = {"success_with_key": ok / n, "success_ci": list(wilson_interval(ok, n)), "closed_loop_instances": n}
+    out: dict[str, Any] = {"success_with_key": ok / n, "success_ci": list(wilson_interval(ok, n)),
+                           "closed_loop_instances": n}
     if with_base:
         qs_base, _, _ = rollout_policy(keyed.base, instances, seed=seed, steps=180)
         ok_base = sum(bool(success(qs_base[i], inst, BASE_STYLE)) for i, inst in enumerate(instances))

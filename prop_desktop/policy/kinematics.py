@@ -109,16 +109,19 @@ def tip_position(q: np.ndarray) -> np.ndarray:
 def tool_pitch(q: np.ndarray) -> np.ndarray:
     """Angle of the gripper axis above the horizontal (rad): 0 level, -pi/2 pointing straight down."""
     q = _as_q(q)
-    return -(q[..., 1] + q[..., 2] + q[..., 3])
+    result: np.ndarray = -(q[..., 1] + q[..., 2] + q[..., 3])
+    return result
 
 
 def within_limits(q: np.ndarray, tol: float = 1e-9) -> np.ndarray:
     q = _as_q(q)
-    return np.all((q >= JOINT_LIMITS[:, 0] - tol) & (q <= JOINT_LIMITS[:, 1] + tol), axis=-1)
+    result: np.ndarray = np.all((q >= JOINT_LIMITS[:, 0] - tol) & (q <= JOINT_LIMITS[:, 1] + tol), axis=-1)
+    return result
 
 
 def clip_to_limits(q: np.ndarray) -> np.ndarray:
-    return np.clip(_as_q(q), JOINT_LIMITS[:, 0], JOINT_LIMITS[:, 1])
+    result: np.ndarray = np.clip(_as_q(q), JOINT_LIMITS[:, 0], JOINT_LIMITS[:, 1])
+    return result
 
 
 def _wrap(angle: np.ndarray) -> np.ndarray:

@@ -14,6 +14,8 @@ The layers are plain nn.Linear named style, fc1, fc2, fc3, head: PRoP wraps them
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
@@ -35,6 +37,9 @@ from prop_desktop.policy.styles import (
     style_units,
 )
 from prop_desktop.policy.tasks import CONTEXT_DIM, N_TASKS
+
+if TYPE_CHECKING:
+    import numpy as np
 
 OBS_DIM = 6 + CONTEXT_DIM
 ACT_DIM = 6
@@ -60,7 +65,7 @@ def tip_features(obs: torch.Tensor, target: torch.Tensor | None = None) -> torch
     z = float(SHOULDER[1]) + (s * links[:, 0] + c * links[:, 1]).sum(dim=-1)
     yaw = -q[..., 0]
     tip = torch.stack([r * torch.cos(yaw), r * torch.sin(yaw), z], dim=-1)
-    places = obs[..., 6 + N_TASKS : 6 + N_TASKS + 4].unflatten(-1, (2, 2))  # object (x, y), target (x, y)
+    places = torch.unflatten(obs[..., 6 + N_TASKS : 6 + N_TASKS + 4], -1, (2, 2))  # object (x, y), target (x, y)
     if target is not None:
         places = torch.stack([places[..., 0, :], target.expand_as(places[..., 1, :])], dim=-2)
     offsets = tip[..., None, :2] - places
@@ -68,6 +73,16 @@ def tip_features(obs: torch.Tensor, target: torch.Tensor | None = None) -> torch
 
 
 class BasePolicy(nn.Module):
+    # The buffers registered in __init__ (register_buffer gives them no static type).
+    feature_mean: torch.Tensor
+    feature_std: torch.Tensor
+    step_scale: torch.Tensor
+    q_low: torch.Tensor
+    q_high: torch.Tensor
+    style_select: torch.Tensor
+    active_default: torch.Tensor
+    active_unit: torch.Tensor
+
     def __init__(self, hidden: int = 192) -> None:
         super().__init__()
         self.hidden = hidden
@@ -92,7 +107,8 @@ class BasePolicy(nn.Module):
 
     def style_numbers(self, obs: torch.Tensor) -> torch.Tensor:
         """u (..., STYLE_DIM): 1 everywhere for the general way, moved by a key's δ or trunk delta."""
-        return self.style(obs.new_ones(*obs.shape[:-1], STYLE_DIM))
+        u: torch.Tensor = self.style(obs.new_ones(*obs.shape[:-1], STYLE_DIM))
+        return u
 
     def features(self, obs: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
         select = torch.einsum("...t,tsa->...sa", obs[..., 6 : 6 + N_TASKS], self.style_select)
@@ -118,11 +134,12 @@ class BasePolicy(nn.Module):
         x = self.act(self.fc1(x))
         x = self.act(self.fc2(x))
         x = self.act(self.fc3(x))
-        return self.head(x)
+        step: torch.Tensor = self.head(x)
+        return step
 
     def next_targets(self, obs: torch.Tensor, output: torch.Tensor | None = None) -> torch.Tensor:
         """Next joint targets q' (..., 6) from observations (and optionally a precomputed forward output)."""
-        out = self(obs) if output is None else output
+        out: torch.Tensor = self(obs) if output is None else output
         q = obs[..., :6]
         return torch.minimum(torch.maximum(q + out.clamp(-1.0, 1.0) * self.step_scale, self.q_low), self.q_high)
 
@@ -132,7 +149,8 @@ def make_obs(q: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def step(policy: nn.Module, q, task_context, key=None):
+def step(policy: nn.Module, q: np.ndarray | torch.Tensor, task_context: np.ndarray | torch.Tensor,
+         key: bytes | None = None) -> np.ndarray | torch.Tensor:
     """One control tick: joint positions (6,) or (N, 6) + context (8,) or (N, 8) -> next joint targets.
 
     Works with the base policy or a PRoP-wrapped one (any module whose forward maps obs -> normalized step);
@@ -148,7 +166,8 @@ def step(policy: nn.Module, q, task_context, key=None):
     obs = make_obs(qt, ct)
     base = policy if isinstance(policy, BasePolicy) else _find_base(policy)
     out = base.next_targets(obs, policy(obs) if key is None else policy(obs, key=key))
-    return out.numpy() if as_numpy else out
+    targets: np.ndarray | torch.Tensor = out.numpy() if as_numpy else out
+    return targets
 
 
 def _find_base(module: nn.Module) -> BasePolicy:

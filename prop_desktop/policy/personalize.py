@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +36,7 @@ from prop_desktop.policy.tasks import MIN_SEPARATION, TASK_NAMES, TaskInstance, 
 class Personalization:
     name: str
     description: str
-    changes: dict  # ExpertStyle fields
+    changes: dict[str, Any]  # ExpertStyle field -> value (Any: the fields have different types)
     tasks: tuple[str, ...]  # the tasks this changes
     applies: Callable[[TaskInstance], bool] | None = None  # None: always; else only on instances where it holds
 
@@ -115,7 +116,7 @@ class HouseholdProfile:
 
     def style_for(self, inst: TaskInstance | None) -> ExpertStyle:
         """How this person wants `inst` done."""
-        changes: dict = {}
+        changes: dict[str, Any] = {}
         for p in self._known():
             if inst is None or p.applies_to(inst):
                 changes.update(p.changes)
@@ -222,13 +223,14 @@ class ProfileExpert:
         return out
 
 
-def as_episodes(instances: list[TaskInstance], ro: Rollouts, profile_id: str | None = None) -> list[tuple[dict, dict]]:
+def as_episodes(instances: list[TaskInstance], ro: Rollouts,
+                profile_id: str | None = None) -> list[tuple[dict[str, np.ndarray], dict[str, Any]]]:
     """Rollouts in the shared episode format: [(arrays {"t", "q", "goal"}, meta), ...]."""
     episodes = []
     created = datetime.now(UTC).isoformat()
     for i, inst in enumerate(instances):
         n = int(ro.valid[i].sum())
-        arrays = {
+        arrays: dict[str, np.ndarray] = {
             "t": np.arange(n, dtype=np.float64) / RATE_HZ,
             "q": ro.q[i, :n].astype(np.float32),
             "goal": ro.action[i, :n].astype(np.float32),

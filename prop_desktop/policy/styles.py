@@ -136,7 +136,7 @@ def sample_style_u(
     u = np.where(keep, 1.0, u).astype(np.float32)
     # Some corners of the pointing box (low and near, or tipped up) are out of the arm's reach: the general way there.
     unreachable = ~_pointing_reachable(instances, u)
-    u[np.ix_(unreachable, _POINT_COLUMNS)] = 1.0
+    u[np.ix_(unreachable, np.asarray(_POINT_COLUMNS))] = 1.0
     return u
 
 

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -62,7 +63,8 @@ class BaseTrainConfig:
 
 def normalized_step(q: np.ndarray, next_q: np.ndarray) -> np.ndarray:
     """Expert next targets -> the network's target: (q' - q) / STEP_SCALE."""
-    return ((next_q - q) / STEP_SCALE).astype(np.float32)
+    result: np.ndarray = ((next_q - q) / STEP_SCALE).astype(np.float32)
+    return result
 
 
 def expert_dataset(
@@ -93,7 +95,8 @@ class _Styled(torch.nn.Module):
         self.u = torch.from_numpy(np.asarray(u, dtype=np.float32))
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        return self.model(obs, style=self.u)
+        result: torch.Tensor = self.model(obs, style=self.u)
+        return result
 
 
 @torch.no_grad()
@@ -122,6 +125,7 @@ def rollout_policy(
     for t in range(steps):
         qs[:, t] = q
         if label:
+            assert labels is not None and p is not None  # made above when `label`
             labels[:, t] = normalized_step(q, expert_step(q, p, choose_waypoint(q, p)))
         obs = torch.from_numpy(np.concatenate([q, ctx], axis=1).astype(np.float32))
         nxt = base.next_targets(obs, model(obs)).numpy().astype(np.float64)
@@ -140,7 +144,7 @@ def normalized_error(pred: np.ndarray, target: np.ndarray) -> float:
 @torch.no_grad()
 def evaluate(
     model: torch.nn.Module, seed: int, n_instances: int = 200, style: ExpertStyle = BASE_STYLE, steps: int = 160
-) -> dict:
+) -> dict[str, Any]:
     """Imitation error on held-out expert trajectories and closed-loop success, overall and per task."""
     rng = np.random.default_rng(seed)
     instances = sample_instances(n_instances, rng)
@@ -167,7 +171,7 @@ def evaluate(
 
 
 @torch.no_grad()
-def evaluate_styles(model: BasePolicy, seed: int, n_instances: int = 200, steps: int = 160) -> dict:
+def evaluate_styles(model: BasePolicy, seed: int, n_instances: int = 200, steps: int = 160) -> dict[str, Any]:
     """Closed-loop success and imitation error across random style numbers (how well the base knows other ways)."""
     rng = np.random.default_rng(seed)
     instances, u = sample_styled(n_instances, rng, default_share=0.0)
@@ -208,7 +212,7 @@ def _fit(
             batch = x[idx]
             loss = torch.mean((model(batch[:, :OBS_DIM], style=batch[:, OBS_DIM:]) - y[idx]) ** 2)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]  # torch leaves it unannotated
             opt.step()
             sched.step()
         tick((epoch + 1) / epochs)
@@ -219,7 +223,7 @@ def train_base_policy(
     cfg: BaseTrainConfig = BaseTrainConfig(),
     progress: Progress | None = None,
     cancel: Callable[[], bool] | None = None,
-) -> tuple[BasePolicy, dict]:
+) -> tuple[BasePolicy, dict[str, Any]]:
     """Train from scratch; deterministic for a given config (CPU, same thread count)."""
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
@@ -249,6 +253,7 @@ def train_base_policy(
             _Styled(model, fresh_u), fresh, cfg.seed + 101 + r, cfg.steps,
             noise=cfg.dart_noise, style=instance_styles(fresh, fresh_u), label=True,
         )
+        assert labels is not None  # label=True
         rows = np.broadcast_to(fresh_u[:, None, :], (*visited.shape[:2], STYLE_DIM))
         obs = np.concatenate([obs, np.concatenate([visited, rows], axis=2).reshape(-1, OBS_DIM + STYLE_DIM)])
         target = np.concatenate([target, labels.reshape(-1, 6)])
@@ -267,7 +272,7 @@ def train_base_policy(
     return model, {"config": asdict(cfg), "report": report}
 
 
-def write_trained(out_dir: Path, cfg: BaseTrainConfig, progress: Progress | None = None) -> tuple[Path, dict]:
+def write_trained(out_dir: Path, cfg: BaseTrainConfig, progress: Progress | None = None) -> tuple[Path, dict[str, Any]]:
     from prop_desktop.policy.base import save_base_policy
 
     model, info = train_base_policy(cfg, progress)

@@ -11,11 +11,16 @@ import logging
 import os
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
+
+if TYPE_CHECKING:
+    from prop_desktop.services import App
+    from prop_desktop.ui.main_window import MainWindow
+    from prop_desktop.ui.settings import UiSettings
 
 from prop_desktop.paths import resources_dir
 
@@ -24,6 +29,7 @@ log = logging.getLogger(__name__)
 
 def create_qapplication(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
+    assert isinstance(app, QApplication), "a QCoreApplication already runs: the window needs a QApplication"
     app.setApplicationName("PRoP Desktop")
     app.setOrganizationName("prop-desktop")
     app.setDesktopFileName("prop-desktop")
@@ -33,11 +39,11 @@ def create_qapplication(argv: list[str] | None = None) -> QApplication:
     style = resources_dir() / "style.qss"
     if style.exists():
         app.setStyleSheet(style.read_text())
-    return app  # type: ignore[return-value]
+    return app
 
 
-def build_window(services: Any = None, auto_connect: bool = True, settings: Any = None,
-                 try_out: bool = False) -> Any:
+def build_window(services: App | None = None, auto_connect: bool = True, settings: UiSettings | None = None,
+                 try_out: bool = False) -> MainWindow:
     """The main window on `services` (a prop_desktop.services.App; a new one when None, for this run only
     when `try_out`)."""
     from prop_desktop.ui.main_window import MainWindow
@@ -53,7 +59,7 @@ def build_window(services: Any = None, auto_connect: bool = True, settings: Any 
             apply_data_folder(prefs)
             services = App(control_rate_hz=prefs.control_rate_hz)
     window = MainWindow(services, prefs)
-    window.pages["Connect"].auto_connect = auto_connect
+    window.connect_page.auto_connect = auto_connect
     return window
 
 
@@ -74,7 +80,7 @@ def run_app(try_out: bool = False) -> int:
                              "can be written (Settings → Data folder) and reinstall the app.")
         return 1
     window.show()
-    window.pages["Connect"].refresh()
+    window.connect_page.refresh()
     window.build_all_later()
     log.info("window shown %.2f s after start of run_app", time.perf_counter() - t0)
     if os.environ.get(PROBE_ENV):
@@ -85,9 +91,11 @@ def run_app(try_out: bool = False) -> int:
 PROBE_ENV = "PROP_DESKTOP_STARTUP_PROBE"
 
 
-def _report_startup(window: Any, t0: float) -> None:
+def _report_startup(window: MainWindow, t0: float) -> None:
     """Startup probe (python -m prop_desktop.ui.startup_probe): print when the window is up, then quit."""
     print(json.dumps({"window_shown_s": time.perf_counter() - t0, "visible": window.isVisible(),
                       "title": window.windowTitle(), "torch_imported": "torch" in sys.modules}), flush=True)
     window.close()
-    QApplication.instance().quit()
+    qt_app = QApplication.instance()
+    if qt_app is not None:
+        qt_app.quit()

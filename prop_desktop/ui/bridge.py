@@ -8,7 +8,6 @@ another thread queues the call onto the receiver's (GUI) thread.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 
@@ -22,8 +21,8 @@ class ThreadBridge(QObject):
         super().__init__(parent)
         self._call.connect(self._run, Qt.ConnectionType.QueuedConnection)
 
-    def wrap(self, fn: Callable[..., Any]) -> Callable[..., None]:
-        def relay(*args: Any) -> None:
+    def wrap(self, fn: Callable[..., object]) -> Callable[..., None]:
+        def relay(*args: object) -> None:
             try:
                 self._call.emit(fn, args)
             except RuntimeError:  # the bridge was deleted with its window: drop late callbacks
@@ -31,9 +30,9 @@ class ThreadBridge(QObject):
 
         return relay
 
-    def post(self, fn: Callable[..., Any], *args: Any) -> None:
+    def post(self, fn: Callable[..., object], *args: object) -> None:
         """Queue `fn(*args)` on the GUI thread (safe from any thread)."""
         self.wrap(fn)(*args)
 
-    def _run(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+    def _run(self, fn: Callable[..., object], args: tuple[object, ...]) -> None:
         fn(*args)

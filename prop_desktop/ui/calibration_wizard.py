@@ -6,7 +6,7 @@ Every driver call may touch the serial bus, so it runs on a worker; the wizard's
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -24,6 +24,12 @@ from prop_desktop.ui.bridge import ThreadBridge
 from prop_desktop.ui.joints import joint_label
 from prop_desktop.ui.messages import user_message
 from prop_desktop.ui.worker import run_in_background
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from prop_desktop.services.calibration_wizard import CalibrationWizard
+    from prop_desktop.services.models import CalibrationProgress, CalibrationStep
 
 
 class _StepPage(QWizardPage):
@@ -57,7 +63,7 @@ class _StepPage(QWizardPage):
 
 
 class CalibrationWizardDialog(QWizard):
-    def __init__(self, driver: Any, bridge: ThreadBridge, parent: QWidget | None = None) -> None:
+    def __init__(self, driver: CalibrationWizard, bridge: ThreadBridge, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("calibrationWizard")
         self.setWindowTitle("Calibrate your arm")
@@ -98,12 +104,12 @@ class CalibrationWizardDialog(QWizard):
         self.finished.connect(lambda _r: self._disconnect())
         self._call(driver.start, None)
 
-    def _call(self, fn: Any, page: _StepPage | None) -> None:
+    def _call(self, fn: Callable[[], CalibrationStep], page: _StepPage | None) -> None:
         self.busy = True
         for p in (self.pose_page, self.sweep_page):
             p.completeChanged.emit()
 
-        def done(_step: Any) -> None:
+        def done(_step: CalibrationStep) -> None:
             self.busy = False
             for p in (self.pose_page, self.sweep_page):
                 p.completeChanged.emit()
@@ -124,7 +130,7 @@ class CalibrationWizardDialog(QWizard):
     def advance_from(self, page: _StepPage) -> None:
         self._call(self.driver.advance, page)
 
-    def _progress(self, progress: Any) -> None:
+    def _progress(self, progress: CalibrationProgress) -> None:
         self.progress_updates = getattr(self, "progress_updates", 0) + 1  # lets a test wait for fresh samples
         if progress.message and progress.step.index == 1:
             self.sweep_message.setText(progress.message)
@@ -140,7 +146,7 @@ class CalibrationWizardDialog(QWizard):
             pass
 
 
-def _angle(value: Any) -> str:
+def _angle(value: float | int) -> str:
     """Radians from the services, shown in degrees (raw counts, if a driver reports those, as they are)."""
     if isinstance(value, float):
         return f"{math.degrees(value):.0f}°"

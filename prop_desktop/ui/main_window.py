@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gc
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from functools import partial
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
@@ -35,7 +37,11 @@ from prop_desktop.ui.worker import run_in_background
 
 if TYPE_CHECKING:
     from prop_desktop.services import App
-    from prop_desktop.services.models import ProfileInfo
+    from prop_desktop.services.models import ConnectionState, EpisodeInfo, KeyringStatus, ProfileInfo
+    from prop_desktop.ui.pages.connect_page import ConnectPage
+
+    # What the profile list loads: the profiles, the active one, and the keyring's state (or why it is unknown).
+    LoadedProfiles = tuple[list[ProfileInfo], ProfileInfo | None, KeyringStatus | BaseException | None]
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +94,7 @@ class PageRegistry:
     made after the window is shown (`build_all_later`) or when first opened, so the window appears at once.
     `registry[name]` builds if needed; iterating gives only the pages built so far."""
 
-    def __init__(self, window: MainWindow, factories: dict[str, Any]) -> None:
+    def __init__(self, window: MainWindow, factories: dict[str, type[Page] | str]) -> None:
         self._scrolls: dict[str, PageScroll] = {}
         self._window = window
         self._factories = factories
@@ -110,6 +116,7 @@ class PageRegistry:
 
             module_name, cls_name = factory.rsplit(".", 1)
             factory = getattr(importlib.import_module(f"prop_desktop.ui.pages.{module_name}"), cls_name)
+            assert isinstance(factory, type) and issubclass(factory, Page), f"{cls_name} is not a page"
         page = factory(self._window)
         page.setObjectName(f"{name.lower()}Page")
         # A page taller or wider than the window scrolls instead of forcing the window to grow (a 1280×800
@@ -168,15 +175,17 @@ class MainWindow(QMainWindow):
             wait_left=app.profiles.wait_left)
         app.profiles.passphrase_provider = self.passphrase_prompter
         self._closing_confirmed = False
-        self._disconnects: list[Any] = []
+        self._disconnects: list[Callable[[], None]] = []
         self._profiles_loading = False
         self._profiles_dirty = False
         self._page_modules_loading = False
         self._page_modules_ready = False
         self.profiles: list[ProfileInfo] = []
         self.active_profile: ProfileInfo | None = None
-        self.keyring_status: Any = None
-        self.episodes: list[Any] = []
+        # (id, name) of the profile the pages last showed; None = none shown yet, or a rename asks for a redraw
+        self._last_active: tuple[str | None, str | None] | None = None
+        self.keyring_status: KeyringStatus | BaseException | None = None
+        self.episodes: list[EpisodeInfo] = []
         self._episodes_loading = False
         self._episodes_dirty = False
         self.setWindowTitle("PRoP Desktop")
@@ -329,14 +338,14 @@ class MainWindow(QMainWindow):
     def _add_shortcuts(self) -> None:
         self.shortcuts: dict[str, QShortcut] = {}
 
-        def add(key: str, fn: Any, name: str) -> None:
+        def add(key: str, fn: Callable[[], object], name: str) -> None:
             sc = QShortcut(QKeySequence(key), self)
             sc.setContext(Qt.ShortcutContext.ApplicationShortcut)
             sc.activated.connect(fn)
             self.shortcuts[name] = sc
 
         for i, name in enumerate(STEPS, start=1):
-            add(f"Ctrl+{i}", lambda n=name: self.go_to(n), f"page:{name}")
+            add(f"Ctrl+{i}", partial(self.go_to, name), f"page:{name}")
         add("Escape", self.emergency_stop, "emergency-stop")
         add("Ctrl+,", self.open_settings, "settings")
         add("F1", self.open_about, "about")
@@ -360,6 +369,10 @@ class MainWindow(QMainWindow):
     def go_to(self, name: str) -> None:
         self.nav.setCurrentRow(STEPS.index(name))
 
+    def _build_one_then_the_rest(self, name: str) -> None:
+        self.pages.build(name)
+        self.build_all_later(0)
+
     def build_all_later(self, delay_ms: int = 50) -> None:
         """Build the remaining pages one per event-loop turn, after the window is on screen. Their modules
         (pyqtgraph: ~0.5-1.5 s of imports) are imported on a worker first, so the GUI thread only pays for
@@ -377,7 +390,7 @@ class MainWindow(QMainWindow):
             return
         missing = self.pages.missing()
         if missing:
-            QTimer.singleShot(delay_ms, lambda: (self.pages.build(missing[0]), self.build_all_later(0)))
+            QTimer.singleShot(delay_ms, lambda: self._build_one_then_the_rest(missing[0]))
         else:
             # Everything long-lived exists now: move it out of the garbage collector's way, so a full
             # collection during recording or driving does not walk (and stall on) thousands of Qt wrappers.
@@ -385,6 +398,15 @@ class MainWindow(QMainWindow):
             # and what little garbage survives into the frozen set is a few kilobytes.
             gc.collect(1)
             gc.freeze()
+
+    @property
+    def connect_page(self) -> ConnectPage:
+        """The Connect page (always built, at start), typed: what the app and the tests drive it by."""
+        from prop_desktop.ui.pages.connect_page import ConnectPage
+
+        page = self.pages["Connect"]
+        assert isinstance(page, ConnectPage)
+        return page
 
     def page_built(self, page: Page) -> None:
         """A page made after start-up catches up with the current profile and recordings."""
@@ -406,7 +428,7 @@ class MainWindow(QMainWindow):
         page.page_shown()
 
     # --- connection and profile, always visible ------------------------------------------------------------
-    def show_connection(self, state: Any) -> None:
+    def show_connection(self, state: ConnectionState) -> None:
         status = getattr(state.status, "value", str(state.status))
         name = state.choice.label if state.choice is not None else "No arm"
         if status == "connected":
@@ -440,7 +462,8 @@ class MainWindow(QMainWindow):
         self._profiles_dirty = False
         profiles_service = self.app.profiles
 
-        def load() -> tuple[list[Any], Any, Any]:
+        def load() -> LoadedProfiles:
+            status: KeyringStatus | Exception
             try:
                 status = profiles_service.keyring_status()
             except Exception as exc:  # noqa: BLE001 - shown as a banner by the Profiles page
@@ -452,13 +475,13 @@ class MainWindow(QMainWindow):
             self._profiles_loading = False
             self._apply_profiles(([], None, exc))
 
-        def done(result: tuple[list[Any], Any, Any]) -> None:
+        def done(result: LoadedProfiles) -> None:
             self._profiles_loading = False
             self._apply_profiles(result)
 
         run_in_background(self.bridge, load, done, failed, name="profiles")
 
-    def _apply_profiles(self, result: tuple[list[Any], Any, Any]) -> None:
+    def _apply_profiles(self, result: LoadedProfiles) -> None:
         profiles, active, keyring_status = result
         if self._profiles_dirty:
             self.refresh_profiles()
@@ -488,7 +511,7 @@ class MainWindow(QMainWindow):
         record = self.app.record
         active = self.active_profile
 
-        def done(result: tuple[list[Any], BaseException | None]) -> None:
+        def done(result: tuple[list[EpisodeInfo], BaseException | None]) -> None:
             self._episodes_loading = False
             if self._episodes_dirty:
                 self.refresh_episodes()
@@ -497,7 +520,7 @@ class MainWindow(QMainWindow):
             self.update_steps()
             self.episodes_loaded.emit(result[0], result[1])
 
-        def load() -> tuple[list[Any], BaseException | None]:
+        def load() -> tuple[list[EpisodeInfo], BaseException | None]:
             if active is None:
                 return [], None
             try:
@@ -551,13 +574,13 @@ class MainWindow(QMainWindow):
         run_in_background(self.bridge, lambda: self.app.profiles.switch(profile_id),
                           lambda _p: self.refresh_profiles(), refused, name="switch-profile")
 
-    def _active_changed(self, _profile: Any) -> None:
+    def _active_changed(self, _profile: object) -> None:
         self.refresh_profiles()
 
-    def _show_active(self, active: Any) -> None:
+    def _show_active(self, active: ProfileInfo | None) -> None:
         self.active_profile = active
         self.status_profile.setText(f"Active profile: {active.name}" if active else "No profile selected")
-        if getattr(self, "_last_active", object()) != (active.id if active else None, active.name if active else None):
+        if self._last_active != (active.id if active else None, active.name if active else None):
             self._last_active = (active.id if active else None, active.name if active else None)
             for page in self.pages.values():
                 page.profile_changed(active)

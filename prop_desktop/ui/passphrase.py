@@ -17,13 +17,16 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QThread
 from PySide6.QtWidgets import QApplication, QWidget
 
 from prop_desktop.ui.bridge import ThreadBridge
 from prop_desktop.ui.profile_dialogs import PassphraseDialog
+
+if TYPE_CHECKING:
+    from prop_desktop.services.models import ProfileInfo
 
 
 class PassphrasePrompter:
@@ -41,7 +44,7 @@ class PassphrasePrompter:
         self._recent: dict[str, tuple[str | None, float]] = {}
         self._given = threading.local()
 
-    def __call__(self, profile: Any, reason: str | None) -> str | None:
+    def __call__(self, profile: ProfileInfo, reason: str | None) -> str | None:
         app = QApplication.instance()
         if app is None or QThread.currentThread() is app.thread():
             return None
@@ -75,13 +78,13 @@ class PassphrasePrompter:
         except Exception:  # noqa: BLE001 - a profile deleted meanwhile: stop waiting
             return True
 
-    def _wait_for(self, profile: Any) -> Callable[[], float] | None:
+    def _wait_for(self, profile: ProfileInfo) -> Callable[[], float] | None:
         wait_left, profile_id = self._wait_left, getattr(profile, "id", None)
         if wait_left is None or profile_id is None:
             return None
         return lambda: wait_left(profile_id)
 
-    def _ask(self, profile: Any, reason: str | None) -> str | None:
+    def _ask(self, profile: ProfileInfo, reason: str | None) -> str | None:
         answered = threading.Event()
         answer: list[str | None] = [None]
 

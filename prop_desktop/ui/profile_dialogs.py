@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication
@@ -27,6 +27,9 @@ from PySide6.QtWidgets import (
 )
 
 from prop_desktop.ui.passphrase_fields import StrengthLine, passphrase_problem
+
+if TYPE_CHECKING:
+    from prop_desktop.services.models import ProfileInfo
 
 
 def _error_label() -> QLabel:
@@ -62,7 +65,9 @@ class FormDialog(QDialog):
         self.error.show()
         self.ok_button.setEnabled(True)
         # Grow for the message instead of squashing the fields (the layout does not resize a shown dialog).
-        self.layout().activate()
+        layout = self.layout()
+        assert layout is not None  # built in __init__
+        layout.activate()
         self.resize(self.width(), max(self.height(), self.sizeHint().height()))
 
     def _ok(self) -> None:
@@ -197,7 +202,7 @@ class RestoreDialog(FormDialog):
     """Recovery code, which profile it belongs to (or a new name), the current passphrase of a protected
     profile, and the new protection (a passphrase, or shared). `on_submit(RestoreRequest, dialog)`."""
 
-    def __init__(self, profiles: list[Any], on_submit: Callable[[RestoreRequest, RestoreDialog], None],
+    def __init__(self, profiles: list[ProfileInfo], on_submit: Callable[[RestoreRequest, RestoreDialog], None],
                  parent: QWidget | None) -> None:
         super().__init__("Restore a key from its recovery code", parent)
         self.setObjectName("restoreDialog")
@@ -243,7 +248,7 @@ class RestoreDialog(FormDialog):
         self._update_fields()
         self.ok_button.setText("Restore")
 
-    def _selected(self) -> Any:
+    def _selected(self) -> ProfileInfo | None:
         return self._profiles.get(self.target.currentData())
 
     def _person_name(self) -> str:
@@ -361,7 +366,8 @@ class ChangePassphraseDialog(FormDialog):
     """Add, change or remove a passphrase; removing it is the explicit choice to share.
     `on_submit(new|None, old|None, dialog)`."""
 
-    def __init__(self, profile: Any, on_submit: Callable[[str | None, str | None, ChangePassphraseDialog], None],
+    def __init__(self, profile: ProfileInfo,
+                 on_submit: Callable[[str | None, str | None, ChangePassphraseDialog], None],
                  parent: QWidget | None) -> None:
         super().__init__(f"Passphrase for {profile.name}", parent)
         self.setObjectName("changePassphraseDialog")

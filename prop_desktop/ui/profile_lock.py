@@ -18,6 +18,9 @@ CHECK_INTERVAL_MS = 15_000
 
 
 class IdleRelock(QObject):
+    # window: the MainWindow, this object's Qt parent and whose status bar it writes to. Any: typing it would
+    # import main_window, which imports this module (a circle the contracts forbid), and the Window protocol
+    # cannot say "a QObject with a status bar".
     def __init__(self, window: Any) -> None:
         super().__init__(window)
         self._window = window

@@ -7,6 +7,7 @@ the GUI never redraws per sample.
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -20,7 +21,7 @@ class RingBuffer:
         self._count = 0  # total samples ever appended
         self._lock = threading.Lock()
 
-    def append(self, t: float, values: np.ndarray | list[float]) -> None:
+    def append(self, t: float, values: np.ndarray | Sequence[float]) -> None:
         row = np.asarray(values, dtype=np.float64).reshape(-1)[: self.width]
         with self._lock:
             i = self._count % self.capacity

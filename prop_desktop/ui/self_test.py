@@ -14,12 +14,18 @@ import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prop_desktop.keys.ephemeral import EphemeralKeyring
 
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
 
-def _wait(qt_app: Any, condition: Callable[[], bool], timeout_s: float) -> bool:
+    from prop_desktop.services.models import DriveSample
+    from prop_desktop.ui.main_window import MainWindow
+
+
+def _wait(qt_app: QApplication, condition: Callable[[], bool], timeout_s: float) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         qt_app.processEvents()
@@ -140,7 +146,7 @@ def run_self_test() -> int:
         def drive_baseline() -> str:
             app = state["app"]
             task = app.record.tasks()[0].name
-            samples: list[Any] = []
+            samples: list[DriveSample] = []
             stop = app.drive.sample.connect(samples.append)
             try:
                 app.drive.start(task, personalized=False)
@@ -168,7 +174,7 @@ def run_self_test() -> int:
     return 0 if not failed else 1
 
 
-def _close(qt_app: Any, window: Any) -> str:
+def _close(qt_app: QApplication, window: MainWindow) -> str:
     window.close()
     qt_app.processEvents()
     if window.isVisible():

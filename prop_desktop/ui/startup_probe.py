@@ -15,11 +15,22 @@ import subprocess
 import sys
 import tempfile
 import time
+from typing import TypedDict
 
 from prop_desktop.ui.app import PROBE_ENV
 
 
-def measure_once(timeout_s: float = 60.0) -> dict:
+class StartupRun(TypedDict):
+    """One run: what the app printed (ui/app.py _report_startup) and the wall time measured here."""
+
+    window_shown_s: float  # from run_app's start, inside the app
+    visible: bool
+    title: str
+    torch_imported: bool
+    process_to_window_s: float  # from spawning the process
+
+
+def measure_once(timeout_s: float = 60.0) -> StartupRun:
     env = dict(os.environ, **{PROBE_ENV: "1"})
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
     with tempfile.TemporaryDirectory(prefix="prop-startup-") as data:
@@ -41,8 +52,9 @@ def measure_once(timeout_s: float = 60.0) -> dict:
     if not line:
         raise RuntimeError("the app did not report a shown window")
     info = json.loads(line)
-    info["process_to_window_s"] = shown
-    return info
+    return StartupRun(window_shown_s=float(info["window_shown_s"]), visible=bool(info["visible"]),
+                      title=str(info["title"]), torch_imported=bool(info["torch_imported"]),
+                      process_to_window_s=shown)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TypeVar
 
 from prop_desktop.ui.bridge import ThreadBridge
+
+Result = TypeVar("Result")
 
 
 def run_in_background(
     bridge: ThreadBridge,
-    fn: Callable[[], Any],
-    on_done: Callable[[Any], None] | None = None,
-    on_error: Callable[[BaseException], None] | None = None,
+    fn: Callable[[], Result],
+    on_done: Callable[[Result], object] | None = None,  # object: what a callback returns is ignored
+    on_error: Callable[[BaseException], object] | None = None,
     name: str = "ui-worker",
 ) -> threading.Thread:
     """Start `fn()` on a daemon thread; `on_done(result)` / `on_error(exc)` run later on the GUI thread."""

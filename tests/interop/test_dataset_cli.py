@@ -59,3 +59,19 @@ def test_import_then_export_from_the_command_line(real_household, tmp_path, caps
 
     assert main(["dataset", "import", "Ana", str(tmp_path / "nowhere")]) == 2
     assert "is not a LeRobot dataset folder" in capsys.readouterr().err
+
+
+def test_a_passphrase_protected_profile_imports_with_its_passphrase_on_stdin(tmp_path, monkeypatch, capsys):
+    import io
+    import sys
+
+    from prop_desktop.storage import Household
+    from tests.keys.keyring_fakes import MemoryKeyring
+
+    household = Household(tmp_path / "data", keyring_backend=MemoryKeyring())
+    household.create_profile("Ana", passphrase="violet tractor 47 lantern")
+    monkeypatch.setattr("prop_desktop.cli.dataset._household", lambda: household)
+    monkeypatch.setattr(sys, "stdin", io.StringIO("violet tractor 47 lantern\n"))
+    folder = str(FIXTURES / "lerobot_so101_with_video")
+    assert main(["dataset", "import", "Ana", folder, "--task", "pick", "--passphrase-stdin"]) == 0
+    assert "Imported 2 episode(s)" in capsys.readouterr().out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import SignalInstance
 from PySide6.QtWidgets import QVBoxLayout, QWidget
@@ -11,7 +11,7 @@ from prop_desktop.ui.widgets.banner import Banner
 
 if TYPE_CHECKING:
     from prop_desktop.services import App
-    from prop_desktop.services.models import ProfileInfo
+    from prop_desktop.services.models import ConnectionState, ProfileInfo
     from prop_desktop.ui.bridge import ThreadBridge
     from prop_desktop.ui.settings import UiSettings
 
@@ -27,6 +27,8 @@ class Window(Protocol):
     active_profile: ProfileInfo | None
     _last_active: tuple[str | None, str | None] | None  # cleared by a rename so every page shows the new name
     connection_changed: SignalInstance  # ConnectionState, on the GUI thread
+    profiles_loaded: SignalInstance  # list[ProfileInfo], the active one, KeyringStatus | BaseException | None
+    episodes_loaded: SignalInstance  # list[EpisodeInfo], BaseException | None
 
     def refresh_profiles(self) -> None: ...
 
@@ -58,6 +60,11 @@ class Page(QWidget):
         self.outer.addWidget(self.banner)
         window.connection_changed.connect(self._arm_state_for_banner)
 
+    def as_widget(self) -> QWidget:
+        """The page as the Qt parent of its dialogs and shortcuts: the protocols its parts see it through
+        (DriveView, RecordHost) cannot say that it is a QWidget."""
+        return self
+
     def show_error(self, exc: BaseException, prefix: str = "") -> None:
         """An error in the banner, in plain words; one about the arm's state (stopped, gone) goes away by
         itself once the arm is usable again."""
@@ -76,12 +83,12 @@ class Page(QWidget):
                                  "to use it again.", "warning", topic="arm")
         return True
 
-    def _arm_state_for_banner(self, state: Any) -> None:
+    def _arm_state_for_banner(self, state: ConnectionState) -> None:
         if state.connected and getattr(state.status, "value", state.status) == "connected":
             self.banner.resolve("arm")
 
     # --- hooks ------------------------------------------------------------------------------------------
-    def profile_changed(self, profile: Any) -> None:
+    def profile_changed(self, profile: ProfileInfo | None) -> None:
         """The active household member changed (or was renamed): repopulate everything profile-specific."""
 
     def page_shown(self) -> None:

@@ -3,7 +3,7 @@ a leader arm too (leader_slot.py)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
@@ -27,6 +27,10 @@ from prop_desktop.ui.pages.base import Page
 from prop_desktop.ui.pages.leader_slot import LeaderSlot
 from prop_desktop.ui.worker import run_in_background
 
+if TYPE_CHECKING:
+    from prop_desktop.services.models import ArmChoice, ConnectionState, PreflightReport, ProfileInfo
+    from prop_desktop.ui.pages.base import Window
+
 PREFLIGHT_COLUMNS = ("Joint", "ID", "Model", "Firmware", "Power", "Temp.", "Status")
 
 
@@ -35,9 +39,9 @@ class ConnectPage(Page):
     hint = ("Pick the robot arm plugged into this computer, or the built-in simulated arm to try everything "
             "without hardware.")
 
-    def __init__(self, window: Any) -> None:
+    def __init__(self, window: Window) -> None:
         super().__init__(window)
-        self.choices: list[Any] = []
+        self.choices: list[ArmChoice] = []
         self.auto_connect = False
         self._auto_connect_done = False
         self._connecting = False
@@ -141,7 +145,7 @@ class ConnectPage(Page):
         self.refresh_button.setEnabled(True)
         self.banner.show_message(f"Could not list the serial ports: {user_message(exc)}", "error")
 
-    def _show_choices(self, choices: list[Any]) -> None:
+    def _show_choices(self, choices: list[ArmChoice]) -> None:
         self.refresh_button.setEnabled(True)
         self.choices = list(choices)
         current = self.app.arm.state.choice
@@ -184,7 +188,7 @@ class ConnectPage(Page):
             self.diagnosis.setText(f"{c.arm_model.upper()} arm via {c.adapter or c.port}.")
         self._update_buttons()
 
-    def selected_choice(self) -> Any:
+    def selected_choice(self) -> ArmChoice | None:
         row = self.choice_list.currentRow()
         return self.choices[row] if 0 <= row < len(self.choices) else None
 
@@ -196,7 +200,7 @@ class ConnectPage(Page):
             return
         self.connect_choice(choice)
 
-    def connect_choice(self, choice: Any) -> None:
+    def connect_choice(self, choice: ArmChoice) -> None:
         if self._connecting:
             return
         if not choice.usable:
@@ -213,7 +217,7 @@ class ConnectPage(Page):
         run_in_background(self.bridge, lambda: self.app.arm.connect(choice), self._connected, self._connect_failed,
                           name="connect")
 
-    def _connected(self, _state: Any) -> None:
+    def _connected(self, _state: ConnectionState) -> None:
         self._connecting = False
         self._update_buttons()
         self.run_preflight()
@@ -239,7 +243,7 @@ class ConnectPage(Page):
         run_in_background(self.bridge, self.app.arm.disconnect, lambda _r: self._clear_preflight(),
                           lambda e: self.show_error(e), name="disconnect")
 
-    def _connection_changed(self, state: Any) -> None:
+    def _connection_changed(self, state: ConnectionState) -> None:
         status = getattr(state.status, "value", str(state.status))
         if status == "disconnected" and state.message and "No arm" not in state.message and self._was_connected:
             self.banner.show_message(state.message, "error", topic="arm")
@@ -268,7 +272,7 @@ class ConnectPage(Page):
             self.next_hint.setText(f"Connected. Next: record how {self.window_.active_profile.name} does a task "
                                    "(step 3).")
 
-    def profile_changed(self, profile: Any) -> None:
+    def profile_changed(self, profile: ProfileInfo | None) -> None:
         self._show_next_step()
 
     def _update_buttons(self) -> None:
@@ -298,7 +302,7 @@ class ConnectPage(Page):
         self.preflight_table.setRowCount(0)
         self.preflight_summary.setText("Connect an arm to check its servos.")
 
-    def _show_preflight(self, report: Any) -> None:
+    def _show_preflight(self, report: PreflightReport) -> None:
         self.preflight_table.setRowCount(len(report.servos))
         for r, s in enumerate(report.servos):
             cells = (

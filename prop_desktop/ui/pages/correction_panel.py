@@ -12,12 +12,12 @@ the person's sealed recording marked "correction" (listed on the Record page; ne
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QProgressBar, QPushButton
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QProgressBar, QPushButton, QWidget
 
 from prop_desktop.ui.messages import user_message
 from prop_desktop.ui.worker import run_in_background
@@ -26,7 +26,15 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QComboBox
 
     from prop_desktop.services import App
-    from prop_desktop.services.models import ModeChange, RecordingResult, TrainingProgress, TrainingResult
+    from prop_desktop.services.models import (
+        EpisodeInfo,
+        JointSample,
+        ModeChange,
+        RecordingResult,
+        TrainingProgress,
+        TrainingResult,
+    )
+    from prop_desktop.services.training_job import TrainingJob
     from prop_desktop.ui.bridge import ThreadBridge
     from prop_desktop.ui.widgets.banner import Banner
     from prop_desktop.ui.widgets.workspace_view import WorkspaceView
@@ -46,6 +54,8 @@ class DriveView(Protocol):
     personalized: bool
     _latest_q: np.ndarray | None  # the last measured joints, where a take-over starts
 
+    def as_widget(self) -> QWidget: ...
+
     def request_mode(self, personalized: bool) -> None: ...
 
     def stop(self) -> None: ...
@@ -57,19 +67,19 @@ class CorrectionPanel(QFrame):
     DRIVE_FIRST = "Take over while the arm drives Personalized: it stops where it is and you show it your way."
 
     def __init__(self, page: DriveView) -> None:
-        super().__init__(page)
+        super().__init__(page.as_widget())
         self.setObjectName("correctionPanel")
         self.page = page
         self.app = page.app
         self.taking_over = False  # the person has the arm (the policy is stopped)
         self.correcting = False  # a corrective motion is being recorded
         self.updating = False
-        self.saved: list[Any] = []  # EpisodeInfo of the corrections saved in this takeover
+        self.saved: list[EpisodeInfo] = []  # the corrections saved in this takeover
         self.last_update: TrainingResult | None = None
         self._gate: str | None = "Checking whether your skill can be corrected…"
         self._gate_asked = 0
-        self._job: Any = None
-        self._job_disconnects: list[Any] = []
+        self._job: TrainingJob | None = None
+        self._job_disconnects: list[Callable[[], None]] = []
 
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 4, 0, 4)
@@ -92,7 +102,7 @@ class CorrectionPanel(QFrame):
         self.status.setWordWrap(True)
         grid.addWidget(self.status, 2, 0, 1, 4)
         self._message = ""  # what the loop last said; the reason it is impossible wins while it is
-        shortcut = QShortcut(QKeySequence("Ctrl+T"), page)
+        shortcut = QShortcut(QKeySequence("Ctrl+T"), page.as_widget())
         shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         shortcut.activated.connect(self.toggle_take_over)
         page.workspace.top.clicked.connect(lambda y, x: self._clicked_top(x, y))
@@ -101,7 +111,7 @@ class CorrectionPanel(QFrame):
                              self.app.record.sample.connect(self._on_sample_worker)]
         self.update_controls()
 
-    def _button(self, name: str, text: str, slot: Any, tip: str) -> QPushButton:
+    def _button(self, name: str, text: str, slot: Callable[[], object], tip: str) -> QPushButton:
         b = QPushButton(text)
         b.setObjectName(name)
         b.setToolTip(tip)
@@ -239,7 +249,7 @@ class CorrectionPanel(QFrame):
         self._say("Click another point, or press Hand back.")
         self.update_controls()
 
-    def _on_sample_worker(self, s: Any) -> None:
+    def _on_sample_worker(self, s: JointSample) -> None:
         """Recording thread: the drawn arm follows the correction (a plain attribute swap, like the page's)."""
         if self.correcting:
             self.page._latest_q = np.asarray(s.q, dtype=float)

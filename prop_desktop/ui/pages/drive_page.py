@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QTimer
@@ -26,6 +26,9 @@ from prop_desktop.ui.widgets.joint_plot import JointPlot
 from prop_desktop.ui.widgets.workspace_view import WorkspaceView
 from prop_desktop.ui.worker import run_in_background
 
+if TYPE_CHECKING:
+    from prop_desktop.services.models import ConnectionState, DriveSample, DriveStatus, ModeChange, ProfileInfo
+
 
 class DrivePage(Page):
     title = "Let the arm do it"
@@ -43,7 +46,7 @@ class DrivePage(Page):
         self._pending = False
         self._latest_q: np.ndarray | None = None
         self._drawn_q: np.ndarray | None = None
-        self._status: Any = None
+        self._status: DriveStatus | None = None
 
         top = QHBoxLayout()
         top.addWidget(QLabel("Task:"))
@@ -173,7 +176,7 @@ class DrivePage(Page):
         run_in_background(self.bridge, lambda: self.app.drive.set_personalized(personalized), self._mode_answer,
                           self._mode_failed, name="drive-mode")
 
-    def _mode_answer(self, change: Any) -> None:
+    def _mode_answer(self, change: ModeChange) -> None:
         self._pending = False
         self._show_mode(change.personalized, change.reason)
 
@@ -227,7 +230,7 @@ class DrivePage(Page):
         run_in_background(self.bridge, lambda: self.app.drive.start(task, personalized=want), self._started,
                           self._start_failed, name="drive-start")
 
-    def _started(self, change: Any) -> None:
+    def _started(self, change: ModeChange) -> None:
         self._pending = False
         self.running = True
         self._ended_here = False
@@ -254,14 +257,14 @@ class DrivePage(Page):
         self._update_controls()
 
     # Driving thread: ring buffers and a plain list only.
-    def _on_sample_worker(self, s: Any) -> None:
+    def _on_sample_worker(self, s: DriveSample) -> None:
         self.measured.append(s.t, s.measured)
         self.commanded.append(s.t, s.commanded)
         with self._path_lock:
             self.path.append((s.t, tuple(s.measured), bool(s.personalized)))
         self._latest_q = np.asarray(s.measured, dtype=float)
 
-    def _on_status(self, status: Any) -> None:
+    def _on_status(self, status: DriveStatus) -> None:
         self._status = status
         # The policy decides 20 times a second; the arm's own control loop (Settings) runs faster underneath.
         self.rate_label.setText(f"{status.loop_hz:.0f} decisions/s" if status.running else "")
@@ -281,7 +284,7 @@ class DrivePage(Page):
         elif status.message and not status.running:
             self.drive_status.setText(status.message)
 
-    def _connection_changed(self, state: Any) -> None:
+    def _connection_changed(self, state: ConnectionState) -> None:
         if not state.connected and self.running:
             self.running = False
             self.banner.show_message(f"The arm stopped: {state.message}", "error", topic="arm")
@@ -305,7 +308,7 @@ class DrivePage(Page):
             self.workspace.add_trail_point(points[-1])
 
     # --- page hooks --------------------------------------------------------------------------------------
-    def profile_changed(self, profile: Any) -> None:
+    def profile_changed(self, profile: ProfileInfo | None) -> None:
         self.corrections.profile_changed()
         # Someone else now uses the arm: never carry the previous person's mode over.
         if self.running:
@@ -326,7 +329,7 @@ class DrivePage(Page):
             run_in_background(self.bridge, self.app.drive.can_personalize, self._show_possible, lambda _e: None,
                               name="can-personalize")
 
-    def _show_possible(self, change: Any) -> None:
+    def _show_possible(self, change: ModeChange) -> None:
         """Before anyone clicks: say whether Personalized is available for the active person, and why not."""
         if self.personalized or self.running or self._pending:
             return

@@ -4,7 +4,7 @@ servo, and calibrated with the same wizard; its calibration is kept per adapter,
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
@@ -12,6 +12,8 @@ from prop_desktop.ui.messages import show_error, user_message
 from prop_desktop.ui.worker import run_in_background
 
 if TYPE_CHECKING:
+    from prop_desktop.services.models import ArmChoice, ConnectionState, PreflightReport
+    from prop_desktop.ui.calibration_wizard import CalibrationWizardDialog
     from prop_desktop.ui.pages.base import Page
 
 
@@ -21,9 +23,9 @@ class LeaderSlot(QGroupBox):
         self.setObjectName("leaderSlot")
         self.page = page
         self.app = page.app
-        self.choices: list[Any] = []
+        self.choices: list[ArmChoice] = []
         self._busy = False
-        self.wizard: Any = None
+        self.wizard: CalibrationWizardDialog | None = None
         layout = QVBoxLayout(self)
         row = QHBoxLayout()
         self.choice_combo = QComboBox()
@@ -37,7 +39,7 @@ class LeaderSlot(QGroupBox):
         row.addWidget(self.connect_button)
         self.disconnect_button = QPushButton("Disconnect")
         self.disconnect_button.setObjectName("disconnectLeader")
-        self.disconnect_button.clicked.connect(self.disconnect)
+        self.disconnect_button.clicked.connect(self.disconnect_leader)
         row.addWidget(self.disconnect_button)
         self.check_button = QPushButton("Check servos")
         self.check_button.setObjectName("checkLeader")
@@ -60,7 +62,7 @@ class LeaderSlot(QGroupBox):
                           lambda e: self.status_label.setText(f"Could not list the ports: {user_message(e)}"),
                           name="leader-ports")
 
-    def _show_choices(self, choices: list[Any]) -> None:
+    def _show_choices(self, choices: list[ArmChoice]) -> None:
         self.choices = list(choices)
         current = self.app.leader.state.choice
         self.choice_combo.blockSignals(True)
@@ -74,7 +76,7 @@ class LeaderSlot(QGroupBox):
         self.choice_combo.blockSignals(False)
         self._show_choice()
 
-    def selected_choice(self) -> Any:
+    def selected_choice(self) -> ArmChoice | None:
         i = self.choice_combo.currentIndex()
         return self.choices[i] if 0 <= i < len(self.choices) else None
 
@@ -100,7 +102,7 @@ class LeaderSlot(QGroupBox):
         run_in_background(self.page.bridge, lambda: self.app.leader.connect(choice), self._connected,
                           self._failed, name="connect-leader")
 
-    def _connected(self, _state: Any) -> None:
+    def _connected(self, _state: ConnectionState) -> None:
         self._busy = False
         self.run_preflight()
 
@@ -109,7 +111,7 @@ class LeaderSlot(QGroupBox):
         self._update_buttons()
         self.status_label.setText(f"⚠ Could not connect the leader arm: {user_message(exc)}")
 
-    def disconnect(self) -> None:
+    def disconnect_leader(self) -> None:  # not `disconnect`: that would hide QObject.disconnect
         run_in_background(self.page.bridge, self.app.leader.disconnect, lambda _r: None,
                           lambda e: self.status_label.setText(user_message(e)), name="disconnect-leader")
 
@@ -119,7 +121,7 @@ class LeaderSlot(QGroupBox):
                           lambda e: self.status_label.setText(f"Leader servo check failed: {user_message(e)}"),
                           name="leader-preflight")
 
-    def _show_preflight(self, report: Any) -> None:
+    def _show_preflight(self, report: PreflightReport) -> None:
         models = sorted({s.model for s in report.servos if s.model})
         text = (f"✔ {len(report.servos)} servos answered ({', '.join(models)}). {report.summary}" if report.ok
                 else f"⚠ {report.summary}")
@@ -136,7 +138,7 @@ class LeaderSlot(QGroupBox):
         self.wizard = CalibrationWizardDialog(driver, self.page.bridge, self.page)
         self.wizard.open()
 
-    def _state_changed(self, state: Any) -> None:
+    def _state_changed(self, state: ConnectionState) -> None:
         self.status_label.setText(state.message)
         self._update_buttons()
 

@@ -3,10 +3,11 @@ passphrase, restore; a banner when the keyring cannot keep keys safely."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QDialog,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -30,8 +31,12 @@ from prop_desktop.ui.profile_dialogs import (
 from prop_desktop.ui.widgets.banner import Banner
 from prop_desktop.ui.worker import run_in_background
 
+if TYPE_CHECKING:
+    from prop_desktop.services.models import CreatedProfile, KeyringStatus, ProfileInfo
+    from prop_desktop.ui.pages.base import Window
 
-def access_word(profile: Any) -> str:
+
+def access_word(profile: ProfileInfo) -> str:
     """What the card says about who may use the profile: "Shared", "Locked" or "Unlocked"."""
     if not profile.has_passphrase:
         return "Shared"
@@ -39,7 +44,7 @@ def access_word(profile: Any) -> str:
 
 
 class ProfileCard(QFrame):
-    def __init__(self, page: ProfilesPage, profile: Any, active: bool) -> None:
+    def __init__(self, page: ProfilesPage, profile: ProfileInfo, active: bool) -> None:
         super().__init__()
         self.profile = profile
         self.setObjectName("profileCard")
@@ -108,7 +113,7 @@ class ProfilesPage(Page):
     hint = ("Each person in the household gets a profile with their own secret key. Only that key makes the arm "
             "do things their way.")
 
-    def __init__(self, window: Any) -> None:
+    def __init__(self, window: Window) -> None:
         super().__init__(window)
         self.keyring_banner = Banner(self, closable=False)
         self.outer.insertWidget(0, self.keyring_banner)
@@ -147,7 +152,7 @@ class ProfilesPage(Page):
         self.outer.addWidget(self.empty_hint)
         self.outer.addWidget(scroll, 1)
         self.card_widgets: list[ProfileCard] = []
-        self.dialog: Any = None
+        self.dialog: QDialog | None = None  # the one open dialog, kept referenced (and reachable by tests)
         self._keyring_ok = True
         window.profiles_loaded.connect(self._profiles_loaded)
 
@@ -158,7 +163,8 @@ class ProfilesPage(Page):
     def refresh(self) -> None:
         self.window_.refresh_profiles()
 
-    def _profiles_loaded(self, profiles: list[Any], active: Any, keyring_status: Any) -> None:
+    def _profiles_loaded(self, profiles: list[ProfileInfo], active: ProfileInfo | None,
+                         keyring_status: KeyringStatus | BaseException | None) -> None:
         self._show_keyring(keyring_status)
         for card in self.card_widgets:
             card.setParent(None)
@@ -170,7 +176,7 @@ class ProfilesPage(Page):
             self.card_widgets.append(card)
         self.empty_hint.setVisible(not profiles)
 
-    def _show_keyring(self, status: Any) -> None:
+    def _show_keyring(self, status: KeyringStatus | BaseException | None) -> None:
         if isinstance(status, BaseException) or status is None:
             text = user_message(status) if isinstance(status, BaseException) else "unknown"
             self.keyring_banner.show_message(f"The keyring cannot be reached: {text}", "error")
@@ -214,12 +220,12 @@ class ProfilesPage(Page):
 
     # --- create ------------------------------------------------------------------------------------------
     def open_new_profile(self) -> NewProfileDialog:
-        self.dialog = NewProfileDialog(self._create, self)
-        self.dialog.open()
-        return self.dialog
+        dialog = self.dialog = NewProfileDialog(self._create, self)
+        dialog.open()
+        return dialog
 
     def _create(self, name: str, passphrase: str | None, shared: bool, dlg: NewProfileDialog) -> None:
-        def done(created: Any) -> None:
+        def done(created: CreatedProfile) -> None:
             dlg.accept()
             # Whoever adds a member is usually that person, about to record: make them the one using the arm.
             if not self.window_.moving_activity():
@@ -228,7 +234,7 @@ class ProfilesPage(Page):
             self.dialog = RecoveryCodeDialog(created.profile.name, created.recovery_code, self)
             self.dialog.open()
 
-        def create() -> Any:
+        def create() -> CreatedProfile:
             # The passphrase was just typed: keep the key open for this session instead of asking again.
             return self.app.profiles.create(name, passphrase, keep_open=True, shared=shared)
 
@@ -241,18 +247,18 @@ class ProfilesPage(Page):
             profiles = self.app.profiles.list()
         except Exception:  # noqa: BLE001
             profiles = []
-        self.dialog = RestoreDialog(profiles, self._restore, self)
-        self.dialog.open()
-        return self.dialog
+        dialog = self.dialog = RestoreDialog(profiles, self._restore, self)
+        dialog.open()
+        return dialog
 
     def _restore(self, request: RestoreRequest, dlg: RestoreDialog) -> None:
-        def done(profile: Any) -> None:
+        def done(profile: ProfileInfo) -> None:
             dlg.accept()
             self.window_.refresh_profiles()
             self.banner.show_message(f"{profile.name}'s key is back. Their recordings and personal skill can be "
                                      "used again.", "success")
 
-        def restore() -> Any:
+        def restore() -> ProfileInfo:
             return self.app.profiles.restore(request.code, profile_id=request.profile_id, name=request.name,
                                              passphrase=request.passphrase,
                                              current_passphrase=request.current_passphrase, shared=request.shared)
@@ -260,9 +266,9 @@ class ProfilesPage(Page):
         run_in_background(self.bridge, restore, done, lambda e: dlg.show_error(user_message(e)), name="restore")
 
     # --- rename / passphrase / delete --------------------------------------------------------------------
-    def rename(self, profile: Any) -> TextDialog:
+    def rename(self, profile: ProfileInfo) -> TextDialog:
         def submit(new_name: str, dlg: TextDialog) -> None:
-            def done(_p: Any) -> None:
+            def done(_p: ProfileInfo) -> None:
                 dlg.accept()
                 self.window_._last_active = None  # a rename of the active member shows on every page
                 self.window_.refresh_profiles()
@@ -270,13 +276,13 @@ class ProfilesPage(Page):
             run_in_background(self.bridge, lambda: self.app.profiles.rename(profile.id, new_name), done,
                               lambda e: dlg.show_error(user_message(e)), name="rename")
 
-        self.dialog = TextDialog(f"Rename {profile.name}", "New name", profile.name, submit, self)
-        self.dialog.open()
-        return self.dialog
+        dialog = self.dialog = TextDialog(f"Rename {profile.name}", "New name", profile.name, submit, self)
+        dialog.open()
+        return dialog
 
-    def change_passphrase(self, profile: Any) -> ChangePassphraseDialog:
+    def change_passphrase(self, profile: ProfileInfo) -> ChangePassphraseDialog:
         def submit(new: str | None, old: str | None, dlg: ChangePassphraseDialog) -> None:
-            def done(_r: Any) -> None:
+            def done(_r: None) -> None:
                 dlg.accept()
                 self.refresh()
                 self.banner.show_message(
@@ -285,17 +291,17 @@ class ProfilesPage(Page):
             run_in_background(self.bridge, lambda: self.app.profiles.set_passphrase(profile.id, new, old), done,
                               lambda e: dlg.show_error(user_message(e)), name="passphrase")
 
-        self.dialog = ChangePassphraseDialog(profile, submit, self)
-        self.dialog.open()
-        return self.dialog
+        dialog = self.dialog = ChangePassphraseDialog(profile, submit, self)
+        dialog.open()
+        return dialog
 
-    def delete(self, profile: Any) -> None:
+    def delete(self, profile: ProfileInfo) -> None:
         if self.window_.moving_activity() and self._is_active(profile):
             show_error(self, "Please stop first", "The arm is moving for this person. Stop it before deleting.")
             return
 
         def confirmed() -> None:
-            def done(warnings: Any) -> None:
+            def done(warnings: list[str]) -> None:
                 self.window_.refresh_profiles()
                 extra = (" Note: " + " ".join(warnings)) if warnings else ""
                 self.banner.show_message(f"{profile.name} was deleted. Their data can no longer be read.{extra}",
@@ -314,6 +320,6 @@ class ProfilesPage(Page):
             destructive=True,
         )
 
-    def _is_active(self, profile: Any) -> bool:
+    def _is_active(self, profile: ProfileInfo) -> bool:
         active = self.window_.active_profile
         return active is not None and active.id == profile.id

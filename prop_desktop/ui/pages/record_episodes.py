@@ -3,11 +3,12 @@ export/import buttons. Replaying is the page's (it moves the arm and shares the 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QDialog,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
@@ -23,6 +24,7 @@ from prop_desktop.ui.profile_dialogs import TextDialog
 from prop_desktop.ui.worker import run_in_background
 
 if TYPE_CHECKING:
+    from prop_desktop.services.models import EpisodeInfo
     from prop_desktop.ui.pages.record_host import RecordHost
 
 # The table's "How" column.
@@ -34,8 +36,8 @@ class RecordingsBox(QGroupBox):
     def __init__(self, page: RecordHost) -> None:
         super().__init__("Your recordings for this profile")
         self.page = page
-        self.episodes: list[Any] = []
-        self.dialog: Any = None
+        self.episodes: list[EpisodeInfo] = []
+        self.dialog: QDialog | None = None  # the open rename/delete dialog, kept referenced
         self._error_shown = False
         el = QVBoxLayout(self)
         self.table = QTableWidget(0, len(EPISODE_COLUMNS))
@@ -68,7 +70,7 @@ class RecordingsBox(QGroupBox):
         self.lerobot = LeRobotActions(page, erow)
         el.addLayout(erow)
 
-    def show_episodes(self, episodes: list[Any], error: BaseException | None, titles: dict[str, str]) -> None:
+    def show_episodes(self, episodes: list[EpisodeInfo], error: BaseException | None, titles: dict[str, str]) -> None:
         """Fill the table (keeping the selection); `titles`: task name -> what people read."""
         self.episodes = list(episodes)
         banner = self.page.banner
@@ -101,7 +103,7 @@ class RecordingsBox(QGroupBox):
         ep = self.selected_episode()
         return None if ep is None else ep.id
 
-    def selected_episode(self) -> Any:
+    def selected_episode(self) -> EpisodeInfo | None:
         rows = self.table.selectionModel().selectedRows() if self.table.selectionModel() else []
         if not rows:
             return None
@@ -141,14 +143,14 @@ class RecordingsBox(QGroupBox):
         page = self.page
 
         def submit(name: str, dlg: TextDialog) -> None:
-            def done(_r: Any) -> None:
+            def done(_r: EpisodeInfo) -> None:
                 dlg.accept()
                 page.refresh_episodes()
 
             run_in_background(page.bridge, lambda: page.app.record.rename_episode(ep.id, name), done,
                               lambda e: dlg.show_error(user_message(e)), name="rename-episode")
 
-        self.dialog = TextDialog("Rename recording", "Name", ep.name, submit, page)
+        self.dialog = TextDialog("Rename recording", "Name", ep.name, submit, page.as_widget())
         self.dialog.open()
 
     def delete_selected(self) -> None:
@@ -160,9 +162,9 @@ class RecordingsBox(QGroupBox):
         def confirmed() -> None:
             run_in_background(page.bridge, lambda: page.app.record.delete_episode(ep.id),
                               lambda _r: page.refresh_episodes(),
-                              lambda e: show_error(page, "Could not delete", e), name="delete-episode")
+                              lambda e: show_error(page.as_widget(), "Could not delete", e), name="delete-episode")
 
-        self.dialog = ask(page, "Delete this recording?", f"Delete “{ep.name}”? This cannot be undone.",
+        self.dialog = ask(page.as_widget(), "Delete this recording?", f"Delete “{ep.name}”? This cannot be undone.",
                           "Delete", confirmed, destructive=True)
 
     def update_controls(self, connected_ok: bool, has_profile: bool, busy: bool, replaying: bool) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from PySide6.QtWidgets import QComboBox, QLabel
+    from PySide6.QtWidgets import QComboBox, QLabel, QWidget
 
     from prop_desktop.services import App
     from prop_desktop.ui.bridge import ThreadBridge
@@ -23,6 +23,8 @@ class RecordHost(Protocol):
     task_combo: QComboBox
     recording: bool
     replaying: bool
+
+    def as_widget(self) -> QWidget: ...
 
     def current_task(self) -> str | None: ...
 

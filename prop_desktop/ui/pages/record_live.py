@@ -4,12 +4,15 @@ and the live joint plot (measured solid, commanded dashed)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from prop_desktop.ui.ring_buffer import RingBuffer
 from prop_desktop.ui.widgets.joint_plot import JointPlot
+
+if TYPE_CHECKING:
+    from prop_desktop.services.models import EpisodeInfo, RecordingStatus
 
 
 class LivePanel(QWidget):
@@ -50,7 +53,7 @@ class LivePanel(QWidget):
         self.plot.set_degrees(degrees)
         rl.addWidget(self.plot, 1)
 
-    def show_status(self, status: Any, replaying: bool) -> None:
+    def show_status(self, status: RecordingStatus, replaying: bool) -> None:
         """A running recording's or replay's live numbers (a few times a second)."""
         if status.running and replaying:
             self.rate_label.setText("Replaying")
@@ -61,7 +64,7 @@ class LivePanel(QWidget):
             if status.message:
                 self.status_label.setText(status.message)
 
-    def show_saved(self, ep: Any) -> None:
+    def show_saved(self, ep: EpisodeInfo) -> None:
         # The saved numbers are the true ones (the live counter is refreshed a few times a second).
         self.rate_label.setText(f"{ep.rate_hz:.0f} samples/s")
         self.samples_label.setText(f"{ep.samples} samples · {ep.duration_s:.1f} s")

@@ -8,7 +8,7 @@ recordings table (record_episodes.py)."""
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer
@@ -28,6 +28,16 @@ from prop_desktop.ui.pages.record_hand_tab import HandTab, hand_on_follower, han
 from prop_desktop.ui.pages.record_live import LivePanel
 from prop_desktop.ui.ring_buffer import RingBuffer
 
+if TYPE_CHECKING:
+    from prop_desktop.services.models import (
+        EpisodeInfo,
+        JointSample,
+        ProfileInfo,
+        RecordingResult,
+        RecordingStatus,
+    )
+    from prop_desktop.ui.pages.base import Window
+
 CLICK_TAB, HAND_TAB, LEADER_TAB = 0, 1, 2
 MODES = ("click", "hand", "leader")  # by tab
 
@@ -37,7 +47,9 @@ class RecordPage(Page):
     hint = ("Pick a task, then click where the gripper should go (it moves there and records the motion), or "
             "move the arm by hand or with a leader arm. Three or more recordings are a good start.")
 
-    def __init__(self, window: Any) -> None:
+    status_label: QLabel  # the live panel's (an alias made below): the hand tabs' callbacks write to it
+
+    def __init__(self, window: Window) -> None:
         super().__init__(window)
         self.buffer = RingBuffer(capacity=2000, width=6)
         self.goal_buffer = RingBuffer(capacity=2000, width=6)
@@ -47,8 +59,8 @@ class RecordPage(Page):
         self._latest_q: np.ndarray | None = None
         self._drawn_q: np.ndarray | None = None
         self._t0 = 0.0
-        self._last_status: Any = None
-        self.last_result: Any = None
+        self._last_status: RecordingStatus | None = None
+        self.last_result: RecordingResult | None = None
 
         top = QHBoxLayout()
         top.addWidget(QLabel("What are you teaching?"))
@@ -171,7 +183,8 @@ class RecordPage(Page):
             view.set_scene(scene.obj, None if same else scene.target)
 
     def current_task(self) -> str | None:
-        return self.task_combo.currentData()
+        task: str | None = self.task_combo.currentData()  # a task's id, or None while there is none
+        return task
 
     # --- targets (point and click): the click tab's --------------------------------------------------------
     @property
@@ -240,17 +253,17 @@ class RecordPage(Page):
         self._t0 = time.monotonic()
 
     # Called on the recording worker thread: only the thread-safe ring buffers and a plain attribute.
-    def _on_sample_worker(self, sample: Any) -> None:
+    def _on_sample_worker(self, sample: JointSample) -> None:
         self.buffer.append(sample.t, sample.q)
         if sample.goal is not None:
             self.goal_buffer.append(sample.t, sample.goal)
         self._latest_q = np.asarray(sample.q, dtype=float)
 
-    def _on_status(self, status: Any) -> None:
+    def _on_status(self, status: RecordingStatus) -> None:
         self._last_status = status
         self.live.show_status(status, self.replaying)
 
-    def _on_finished(self, result: Any) -> None:
+    def _on_finished(self, result: RecordingResult) -> None:
         was_replay = self.replaying
         self.recording = False
         self.replaying = False
@@ -293,7 +306,7 @@ class RecordPage(Page):
         self.hand_tab.show_pose(q)
 
     # --- episodes ----------------------------------------------------------------------------------------
-    def profile_changed(self, profile: Any) -> None:
+    def profile_changed(self, profile: ProfileInfo | None) -> None:
         self.clear_targets()
         self.reset_live()
         self.recordings.clear()
@@ -309,16 +322,16 @@ class RecordPage(Page):
     def refresh_episodes(self) -> None:
         self.window_.refresh_episodes()
 
-    def _episodes_loaded(self, episodes: list[Any], error: BaseException | None) -> None:
+    def _episodes_loaded(self, episodes: list[EpisodeInfo], error: BaseException | None) -> None:
         titles = {name: t.title for name, t in getattr(self, "_tasks", {}).items()}
         self.recordings.show_episodes(episodes, error, titles)
         self.update_controls()
 
     @property
-    def episodes(self) -> list[Any]:
+    def episodes(self) -> list[EpisodeInfo]:
         return self.recordings.episodes
 
-    def selected_episode(self) -> Any:
+    def selected_episode(self) -> EpisodeInfo | None:
         return self.recordings.selected_episode()
 
     def toggle_replay(self) -> None:

@@ -4,7 +4,7 @@ how strongly it follows you."""
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
@@ -26,6 +26,19 @@ from prop_desktop.ui.settings import TRAINING_EFFORT
 from prop_desktop.ui.widgets.joint_plot import LossPlot
 from prop_desktop.ui.widgets.privacy_plots import PrivacyPlots
 from prop_desktop.ui.worker import run_in_background
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from prop_desktop.services.models import (
+        AlphaMetrics,
+        EpisodeInfo,
+        PrivacyReport,
+        ProfileInfo,
+        TrainingProgress,
+        TrainingResult,
+    )
+    from prop_desktop.services.training_job import TrainingJob
 
 # Loss terms the engine reports, in plain words; anything not listed (stage counters, gate checks) is not
 # a curve a person needs to watch.
@@ -57,12 +70,12 @@ class TrainPage(Page):
 
     def __init__(self, window: Window) -> None:
         super().__init__(window)
-        self.job: Any = None
-        self.result: Any = None
-        self._progress: Any = None  # latest TrainingProgress, written by the training thread
+        self.job: TrainingJob | None = None
+        self.result: TrainingResult | None = None
+        self._progress: TrainingProgress | None = None  # the latest, written by the training thread
         self._loss_points: list[tuple[int, dict[str, float]]] = []
         self._lock = threading.Lock()
-        self._job_disconnects: list[Any] = []
+        self._job_disconnects: list[Callable[[], None]] = []
         self._loss_history: list[tuple[int, dict[str, float]]] = []  # the running job's whole curve
         self._skill_for: str | None = None  # the profile whose stored skill the report and slider show
         self._skill: SkillSummary | None = None
@@ -158,7 +171,7 @@ class TrainPage(Page):
     # The page owns no per-profile state: what it shows about a person's skill (report, α) is read back from
     # the sealed adapter each time that person becomes active. A training job belongs to the profile that
     # started it and keeps running across a switch (one job at a time on this computer).
-    def profile_changed(self, profile: Any) -> None:
+    def profile_changed(self, profile: ProfileInfo | None) -> None:
         self._clear_skill_view()
         self.episode_list.clear()
         self._skill_for = None
@@ -186,7 +199,7 @@ class TrainPage(Page):
             self.loss_plot.add_point(step, {LOSS_LABELS[k]: v for k, v in losses.items() if k in LOSS_LABELS})
         self._poll_progress()
 
-    def _show_skill(self, profile: Any) -> None:
+    def _show_skill(self, profile: ProfileInfo | None) -> None:
         """This person's current personal skill, with its privacy report and α (read off the GUI thread: it
         unseals metadata, so only when the page is shown, and never to ask a passphrase just for this)."""
         self.skill_label.setText("")
@@ -242,7 +255,7 @@ class TrainPage(Page):
     def refresh_episodes(self) -> None:
         self.window_.refresh_episodes()
 
-    def _episodes_loaded(self, episodes: list[Any], _error: BaseException | None) -> None:
+    def _episodes_loaded(self, episodes: list[EpisodeInfo], _error: BaseException | None) -> None:
         checked = {self.episode_list.item(i).data(Qt.ItemDataRole.UserRole)
                    for i in range(self.episode_list.count())
                    if self.episode_list.item(i).checkState() == Qt.CheckState.Checked}
@@ -317,7 +330,7 @@ class TrainPage(Page):
         self._job_disconnects = []
 
     # Training thread: store, never touch widgets.
-    def _on_progress_worker(self, progress: Any) -> None:
+    def _on_progress_worker(self, progress: TrainingProgress) -> None:
         self._progress = progress
         if progress.losses:
             with self._lock:
@@ -352,9 +365,10 @@ class TrainPage(Page):
         self.eta_label.setText("Cancelling…")
         self.cancel_button.setEnabled(False)
         job = self.job
+        assert job is not None  # _is_training_here() said so
         threading.Thread(target=job.cancel, name="cancel-training", daemon=True).start()
 
-    def _on_finished(self, result: Any) -> None:
+    def _on_finished(self, result: TrainingResult) -> None:
         job = self.job
         if job is None:
             return
@@ -394,7 +408,7 @@ class TrainPage(Page):
         self._update_controls()
 
     # --- report and merge α ------------------------------------------------------------------------------
-    def show_report(self, report: Any) -> None:
+    def show_report(self, report: PrivacyReport) -> None:
         self.verdict.setText(report.verdict)
         self.privacy_plots.show_report(report)
 
@@ -413,7 +427,7 @@ class TrainPage(Page):
         alpha, self._alpha_pending = self._alpha_pending, None
         self._alpha_busy = True
 
-        def done(metrics: Any) -> None:
+        def done(metrics: AlphaMetrics) -> None:
             self._alpha_busy = False
             self._show_alpha(metrics)
             if self._alpha_pending is not None:
@@ -426,7 +440,7 @@ class TrainPage(Page):
         skills = self.app.training.skills
         run_in_background(self.bridge, lambda: skills.evaluate_alpha(alpha, profile_id), done, failed, name="alpha")
 
-    def _show_alpha(self, m: Any) -> None:
+    def _show_alpha(self, m: AlphaMetrics) -> None:
         self.alpha_metrics.setText(
             f"At {m.alpha:.2f}: follows your recordings {m.personalization_score * 100:.0f}% "
             f"(error {m.personalization_error:.3f}) · tasks you did not show differ from the general way by "
@@ -441,7 +455,7 @@ class TrainPage(Page):
         alpha = self.alpha_slider.value() / 100.0
         skills = self.app.training.skills
 
-        def done(m: Any) -> None:
+        def done(m: AlphaMetrics) -> None:
             self._show_alpha(m)
             self.banner.show_message(f"Saved: the arm now follows your recordings at {alpha:.2f}.", "success")
 
@@ -465,7 +479,7 @@ class TrainPage(Page):
             text = f"{n} of {total} recordings ticked." + ("" if n else " Tick at least one to train.")
         self.selection_label.setText(text)
         self.start_button.setEnabled(active is not None and n > 0 and not self.training)
-        self.cancel_button.setEnabled(self._is_training_here() and not self.job.cancelling)
+        self.cancel_button.setEnabled(self.job is not None and self._is_training_here() and not self.job.cancelling)
         self.episode_list.setEnabled(not self._is_training_here())
 
     def _job_owner_name(self) -> str:
@@ -475,7 +489,7 @@ class TrainPage(Page):
                 return str(p.name)
         return "someone else"
 
-    def _active(self) -> Any:
+    def _active(self) -> ProfileInfo | None:
         return self.window_.active_profile
 
     def is_moving(self) -> str | None:

@@ -35,7 +35,9 @@ class Banner(QWidget):
         policy = self.sizePolicy()
         policy.setRetainSizeWhenHidden(True)
         self.setSizePolicy(policy)
-        margins = self.layout().contentsMargins()
+        layout = self.layout()
+        assert layout is not None  # built in __init__
+        margins = layout.contentsMargins()
         line = self.label.fontMetrics().lineSpacing()
         self.setFixedHeight(lines * line + margins.top() + margins.bottom() + 4)
 

@@ -101,7 +101,8 @@ class JointPlot(QWidget):
     def _set_units_label(self) -> None:
         self.plot.setLabel("left", "angle (degrees)" if self.degrees else "angle (radians)")
 
-    def _draw(self, buffer: RingBuffer, curves: list, t_end: float | None) -> tuple[float, float] | None:
+    def _draw(self, buffer: RingBuffer, curves: list[pg.PlotDataItem],
+              t_end: float | None) -> tuple[float, float] | None:
         t, v = buffer.snapshot()
         if t.shape[0] == 0 or t_end is None:
             for c in curves:
@@ -124,10 +125,10 @@ class JointPlot(QWidget):
         self.redraws += 1
         ends = [b.snapshot()[0][-1] for b in (self.buffer, self.dashed) if b is not None and b.total > 0]
         t_end = float(max(ends)) if ends else None
-        spans = [self._draw(self.buffer, self.curves, t_end)]
+        drawn = [self._draw(self.buffer, self.curves, t_end)]
         if self.dashed is not None:
-            spans.append(self._draw(self.dashed, self.dashed_curves, t_end))
-        spans = [s for s in spans if s is not None]
+            drawn.append(self._draw(self.dashed, self.dashed_curves, t_end))
+        spans = [s for s in drawn if s is not None]
         if spans:
             self._fit_y(min(s[0] for s in spans), max(s[1] for s in spans))
 

@@ -8,6 +8,7 @@ gets the viewport's size, and never less than its minimum: it scrolls only when 
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QFrame, QScrollArea, QWidget
 
 
@@ -20,9 +21,11 @@ class PageScroll(QScrollArea):
         page.installEventFilter(self)  # its minimum changes when its content does (a LayoutRequest)
 
     def page(self) -> QWidget:
-        return self.widget()
+        page = self.widget()
+        assert page is not None  # set in __init__, never taken
+        return page
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt override
         super().resizeEvent(event)
         self._fit()
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
 from prop_desktop.ui.widgets.joint_plot import cache_axes, legend_label
+
+if TYPE_CHECKING:
+    from prop_desktop.services.models import PrivacyReport
 
 RIGHT = "#7c3aed"
 OTHER = "#0f766e"
@@ -56,7 +59,7 @@ class PrivacyPlots(QWidget):
         self.bars.getAxis("bottom").setTicks(None)
         self.labels, self.scores = [], []
 
-    def show_report(self, report: Any) -> None:
+    def show_report(self, report: PrivacyReport) -> None:
         self.clear()
         entries = [(report.right_key, RIGHT), (report.no_key, OTHER), (report.random_keys, OTHER)]
         entries += [(s, OTHER) for s in report.other_profiles]
