@@ -196,7 +196,8 @@ def record_click_demo(qtbot, window, targets: list[tuple[float, float, float]], 
     click(qtbot, page.record_button)
     qtbot.waitUntil(lambda: page.recording, timeout=5000)
     qtbot.waitUntil(lambda: not page.recording, timeout=timeout)
-    qtbot.waitUntil(lambda: page.episode_table.rowCount() == before + 1, timeout=5000)
+    # The list is reloaded on a worker (each recording is opened to list it): seconds on a loaded machine.
+    qtbot.waitUntil(lambda: page.episode_table.rowCount() == before + 1, timeout=30_000)
     return page.last_result
 
 
