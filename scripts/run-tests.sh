@@ -25,7 +25,7 @@ export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 # then tests/ui headless) and everything else. Each shard has its own D-Bus session and gnome-keyring, its own
 # pytest temp folder and one torch thread, so they share nothing but the CPU. Most of the suite waits on
 # real-time I/O (the simulated arm at its control rate) or on a 1-thread training subprocess, so two shards
-# take about half the time of one (measured below in the README's test section).
+# take about 7 minutes where one took 10-11 (2 cores, quiet; the README's test section has the numbers).
 # With extra arguments (a -k filter, a path) everything runs in one process, as a developer expects.
 keyring_pytest=(dbus-run-session -- bash scripts/with-keyring.sh)
 xvfb_pytest=(dbus-run-session -- bash scripts/with-keyring.sh env -u QT_QPA_PLATFORM PROP_DESKTOP_XVFB=1
