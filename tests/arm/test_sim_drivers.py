@@ -12,18 +12,12 @@ from prop_desktop.arm.errors import PortError, RegisterError
 from prop_desktop.arm.protocols import make_bus
 from prop_desktop.arm.sim import SimulatedArm
 
+from ..waiting import wait_until
+
 IDS = [1, 2, 3, 4, 5, 6]
 BOTH = pytest.mark.parametrize("sim_arm", ["feetech", "dynamixel"], indirect=True)
 MODELS = {"feetech": [777] * 6, "dynamixel": [1060, 1060, 1200, 1200, 1200, 1200]}
 
-
-def wait_until(predicate, timeout: float = 2.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 @BOTH

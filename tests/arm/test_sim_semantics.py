@@ -12,16 +12,10 @@ from prop_desktop.arm.errors import RegisterError, ServoError, ServoTimeout
 from prop_desktop.arm.protocols import make_bus
 from prop_desktop.arm.sim import SimulatedArm
 
+from ..waiting import wait_until
+
 IDS = [1, 2, 3, 4, 5, 6]
 
-
-def wait_until(predicate, timeout: float = 2.0) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return predicate()
 
 
 @pytest.mark.timeout(30)

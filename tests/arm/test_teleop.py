@@ -4,8 +4,7 @@ the follower's rails (ramp-in, range, speed clamp), and an unplugged arm stops c
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -15,15 +14,10 @@ from prop_desktop.arm.arm import Arm
 from prop_desktop.arm.recording import Recorder
 from prop_desktop.arm.teleop import check_pair
 
+from ..waiting import wait_until
+
 PAIRS = [("so101", "so101_leader"), ("koch", "koch_leader")]
 
-
-def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Wait for a state (polled), failing the test if it never comes."""
-    end = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < end, "the expected state never came"
-        time.sleep(0.005)
 
 
 @pytest.fixture(params=PAIRS, ids=[p[0] for p in PAIRS])
@@ -96,7 +90,7 @@ def test_unplugging_either_arm_stops_cleanly_and_keeps_the_recording(so101_pair,
     assert leader.sim is not None and follower.sim is not None
     rec = Recorder(follower, "leader", leader=leader, rate_hz=100)
     rec.start()
-    wait_for(lambda: rec.samples >= 20)
+    assert wait_until(lambda: rec.samples >= 20)
     (leader if unplugged == "leader" else follower).sim.unplug()
     ep = rec.join(timeout=10)
     assert ep is not None and ep.interrupted and len(ep) >= 20
@@ -117,15 +111,15 @@ def test_koch_leader_gripper_is_a_spring_back_trigger():
         assert leader.sim is not None
         rec = Recorder(follower, "leader", leader=leader, rate_hz=100)
         rec.start()
-        wait_for(lambda: rec.samples >= 5)
+        assert wait_until(lambda: rec.samples >= 5)
         g = leader.model.gripper_index
         assert leader.sim.torque_enabled("gripper") and leader.sim.register("gripper", "operating_mode") == 5
         assert not leader.sim.torque_enabled("elbow_flex")
         assert leader.sim.move_by_hand("gripper", 0.5)  # a finger squeezes the trigger: it gives way
-        wait_for(lambda: follower.last_goal is not None and follower.last_goal[g] > 0.45)
+        assert wait_until(lambda: follower.last_goal is not None and follower.last_goal[g] > 0.45)
         leader.sim.let_go("gripper")  # ... and it springs back to its middle pose
-        wait_for(lambda: abs(leader.read_joints()[g]) < 0.02)
-        wait_for(lambda: follower.last_goal is not None and abs(follower.last_goal[g]) < 0.05)
+        assert wait_until(lambda: abs(leader.read_joints()[g]) < 0.02)
+        assert wait_until(lambda: follower.last_goal is not None and abs(follower.last_goal[g]) < 0.05)
         rec.stop()
         ep = rec.join(timeout=10)
         assert ep is not None and not ep.interrupted and ep.goal[:, g].max() > 0.45
