@@ -11,18 +11,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-from prop_desktop.services.calibration_wizard import CalibrationWizard
+from prop_desktop.services.arm_slot import ArmSlot, SlotWords
 from prop_desktop.services.connections import available_choices, simulated_choice
-from prop_desktop.services.errors import (
-    ArmConnectError,
-    ArmFaultError,
-    BusyError,
-    InvalidInputError,
-    NotConnectedError,
-)
+from prop_desktop.services.errors import ArmFaultError, InvalidInputError
 from prop_desktop.services.events import Signal
 from prop_desktop.services.models import (
     SIMULATED_CHOICE_ID,
@@ -35,7 +29,9 @@ from prop_desktop.services.models import (
 )
 
 if TYPE_CHECKING:
+    from prop_desktop.arm.arm import Arm
     from prop_desktop.arm.calibration_store import CalibrationStore
+    from prop_desktop.arm.preflight import PreflightReport as ArmPreflightReport
 
 log = logging.getLogger(__name__)
 IDLE_POLL_S = 0.1
@@ -45,21 +41,22 @@ UNPLUGGED_MESSAGE = ("The arm was disconnected: unplugged, or it lost power (or 
                      "motors are relaxed; plug it back in and connect again on the Connect page.")
 
 
-class ArmService:
+class ArmService(ArmSlot):
     """Owns at most one connected arm at a time; the other services borrow it through `arm()`/`claim()`."""
+
+    words = SlotWords(
+        name="arm",
+        connected="Connected: {label}.",
+        needs_calibration="Connected to {label}. This arm is not calibrated yet: run the calibration wizard.",
+        disconnected="Disconnected. Torque released.",
+        not_connected=("No arm is connected.", "Connect an arm on the Connect page."),
+    )
 
     def __init__(self, control_rate_hz: float = 50.0, calibration_store: CalibrationStore | None = None) -> None:
         """`calibration_store`: where arms' calibrations live (default: the arm layer's, in the data folder)."""
-        self.calibration_store = calibration_store
-        self.state_changed: Signal[ConnectionState] = Signal("arm.state_changed")
+        super().__init__("arm.state_changed", calibration_store, ConnectionState(ConnectionStatus.DISCONNECTED))
         self.joints: Signal[JointSample] = Signal("arm.joints")  # idle monitor, ~10 Hz
         self.control_rate_hz = control_rate_hz
-        self._lock = threading.RLock()
-        self._state = ConnectionState(ConnectionStatus.DISCONNECTED)
-        self._arm: Any = None  # the arm layer's Arm
-        self._sim: Any = None  # the in-process SimulatedArm when the simulated arm is connected
-        self._busy_with: str | None = None
-        self._stop_hooks: list[Callable[[str], None]] = []
         self._monitor: threading.Thread | None = None
         self._monitor_stop = threading.Event()
         self._last_q: tuple[float, ...] | None = None
@@ -73,44 +70,10 @@ class ArmService:
     def default_choice(self) -> ArmChoice:
         return next((c for c in self.available_connections() if c.is_default), simulated_choice())
 
-    # --- connection --------------------------------------------------------------------------------------
-    @property
-    def state(self) -> ConnectionState:
-        return self._state
-
     @property
     def last_joints(self) -> tuple[float, ...] | None:
         """The most recent joint reading (radians), from whichever loop read it last."""
         return self._last_q
-
-    def connect(self, choice: ArmChoice | str | None = None) -> ConnectionState:
-        """Connect to `choice` (an ArmChoice, its id or port path, or None for the default). Blocks ≤ ~3 s.
-
-        Disconnects a previous arm first. Raises ArmConnectError with the diagnosis and fix on failure.
-        """
-        picked = self._resolve(choice)
-        if not picked.usable:
-            raise ArmConnectError(picked.problem or f"{picked.label} cannot be used.", picked.fix)
-        self.disconnect()
-        self._set_state(ConnectionState(ConnectionStatus.CONNECTING, picked, f"Connecting to {picked.label}…"))
-        try:
-            arm, sim = self._open(picked)
-        except ArmConnectError as exc:
-            self._set_state(ConnectionState(ConnectionStatus.DISCONNECTED, picked, exc.user_message))
-            raise
-        with self._lock:
-            self._arm, self._sim, self._busy_with = arm, sim, None
-        if picked.kind == "serial" and not arm.is_calibrated:
-            state = ConnectionState(
-                ConnectionStatus.NEEDS_CALIBRATION,
-                picked,
-                f"Connected to {picked.label}. This arm is not calibrated yet: run the calibration wizard.",
-            )
-        else:
-            state = ConnectionState(ConnectionStatus.CONNECTED, picked, f"Connected: {picked.label}.")
-        self._set_state(state)
-        self._start_monitor()
-        return state
 
     def _resolve(self, choice: ArmChoice | str | None) -> ArmChoice:
         if isinstance(choice, ArmChoice):
@@ -127,47 +90,11 @@ class ArmService:
             return ArmChoice(id=choice, label=choice, kind="serial", port=choice)
         raise InvalidInputError(f"No arm called {choice!r} is available.", "Press Refresh and pick one from the list.")
 
-    def _open(self, choice: ArmChoice) -> tuple[Any, Any]:
-        from prop_desktop.arm.connect import connect
-        from prop_desktop.arm.errors import ArmError
+    def _after_connect(self) -> None:
+        self._start_monitor()
 
-        try:
-            if choice.kind == "sim":
-                arm = connect(sim=True, model=choice.arm_model, calibration_store=self.calibration_store)
-            else:
-                port = choice.port or choice.id
-                arm = connect(port, model=choice.arm_model, calibration_store=self.calibration_store)
-        except ArmError as exc:
-            text = str(exc)
-            message, _, fix = text.partition(" Fix: ")
-            raise ArmConnectError(message.strip(), fix.strip() or "Check the cable and power, then try again.") from exc
-        except OSError as exc:
-            from prop_desktop.arm.discovery import explain_open_error
-
-            problem = explain_open_error(choice.port or choice.id, exc)
-            raise ArmConnectError(problem.message, problem.fix) from exc
-        try:
-            arm.read_joints()  # every servo answers, or we say which one does not
-        except ArmError as exc:
-            arm.close()
-            raise ArmConnectError(
-                f"The port opened, but the arm does not answer properly: {exc}",
-                "Check the arm's power supply and cables, then open Pre-flight for details.",
-            ) from exc
-        return arm, getattr(arm, "sim", None)
-
-    def disconnect(self) -> None:
-        """Stop whatever uses the arm, release torque and close the port (stops our simulator). Idempotent."""
-        self._run_stop_hooks("disconnecting")
+    def _before_disconnect(self) -> None:
         self._stop_monitor()
-        with self._lock:
-            arm, self._arm, self._sim, self._busy_with = self._arm, None, None, None
-        if arm is not None:
-            try:
-                arm.close()
-            except Exception:  # noqa: BLE001 - a vanished port cannot be closed cleanly; it is gone anyway
-                log.debug("closing the arm failed", exc_info=True)
-            self._set_state(ConnectionState(ConnectionStatus.DISCONNECTED, None, "Disconnected. Torque released."))
 
     def emergency_stop(self, reason: str = "Emergency stop.") -> None:
         """From any thread: stop whatever moves the arm and release torque within one control tick."""
@@ -205,60 +132,17 @@ class ArmService:
             raise ArmFaultError(self.report_fault(str(exc))) from exc
         return preflight_report(report)
 
-    def calibration_wizard(self) -> CalibrationWizard:
-        """A step-by-step driver (middle pose, range sweep) for a real arm; stored per arm and reused."""
-        arm = self.claim("calibrating")
-        return CalibrationWizard(arm, on_fault=self.report_fault, on_close=self._calibration_closed)
-
-    def _calibration_closed(self, calibrated: bool) -> None:
-        self.release("calibrating")
-        state = self.state
-        if calibrated and state.status is ConnectionStatus.NEEDS_CALIBRATION:
-            label = state.choice.label if state.choice else "arm"
-            self._set_state(ConnectionState(ConnectionStatus.CONNECTED, state.choice, f"Connected: {label}."))
-
     # --- for the other services --------------------------------------------------------------------------
-    def arm(self) -> Any:
+    def arm(self) -> Arm:
         """The connected arm-layer Arm. Raises NotConnectedError."""
-        with self._lock:
-            if self._arm is None or not self._state.connected:
-                raise NotConnectedError()
-            return self._arm
+        return self.connected_arm()
 
-    def simulator(self) -> Any:
-        """The in-process simulated arm when the simulated arm is connected (tests unplug/guide it), else None."""
-        return self._sim
+    def _check_claim(self, arm: Arm) -> None:
+        if self._state.status is ConnectionStatus.FAULT or arm.estopped:
+            raise ArmFaultError("The arm is stopped (emergency stop or a safety fault).",
+                                "Press Reset (top right) first.")
 
-    def add_stop_hook(self, hook: Callable[[str], None]) -> None:
-        """`hook(reason)` is called on e-stop and disconnect: the owner stops its loop (must not block long)."""
-        self._stop_hooks.append(hook)
-
-    def claim(self, activity: str) -> Any:
-        """Mark the arm busy with `activity` ("recording", "driving", …) and return it; BusyError if taken."""
-        with self._lock:
-            arm = self.arm()
-            if self._state.status is ConnectionStatus.FAULT or arm.estopped:
-                raise ArmFaultError(
-                    "The arm is stopped (emergency stop or a safety fault).", "Press Reset (top right) first."
-                )
-            if self._busy_with is not None:
-                raise BusyError(f"The arm is busy {self._busy_with}.", f"Stop {self._busy_with} first, then try again.")
-            self._busy_with = activity
-        self._announce_busy()
-        return arm
-
-    def release(self, activity: str) -> None:
-        with self._lock:
-            if self._busy_with != activity:
-                return
-            self._busy_with = None
-        self._announce_busy()
-
-    @property
-    def busy_with(self) -> str | None:
-        return self._busy_with
-
-    def note_joints(self, q: Any) -> None:
+    def note_joints(self, q: Iterable[float]) -> None:
         """Workers report the joints they read, so the idle view stays current."""
         self._last_q = tuple(float(v) for v in q)
 
@@ -273,14 +157,10 @@ class ArmService:
         if unplugged:
             log.warning("arm disconnected: %s", detail)
             message = UNPLUGGED_MESSAGE
-            with self._lock:
-                arm, self._arm, self._sim, self._busy_with = self._arm, None, None, None
             self._monitor_stop.set()
-            if arm is not None:
-                try:
-                    arm.close()
-                except Exception:  # noqa: BLE001 - it is gone
-                    pass
+            gone = self._take_arm()
+            if gone is not None:
+                self._close(gone)
             self._set_state(ConnectionState(ConnectionStatus.DISCONNECTED, self._state.choice, message))
             return message
         if arm is not None and arm.estopped:
@@ -294,7 +174,7 @@ class ArmService:
     def _looks_unplugged(self, detail: str) -> bool:
         from prop_desktop.arm.errors import PortError  # noqa: F401 - documents what we detect
 
-        sim = self._sim
+        sim = self.simulator()
         if sim is not None and getattr(sim, "unplugged", False):
             return True
         arm = self._arm
@@ -304,25 +184,6 @@ class ArmService:
         text = detail.lower()
         return any(w in text for w in ("unplug", "vanish", "disconnected", "does not exist", "input/output error",
                                         "i/o error", "went away", "no such device"))
-
-    def _run_stop_hooks(self, reason: str) -> None:
-        for hook in list(self._stop_hooks):
-            try:
-                hook(reason)
-            except Exception:  # noqa: BLE001 - one broken hook must not keep the arm moving
-                log.exception("stop hook failed")
-
-    def _announce_busy(self) -> None:
-        with self._lock:
-            s = self._state
-            self._state = ConnectionState(s.status, s.choice, s.message, self._busy_with)
-            state = self._state
-        self.state_changed.emit(state)
-
-    def _set_state(self, state: ConnectionState) -> None:
-        with self._lock:
-            self._state = state
-        self.state_changed.emit(state)
 
     # --- idle monitor: live joints for the view, and unplug detection while nothing runs --------------------
     def _start_monitor(self) -> None:
@@ -366,7 +227,7 @@ class ArmService:
             self.joints.emit(JointSample(time.monotonic() - t0, tuple(float(v) for v in q), None))
 
 
-def preflight_report(report: Any) -> PreflightReport:
+def preflight_report(report: ArmPreflightReport) -> PreflightReport:
     """The arm layer's pre-flight report in the services' terms (one line per servo, a summary)."""
     servos = []
     for s in report.servos:
