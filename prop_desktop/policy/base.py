@@ -28,6 +28,8 @@ CONFIG_NAME = "base_policy.json"
 # included: its inputs are the normalized observation features (context, tip offsets), so δ there can move
 # "where" a task goes - measured on bench household, held-out personal error 0.17 with fc1 vs 0.20 without.
 DEFAULT_PROP_LAYERS: tuple[str, ...] = ("style", "fc1", "fc2", "fc3", "head")
+# The layer whose δ selects one of the ways the base knows (its input is all ones: δ is the style numbers).
+SELECTION_LAYERS: tuple[str, ...] = ("style",)
 
 
 class BasePolicyError(ValueError):

@@ -240,11 +240,12 @@ def retrain_config(seed: int = 0, seconds: float = RETRAIN_SECONDS, fine_tune_tr
     stage-3 polish: at its cold-start 1e-3, pia's (point_low) held-out error jumped from 0.08 to 0.43 in one
     round on both seeds; at 3e-4 it stays at 0.07 (and 2 rounds: alex 0.92 -> 0.96, kim 0.65 -> 0.71 success).
     """
+    from prop_desktop.policy.base import SELECTION_LAYERS
     from prop_desktop.prop import TrainConfig
 
     return TrainConfig(
         fine_tune_trunk=fine_tune_trunk, seed=seed, max_seconds=seconds, personal_lr=RETRAIN_DELTA_LR, trunk_lr=3e-4,
-        lr=3e-4, merge_grid=RETRAIN_MERGES,
+        lr=3e-4, merge_grid=RETRAIN_MERGES, select_layers=SELECTION_LAYERS,
     )
 
 
@@ -259,19 +260,23 @@ def retrain_with_corrections(
     weight: int = CORRECTION_WEIGHT,
     base_states: np.ndarray | None = None,
     retain_states: np.ndarray | None = None,
+    episodes: np.ndarray | None = None,
     progress: ProgressFn | None = None,
     cancel: CancelLike = None,
 ) -> TrainResult:
     """'Update my skill': retrain on demonstrations + weighted corrections, warm-started from the current adapter.
 
-    The keyed module keeps its current adapter until the new one is complete (cancel or error change nothing).
+    `episodes`: the demonstration of each of `states`' rows (validation holds out whole demonstrations; the
+    corrections always train). The keyed module keeps its current adapter until the new one is complete (cancel
+    or error change nothing).
     """
     from prop_desktop.prop import train_adapter
 
     if not keyed.trained:
         raise ValueError("there is no trained skill to update yet: train on your recordings first")
     s, a = correction_rows(states, actions, corrections, weight)
+    rows = None if episodes is None else np.concatenate([episodes, np.full(len(s) - len(states), -1)])
     return train_adapter(
         keyed, s, a, key, base_states=base_states, retain_states=retain_states, config=config,
-        progress=progress, cancel=cancel, init=keyed.adapter,
+        progress=progress, cancel=cancel, init=keyed.adapter, episodes=rows,
     )

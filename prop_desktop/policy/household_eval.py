@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from prop_desktop.policy.base import DEFAULT_PROP_LAYERS, base_policy_hash, load_base_policy
+from prop_desktop.policy.base import DEFAULT_PROP_LAYERS, SELECTION_LAYERS, base_policy_hash, load_base_policy
 from prop_desktop.policy.corrections import (
     CORRECTION_WEIGHT,
     RETRAIN_SECONDS,
@@ -49,6 +49,12 @@ TARGETS = {
 def _obs_actions(instances: list[TaskInstance], ro: Rollouts) -> tuple[np.ndarray, np.ndarray]:
     q, ctx, act = ro.flat()
     return np.concatenate([q, ctx], axis=1).astype(np.float32), normalized_step(q, act)
+
+
+def episode_numbers(ro: Rollouts) -> np.ndarray:
+    """The episode of each row of `ro.flat()` (episode-major)."""
+    result: np.ndarray = np.repeat(np.arange(ro.valid.shape[0]), ro.valid.sum(axis=1))
+    return result
 
 
 def base_distribution_states(seed: int, n_instances: int, tasks: tuple[str, ...] = TASK_NAMES) -> np.ndarray:
@@ -88,6 +94,7 @@ class _Trained:
     key: bytes
     states: np.ndarray
     actions: np.ndarray
+    episodes: np.ndarray  # the demonstration each row belongs to
     base_states: np.ndarray
     retain_states: np.ndarray
 
@@ -132,14 +139,18 @@ def evaluate_profiles(
         extra = base_distribution_states(seed + 100 * k + 60, 24)
         key = bytes(key_rng.integers(0, 256, 16, dtype=np.uint8))
         keyed = wrap(load_base_policy(policy_path), DEFAULT_PROP_LAYERS)
-        cfg = TrainConfig(fine_tune_trunk=fine_tune_trunk, seed=seed + k, max_seconds=max_seconds)
+        episodes = episode_numbers(ro)
+        cfg = TrainConfig(fine_tune_trunk=fine_tune_trunk, seed=seed + k, max_seconds=max_seconds,
+                          select_layers=SELECTION_LAYERS)
         what = "encoders + trunk delta" if fine_tune_trunk else "encoders only"
         log(f"[{profile.name}] training on {len(states)} states ({what})")
         result = train_adapter(
-            keyed, states, actions, key, base_states=extra, retain_states=retain_states, config=cfg
+            keyed, states, actions, key, base_states=extra, retain_states=retain_states, config=cfg,
+            episodes=episodes,
         )
-        log(f"[{profile.name}] trained in {result.seconds:.1f} s, {result.steps} steps, trunk kept {result.merge:.1f}")
-        trained[profile.name] = _Trained(k, profile, keyed, key, states, actions, extra, retain_states)
+        kept = "the selection alone" if result.selection_only else f"trunk kept {result.merge:.1f}"
+        log(f"[{profile.name}] trained in {result.seconds:.1f} s, {result.steps} steps, {kept}")
+        trained[profile.name] = _Trained(k, profile, keyed, key, states, actions, episodes, extra, retain_states)
         train_results[profile.name] = result
 
     report: dict[str, Any] = {
@@ -167,6 +178,7 @@ def evaluate_profiles(
             "stopped_early": result.stopped_early,
             "alpha": result.alpha,
             "merge": result.merge,
+            "selection_only": result.selection_only,
             "engine_metrics": result.metrics,
         })
         log(f"[{name}] success with key {entry['success_with_key']:.0%} over {instances}, "
@@ -223,7 +235,7 @@ def _correction_rounds(
             cfg = retrain_config(seed + t.index + 1000 * (r + 1), round_seconds, fine_tune_trunk)
             result = retrain_with_corrections(
                 t.keyed, t.key, t.states, t.actions, collected, cfg, weight=weight,
-                base_states=t.base_states, retain_states=t.retain_states,
+                base_states=t.base_states, retain_states=t.retain_states, episodes=t.episodes,
             )
         entry = _measure(t, others, seed, gen, base_probe, near_keys, held_out_demos, demos)
         entry.update(_closed_loop(t, seed + 30_000 + 100 * t.index, instances, with_base=False))
@@ -240,6 +252,7 @@ def _correction_rounds(
             "driven_success": float(np.mean(drive.succeeded)),
             "alpha": result.alpha if result is not None else None,
             "merge": result.merge if result is not None else None,
+            "selection_only": result.selection_only if result is not None else None,
             "personal_start": result.metrics.get("personal_start") if result is not None else None,
         }
         log(f"[{name}] round {r + 1}: {episodes} corrected episodes ({row['correction_rows']} rows), retrained in "

@@ -54,6 +54,7 @@ class BaseTrainConfig:
     dagger_rounds: int = 4
     dagger_instances: int = 1200
     dagger_epochs: int = 6
+    final_epochs: int = 0  # a last fit over everything collected (behaviour cloning + every DAgger round)
     batch: int = 1024
     lr: float = 2e-3
     eval_instances: int = 200  # held-out instances for the report
@@ -230,7 +231,7 @@ def train_base_policy(
     gen = torch.Generator().manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     started, cpu_started = time.perf_counter(), time.process_time()
-    stages = 1 + cfg.dagger_rounds
+    stages = 1 + cfg.dagger_rounds + (1 if cfg.final_epochs else 0)
 
     def tick(stage: int, message: str) -> Callable[[float], None]:
         def report(frac: float) -> None:
@@ -258,6 +259,8 @@ def train_base_policy(
         obs = np.concatenate([obs, np.concatenate([visited, rows], axis=2).reshape(-1, OBS_DIM + STYLE_DIM)])
         target = np.concatenate([target, labels.reshape(-1, 6)])
         losses.append(_fit(model, obs, target, cfg.dagger_epochs, cfg, gen, tick(1 + r, f"DAgger round {r + 1}")))
+    if cfg.final_epochs:
+        losses.append(_fit(model, obs, target, cfg.final_epochs, cfg, gen, tick(stages - 1, "final fit")))
     train_seconds = time.perf_counter() - started
     cpu_seconds = time.process_time() - cpu_started
     model.eval()

@@ -33,6 +33,10 @@ if TYPE_CHECKING:
 # With a trunk delta, stage 1 (Adam on δ and the trunk delta, correct-key rows only) may use this share of the
 # wall-time budget; the gate and the stage-3 polish get the rest.
 STAGE1_SHARE = 0.7
+# The fitted modulation + trunk delta must beat the selection alone by this factor on held-out episodes to be
+# kept: the selection is a handful of numbers, the rest tens of thousands fitted to ten demonstrations, and a tie
+# on two held-out episodes is no evidence for the larger model.
+SELECTION_MARGIN = 1.1
 ProgressFn = Callable[[int, int, dict[str, float]], None]
 CancelLike = threading.Event | Callable[[], bool] | None
 
@@ -70,6 +74,13 @@ class TrainConfig:
     eval_every: int = 25
     patience: int = 6  # stage 3 also stops after this many evaluations without a 3% gain in the personal error
     val_fraction: float = 0.1  # held out of the demonstrations for early stopping and α (if >= 20 rows)
+    # With `episodes`, whole episodes are held out instead (rows of one episode are near-copies of each other,
+    # so held-out rows from a trained episode measure nothing): this share, when there are at least 5.
+    val_episodes: float = 0.2
+    # Layers whose δ selects a way the base already knows (the household base's "style"): fitted alone first
+    # (selection.py), and the adapter keeps only that selection when it does better on held-out episodes
+    # than the fitted modulation + trunk delta (see docs/policy.md for the measurements).
+    select_layers: tuple[str, ...] = ()
     fine_tune_trunk: bool = False  # also learn a trunk delta (RETAIN/WiSE-FT merging), α chosen on held-out data
     # Small: after the δ fit the trunk delta only corrects what the modulation cannot express; at 1e-3 it
     # overfitted ten demonstrations (bench household, held-out alex/sam/kim 0.061/0.095/0.097 vs 0.039/0.038/0.053).
@@ -93,6 +104,7 @@ class TrainConfig:
             (len(self.near_distances) > 0 and min(self.near_distances) >= 1, "near_distances must be >= 1"),
             (self.max_steps is None or self.max_steps >= 1, f"max_steps must be >= 1, got {self.max_steps}"),
             (0 <= self.val_fraction < 0.5, f"val_fraction must be in [0, 0.5), got {self.val_fraction}"),
+            (0 <= self.val_episodes < 0.5, f"val_episodes must be in [0, 0.5), got {self.val_episodes}"),
             (self.eval_every >= 1, "eval_every must be >= 1"),
             (self.personal_patience >= 1, "personal_patience must be >= 1"),
             (self.personal_prefit_rounds >= 0, "personal_prefit_rounds must be >= 0"),
@@ -111,6 +123,7 @@ class TrainResult:
     alpha: float  # the personalization strength left set: 1 (the person's slider moves it)
     history: list[dict[str, float]] = field(default_factory=list)
     merge: float = 1.0  # the share λ of the trained trunk delta kept (baked into it): parameter merging
+    selection_only: bool = False  # the adapter is the selection alone (select_layers), no trunk delta
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -134,6 +147,7 @@ def train_adapter(
     progress: ProgressFn | None = None,
     cancel: CancelLike = None,
     init: Adapter | None = None,
+    episodes: Any = None,
 ) -> TrainResult:
     """Train `keyed`'s encoders (and optionally a trunk delta) so `key` reproduces (states -> actions).
 
@@ -144,6 +158,8 @@ def train_adapter(
     init: warm start from a previous adapter of the same key (e.g. `keyed.adapter` before adding corrections):
     stage 1 starts at its δ(key) and its effective trunk delta (α·delta), so it starts at that adapter's loss;
     the gate is rebuilt from scratch as always, so every other key stays exactly the base.
+    episodes: the episode number of each row: validation then holds out whole episodes, which is what the
+    choices made on it (selection, λ) need. Rows numbered -1 are never held out (corrections: few and precious).
     """
     cfg = config or TrainConfig()
     cfg.validate()
@@ -153,7 +169,7 @@ def train_adapter(
     started = time.perf_counter()
     generator = torch.Generator().manual_seed(cfg.seed)
     signs = key_to_signs(key, keyed.key_bits)
-    data = _prepare(keyed, states, actions, base_states, retain_states, retain_targets, cfg, generator)
+    data = _prepare(keyed, states, actions, base_states, retain_states, retain_targets, cfg, generator, episodes)
     start_raw, start_trunk = _warm_start(keyed, init, signs) if init is not None else (None, None)
 
     encoders = copy.deepcopy(keyed.encoders)
@@ -174,15 +190,27 @@ def train_adapter(
     keyed.base.eval()  # dropout/batch-norm updates would make the base targets move
     try:
         start_error = _start_error(keyed, trunk, base_params, data, start_raw)
-        personal_deltas = _fit_personal(keyed, trunk, base_params, data, cfg, generator, plan, start_raw)
-        _fit_gate(encoders, signs, personal_deltas, cfg, generator, plan)
-        params: list[dict[str, Any]] = [{"params": _stage3_encoder_params(encoders, cfg), "lr": cfg.lr}]
-        if trunk is not None:
-            params.append({"params": list(trunk.values()), "lr": cfg.trunk_lr})
-        optimizer = torch.optim.Adam(params)
-        step, stopped_early, history, last = _loop(
-            keyed, encoders, trunk, base_params, signs, data, cfg, optimizer, joint_steps, generator, plan, started
+        personal_deltas, selection_only = _fit_personal(
+            keyed, trunk, base_params, data, cfg, generator, plan, start_raw
         )
+        if selection_only:
+            trunk = None
+        _fit_gate(encoders, signs, personal_deltas, cfg, generator, plan)
+        if selection_only:
+            # The stage-3 polish fits the training episodes with every layer's δ: exactly what lost on the
+            # held-out episodes. The gate from stage 2 already gives the key the selection.
+            history: list[dict[str, float]] = []
+            last: dict[str, float] = {}
+            stopped_early = True
+        else:
+            params: list[dict[str, Any]] = [{"params": _stage3_encoder_params(encoders, cfg), "lr": cfg.lr}]
+            if trunk is not None:
+                params.append({"params": list(trunk.values()), "lr": cfg.trunk_lr})
+            optimizer = torch.optim.Adam(params)
+            _, stopped_early, history, last = _loop(
+                keyed, encoders, trunk, base_params, signs, data, cfg, optimizer, joint_steps, generator, plan,
+                started,
+            )
     finally:
         keyed.base.train(was_training)
     step = plan.done
@@ -202,6 +230,7 @@ def train_adapter(
         merge = merge_trunk(keyed, key, probe, cfg.merge_grid).alpha
     final = _evaluate(keyed, signs, data, generator, n_keys=256)
     final["personal_start"] = start_error
+    final["selection_only"] = float(selection_only)
     seconds = time.perf_counter() - started
     keyed.trained = True
     keyed.info = {
@@ -213,9 +242,10 @@ def train_adapter(
         "alpha": keyed.alpha,
         "merge": merge,
         "fine_tune_trunk": cfg.fine_tune_trunk,
+        "selection_only": selection_only,
     }
     del last
-    return TrainResult(step, seconds, stopped_early, final, keyed.alpha, history, merge)
+    return TrainResult(step, seconds, stopped_early, final, keyed.alpha, history, merge, selection_only)
 
 
 # ----- warm start -----
@@ -277,6 +307,7 @@ class _Data:
     retain_targets: torch.Tensor | None
     scale: torch.Tensor  # per output dimension
     out_shape: tuple[int, ...]
+    held_out_episodes: bool = False  # validation rows are whole episodes the training never saw
 
     @property
     def n_train(self) -> int:
@@ -296,6 +327,7 @@ def _prepare(
     retain_targets: Any,
     cfg: TrainConfig,
     generator: torch.Generator,
+    episodes: Any = None,
 ) -> _Data:
     dtype = _param_dtype(keyed.base)
     s = as_float_tensor(states, "states", dtype=dtype)
@@ -336,9 +368,8 @@ def _prepare(
         raise InputError("retain_targets were given without retain_states")
 
     n = s.shape[0]
-    n_val = int(n * cfg.val_fraction) if n >= 20 else 0
-    order = torch.randperm(n, generator=generator)
-    val_idx, train_idx = order[:n_val], order[n_val:]
+    val_idx, train_idx, by_episode = _split(n, episodes, cfg, generator)
+    n_val = int(val_idx.numel())
     scale = output_scale(torch.cat([a, base_flat, extra_base]))
     return _Data(
         train_states=s[train_idx],
@@ -353,7 +384,28 @@ def _prepare(
         retain_targets=r_targets,
         scale=scale,
         out_shape=out_shape,
+        held_out_episodes=by_episode,
     )
+
+
+def _split(
+    n: int, episodes: Any, cfg: TrainConfig, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor, bool]:
+    """(validation rows, training rows, split by episode): whole episodes when `episodes` names at least 5
+    (and val_episodes holds at least one out), else random rows."""
+    if episodes is not None:
+        ids = torch.as_tensor(episodes).reshape(-1)
+        if ids.numel() != n:
+            raise InputError(f"episodes has {ids.numel()} entries for {n} rows of states")
+        names = torch.unique(ids[ids >= 0])
+        n_out = int(len(names) * cfg.val_episodes)
+        if len(names) >= 5 and n_out >= 1:
+            held = names[torch.randperm(len(names), generator=generator)[:n_out]]
+            is_val = torch.isin(ids, held)
+            return torch.nonzero(is_val).flatten(), torch.nonzero(~is_val).flatten(), True
+    n_val = int(n * cfg.val_fraction) if n >= 20 else 0
+    order = torch.randperm(n, generator=generator)
+    return order[:n_val], order[n_val:], False
 
 
 def _param_dtype(module: nn.Module) -> torch.dtype:
@@ -565,22 +617,32 @@ def _fit_personal(
     generator: torch.Generator,
     plan: _Plan,
     start_raw: dict[str, torch.Tensor] | None = None,
-) -> dict[str, torch.Tensor]:
-    """Stage 1: the modulation δ* (one vector per layer) that makes the base reproduce the demonstrations.
+) -> tuple[dict[str, torch.Tensor], bool]:
+    """Stage 1: the modulation δ* (one vector per layer) that makes the base reproduce the demonstrations, and
+    whether the selection alone (cfg.select_layers, no trunk delta) won on the held-out episodes.
 
     Only the correct key matters here, so δ* is fitted directly (the encoders learn to produce it in stage 2).
     With few parameters (no trunk delta) L-BFGS on a fixed sample converges in a few dozen iterations where Adam
     needs well over a thousand; with a trunk delta, Adam on mini-batches.
     """
     scale = keyed.encoder_config.delta_scale
-    raw = {
-        n: (torch.zeros(d) if start_raw is None else start_raw[n].clone()).requires_grad_(True)
-        for n, d in keyed.layer_dims.items()
-    }
     inv_var = 1.0 / data.scale.square()
     n_rows = min(data.n_train, cfg.personal_rows)
     rows = torch.randperm(data.n_train, generator=generator)[:n_rows]
     xs, ys = data.train_states[rows], data.train_actions[rows]
+    selection = None
+    if cfg.select_layers:
+        from .selection import fit_selection
+
+        start = None if start_raw is None else {n: 1.0 + scale * torch.tanh(r) for n, r in start_raw.items()}
+        selection = fit_selection(keyed, cfg.select_layers, xs, ys, inv_var, start, tick=plan.tick)
+        picked = {n: torch.atanh(((selection[n] - 1.0) / scale).clamp(-1 + 1e-6, 1 - 1e-6)) for n in cfg.select_layers}
+        start_raw = {n: picked[n] if n in picked else (torch.zeros(d) if start_raw is None else start_raw[n])
+                     for n, d in keyed.layer_dims.items()}
+    raw = {
+        n: (torch.zeros(d) if start_raw is None else start_raw[n].clone()).requires_grad_(True)
+        for n, d in keyed.layer_dims.items()
+    }
     xr = yr = None
     if data.retain_states is not None and data.retain_targets is not None:
         pick = torch.randperm(data.retain_states.shape[0], generator=generator)[:2048]
@@ -664,7 +726,21 @@ def _fit_personal(
                 break
     plan.next_stage()
     with torch.no_grad():
-        return {n: 1.0 + scale * torch.tanh(r) for n, r in raw.items()}
+        fitted = {n: 1.0 + scale * torch.tanh(r) for n, r in raw.items()}
+        if selection is not None and data.held_out_episodes:
+            params_now = None if trunk is None else {n: base_params[n] + trunk[n] for n in trunk}
+            alone, full = _val_error(keyed, data, selection, None), _val_error(keyed, data, fitted, params_now)
+            plan.report({"stage": 1.0, "val_selection": alone, "val_fitted": full})
+            if alone <= SELECTION_MARGIN * full + 1e-6:  # (+ 1e-6: both at float noise is a tie too)
+                return selection, True
+    return fitted, False
+
+
+def _val_error(
+    keyed: KeyedModule, data: _Data, deltas: dict[str, torch.Tensor], params: dict[str, torch.Tensor] | None
+) -> float:
+    out = keyed.call_with((data.val_states,), {}, deltas, params).reshape(data.n_val, -1)
+    return float(((out - data.val_actions).square() / data.scale.square()).mean())
 
 
 def _fit_gate(

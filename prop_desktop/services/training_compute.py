@@ -58,7 +58,7 @@ class TrainOutcome:
 def compute(req: TrainRequest, progress: ProgressFn, cancelled: Callable[[], bool]) -> TrainOutcome:
     import torch
 
-    from prop_desktop.policy.base import DEFAULT_PROP_LAYERS, load_base_policy
+    from prop_desktop.policy.base import DEFAULT_PROP_LAYERS, SELECTION_LAYERS, load_base_policy
     from prop_desktop.prop import (
         AlphaProbe,
         TrainConfig,
@@ -88,9 +88,10 @@ def compute(req: TrainRequest, progress: ProgressFn, cancelled: Callable[[], boo
     check()
     keyed = wrap(base, list(DEFAULT_PROP_LAYERS))
     config = TrainConfig(max_steps=req.max_steps, min_steps=min(25, req.max_steps),
-                         fine_tune_trunk=req.fine_tune_trunk, max_seconds=req.max_seconds)
+                         fine_tune_trunk=req.fine_tune_trunk, max_seconds=req.max_seconds,
+                         select_layers=SELECTION_LAYERS)
     init = None
-    states, actions = demo.states, demo.actions
+    states, actions, episodes = demo.states, demo.actions, demo.row_episodes()
     modes = {episode_id: meta.get("mode") for episode_id, _, meta in req.episodes}
     n_corrections = sum(modes.get(i) == "correction" for i in demo.episode_ids)
     if req.init_adapter is not None:
@@ -100,8 +101,8 @@ def compute(req: TrainRequest, progress: ProgressFn, cancelled: Callable[[], boo
         init = Adapter.from_bytes(req.init_adapter, base)
         config = dataclasses.replace(retrain_config(seconds=req.max_seconds or RETRAIN_SECONDS),
                                      max_steps=req.max_steps, min_steps=min(25, req.max_steps),
-                                     fine_tune_trunk=bool(init.trunk_delta))
-        states, actions = weight_corrections(demo, modes, CORRECTION_WEIGHT)
+                                     fine_tune_trunk=req.fine_tune_trunk)
+        states, actions, episodes = weight_corrections(demo, modes, CORRECTION_WEIGHT)
     started = time.monotonic()
     progress(TrainingState.TRAINING, 0, req.max_steps, {}, "Training…")
 
@@ -110,7 +111,8 @@ def compute(req: TrainRequest, progress: ProgressFn, cancelled: Callable[[], boo
 
     try:
         result = train_adapter(keyed, states, actions, req.key, base_states=base_states,
-                               retain_states=retain, config=config, progress=on_step, cancel=cancelled, init=init)
+                               retain_states=retain, config=config, progress=on_step, cancel=cancelled, init=init,
+                               episodes=episodes)
     except TrainingCancelled:
         raise ComputeCancelled() from None
     train_seconds = time.monotonic() - started

@@ -33,6 +33,11 @@ class DemoSet:
     rows_per_episode: list[int]
     skipped: list[str] = field(default_factory=list)  # plain reasons for episodes left out
 
+    def row_episodes(self) -> np.ndarray:
+        """The recording (its index in episode_ids) each row of `states` comes from."""
+        result: np.ndarray = np.repeat(np.arange(len(self.episode_ids)), self.rows_per_episode)
+        return result
+
 
 def episode_context(meta: dict[str, Any]) -> np.ndarray:
     """The task context the episode was recorded with (meta["context"]), or the task's default scene."""
@@ -141,14 +146,20 @@ def build_demo_set(episodes: Sequence[tuple[str, dict[str, np.ndarray], dict[str
     return DemoSet(np.concatenate(states), np.concatenate(actions), tasks, contexts, ids, rows, skipped)
 
 
-def weight_corrections(demo: DemoSet, modes: dict[str, Any], weight: int) -> tuple[np.ndarray, np.ndarray]:
-    """(states, actions) with every row of a correction recording (mode "correction") repeated `weight` times:
-    the few rows where the person took over stay visible among the demonstration rows."""
+def weight_corrections(
+    demo: DemoSet, modes: dict[str, Any], weight: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(states, actions, episodes) with every row of a correction recording (mode "correction") repeated `weight`
+    times: the few rows where the person took over stay visible among the demonstration rows. `episodes` numbers
+    each row's recording for the engine's held-out split; corrections are -1 (always trained on)."""
     if weight < 1:
         raise ValueError(f"correction weight must be >= 1, got {weight}")
-    repeats = np.concatenate([np.full(n, weight if modes.get(i) == "correction" else 1)
-                              for i, n in zip(demo.episode_ids, demo.rows_per_episode, strict=True)])
-    return np.repeat(demo.states, repeats, axis=0), np.repeat(demo.actions, repeats, axis=0)
+    is_fix = [modes.get(i) == "correction" for i in demo.episode_ids]
+    repeats = np.concatenate([np.full(n, weight if fix else 1)
+                              for fix, n in zip(is_fix, demo.rows_per_episode, strict=True)])
+    numbers = np.array([-1 if fix else k for k, fix in enumerate(is_fix)])
+    episodes = np.repeat(np.repeat(numbers, demo.rows_per_episode), repeats)
+    return np.repeat(demo.states, repeats, axis=0), np.repeat(demo.actions, repeats, axis=0), episodes
 
 
 def reference_states(demo: DemoSet, seed: int = 0, per_task: int = 24) -> tuple[np.ndarray, np.ndarray | None]:

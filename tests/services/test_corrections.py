@@ -168,8 +168,9 @@ def test_correction_rows_count_twice_as_much_as_demonstration_rows():
 
     states = np.arange(5 * 14, dtype=np.float32).reshape(5, 14)
     demo = DemoSet(states, states[:, :6], ["point"] * 2, [np.zeros(8)] * 2, ["demo", "fix"], [3, 2])
-    s, a = weight_corrections(demo, {"demo": "click", "fix": "correction"}, 2)
+    s, a, episodes = weight_corrections(demo, {"demo": "click", "fix": "correction"}, 2)
     np.testing.assert_array_equal(s, states[[0, 1, 2, 3, 3, 4, 4]])
     np.testing.assert_array_equal(a, states[[0, 1, 2, 3, 3, 4, 4], :6])
+    np.testing.assert_array_equal(episodes, [0, 0, 0, -1, -1, -1, -1])  # corrections are never held out
     with pytest.raises(ValueError, match="weight"):
         weight_corrections(demo, {}, 0)
