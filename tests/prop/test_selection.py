@@ -76,7 +76,7 @@ def test_training_keeps_the_selection_alone_when_it_wins_on_held_out_episodes_an
 
 
 def test_held_out_rows_are_whole_episodes_and_corrections_always_train():
-    from prop_desktop.prop.train import _split
+    from prop_desktop.prop.train_data import split_rows as _split
 
     episodes = np.concatenate([np.repeat(np.arange(10), 5), np.full(7, -1)])
     val, train, by_episode = _split(len(episodes), episodes, TrainConfig(), torch.Generator().manual_seed(0))
