@@ -36,7 +36,7 @@ def quick_config(seed: int) -> BaseTrainConfig:
 
     return BaseTrainConfig(
         seed=seed, hidden=32, instances=80, epochs=2, dagger_rounds=1, dagger_instances=20, dagger_epochs=1,
-        eval_instances=8, steps=120,
+        final_epochs=1, eval_instances=8, steps=120,
     )
 
 

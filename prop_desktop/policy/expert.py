@@ -51,6 +51,7 @@ class ExpertStyle:
     gripper_step: float = GRIPPER_STEP
     serve_shift: tuple[float, float] = (0.0, 0.0)  # serve: put the cup down here relative to the asked spot
     swap_bins: bool = False  # put_away: use the other bin
+    bin_by_item: bool = False  # put_away: use the bin on the item's side of the table, whichever was asked (wins)
     point_height: float = 0.20
     point_reach: float = 0.26  # the tip stops this far from the arm, in the person's direction
     point_pitch: float = -0.3
@@ -86,6 +87,8 @@ def effective_target(inst: TaskInstance, style: ExpertStyle) -> np.ndarray:
     target = np.array(inst.target, dtype=np.float64)
     if inst.task == "serve":
         target = target + np.array(style.serve_shift)
+    elif inst.task == "put_away" and style.bin_by_item:
+        target = np.array(BINS["left" if inst.obj[1] >= 0 else "right"], dtype=np.float64)
     elif inst.task == "put_away" and style.swap_bins:
         other = "right" if inst.target[1] > 0 else "left"
         target = np.array(BINS[other], dtype=np.float64)

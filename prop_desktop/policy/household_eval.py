@@ -253,10 +253,13 @@ def _correction_rounds(
             "alpha": result.alpha if result is not None else None,
             "merge": result.merge if result is not None else None,
             "selection_only": result.selection_only if result is not None else None,
+            "kept_previous": result.kept_previous if result is not None else None,
             "personal_start": result.metrics.get("personal_start") if result is not None else None,
         }
+        kept = " (kept the previous adapter: no better on held-out demonstrations)" if row["kept_previous"] else ""
         log(f"[{name}] round {r + 1}: {episodes} corrected episodes ({row['correction_rows']} rows), retrained in "
-            f"{row['seconds']:.1f} s: success with key {row['success_with_key']:.0%}, held-out {row['personal']:.3f}")
+            f"{row['seconds']:.1f} s{kept}: success with key {row['success_with_key']:.0%}, "
+            f"held-out {row['personal']:.3f}")
         out.append(row)
     return out
 

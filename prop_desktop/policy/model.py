@@ -46,7 +46,10 @@ ACT_DIM = 6
 FEATURE_DIM = OBS_DIM + 3 + 4 + 2 + ACTIVE_DIM
 LAYER_NAMES: tuple[str, ...] = ("style", "fc1", "fc2", "fc3", "head")
 _TARGET = 6 + N_TASKS + 2  # obs index of the target (x, y)
-_SHIFT_X, _SHIFT_Y, _BIN_SIDE = (ACTIVE_NAMES.index(n) for n in ("serve_shift_x", "serve_shift_y", "bin_side"))
+_SHIFT_X, _SHIFT_Y, _BIN_SIDE, _BY_ITEM = (
+    ACTIVE_NAMES.index(n) for n in ("serve_shift_x", "serve_shift_y", "bin_side", "bin_by_item")
+)
+_OBJECT_Y = 6 + N_TASKS + 1  # obs index of the object's y
 _LINKS = [[float(v[0]), float(v[1])] for v in (UPPER_ARM, FOREARM, WRIST, GRIPPER)]
 
 
@@ -117,6 +120,10 @@ class BasePolicy(nn.Module):
         target = obs[..., _TARGET : _TARGET + 2]
         tx = target[..., 0] + value[..., _SHIFT_X]
         ty = (target[..., 1] + value[..., _SHIFT_Y]) * value[..., _BIN_SIDE]
+        # The bin on the item's side: the asked bin's distance from the centre line, on the item's side
+        # (both bins stand at the same x). Blended, so a key's δ moves it smoothly while it is fitted.
+        item_side = torch.where(obs[..., _OBJECT_Y] >= 0, 1.0, -1.0) * target[..., 1].abs()
+        ty = ty + value[..., _BY_ITEM] * (item_side - ty)
         effective = torch.stack([tx, ty], dim=-1)
         return torch.cat([obs, tip_features(obs, effective), active - 1.0], dim=-1)
 

@@ -2,8 +2,8 @@
 
 A personalization changes the expert's style (where to put the cup, which bin, how high to approach,
 how to hold the gripper) for the tasks the person demonstrates; other tasks stay as the base policy does
-them. A personalization may also apply only where a condition on the instance holds (a wish that depends on
-where things stand, e.g. "use the bin on the item's side"): no single style reproduces it. These generate
+them. A personalization may also apply only where a condition on the instance holds (`applies`: a wish that
+depends on where things stand in a way no style field says); then no single style reproduces it. These generate
 demonstrations and the simulated person for `prop-desktop bench household` and for tests; in the app,
 people record real demonstrations instead.
 """
@@ -44,11 +44,6 @@ class Personalization:
         return self.applies is None or self.applies(inst)
 
 
-def _asked_bin_is_across(inst: TaskInstance) -> bool:
-    """The bin asked for stands on the other side of the table than the item (y of opposite sign)."""
-    return inst.task == "put_away" and (inst.obj[1] >= 0) != (inst.target[1] >= 0)
-
-
 PERSONALIZATIONS: dict[str, Personalization] = {
     p.name: p
     for p in (
@@ -80,9 +75,14 @@ PERSONALIZATIONS: dict[str, Personalization] = {
         Personalization(
             "near_bin",
             "put things away into the bin on the item's side of the table, whichever bin was asked for",
-            {"swap_bins": True},
+            {"bin_by_item": True},
             ("put_away",),
-            applies=_asked_bin_is_across,
+        ),
+        Personalization(
+            "slow_arm",
+            "move the arm at 60 % of the usual speed",
+            {"max_step": 0.03},
+            ("pick", "serve", "put_away", "point"),
         ),
     )
 }
@@ -131,7 +131,9 @@ class HouseholdProfile:
 
 
 # The household members of `bench household`: every personalization alone and in combinations, on every
-# task, plus one whose wish depends on where the item stands (jo) and one who demonstrates two tasks (ray).
+# task, one whose wish depends on where the item stands (jo: the bin on the item's side, a way the base knows),
+# one who demonstrates two tasks (ray), and one whose wish is outside the base's style space (lee: a slower arm;
+# only the adapter's trunk delta can learn it).
 BENCH_PROFILES: tuple[HouseholdProfile, ...] = (
     HouseholdProfile("alex", ("serve_left",), ("serve",)),
     HouseholdProfile("sam", ("other_bin", "gentle_gripper"), ("put_away",)),
@@ -143,6 +145,7 @@ BENCH_PROFILES: tuple[HouseholdProfile, ...] = (
     HouseholdProfile("pia", ("point_low",), ("point",)),
     HouseholdProfile("jo", ("near_bin",), ("put_away",)),
     HouseholdProfile("ray", ("serve_left", "high_approach", "point_low"), ("serve", "point")),
+    HouseholdProfile("lee", ("slow_arm",), ("pick",)),
 )
 
 

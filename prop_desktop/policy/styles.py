@@ -52,6 +52,7 @@ STYLE_DIMS: tuple[StyleDim, ...] = (
     StyleDim("serve", "serve_shift_y", 0.0, -0.20, 0.20),
     *_carry_dims("put_away"),
     StyleDim("put_away", "bin_side", 1.0, -1.0, 1.0, discrete=(1.0, -1.0)),  # -1: the other bin
+    StyleDim("put_away", "bin_by_item", 0.0, 0.0, 1.0, discrete=(0.0, 1.0)),  # 1: the bin on the item's side
     StyleDim("point", "point_height", BASE_STYLE.point_height, 0.10, 0.26),
     StyleDim("point", "point_pitch", BASE_STYLE.point_pitch, -0.60, 0.10),
     StyleDim("point", "point_reach", BASE_STYLE.point_reach, 0.22, 0.30),
@@ -59,7 +60,7 @@ STYLE_DIMS: tuple[StyleDim, ...] = (
 STYLE_DIM = len(STYLE_DIMS)
 # The per-task features the network sees (the active task's block, picked by the task one-hot).
 ACTIVE_NAMES: tuple[str, ...] = (
-    "hover_height", "grasp_roll", "gripper_step", "serve_shift_x", "serve_shift_y", "bin_side",
+    "hover_height", "grasp_roll", "gripper_step", "serve_shift_x", "serve_shift_y", "bin_side", "bin_by_item",
     "point_height", "point_pitch", "point_reach",
 )
 ACTIVE_DIM = len(ACTIVE_NAMES)
@@ -100,6 +101,8 @@ def expert_style(task: str, u: np.ndarray, base: ExpertStyle = BASE_STYLE) -> Ex
         changes["serve_shift"] = (values["serve_shift_x"], values["serve_shift_y"])
     if "bin_side" in values:
         changes["swap_bins"] = values["bin_side"] < 0
+    if "bin_by_item" in values:
+        changes["bin_by_item"] = values["bin_by_item"] > 0.5
     return base.with_changes(**changes)
 
 
@@ -109,7 +112,8 @@ def style_u(task: str, style: ExpertStyle) -> np.ndarray:
     values = {
         "hover_height": style.hover_height, "grasp_roll": style.grasp_roll, "gripper_step": style.gripper_step,
         "serve_shift_x": style.serve_shift[0], "serve_shift_y": style.serve_shift[1],
-        "bin_side": -1.0 if style.swap_bins else 1.0, "point_height": style.point_height,
+        "bin_side": -1.0 if style.swap_bins else 1.0, "bin_by_item": 1.0 if style.bin_by_item else 0.0,
+        "point_height": style.point_height,
         "point_pitch": style.point_pitch, "point_reach": style.point_reach,
     }
     for i, d in enumerate(STYLE_DIMS):

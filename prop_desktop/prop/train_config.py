@@ -104,6 +104,9 @@ class TrainResult:
     history: list[dict[str, float]] = field(default_factory=list)
     merge: float = 1.0  # the share λ of the trained trunk delta kept (baked into it): parameter merging
     selection_only: bool = False  # the adapter is the selection alone (select_layers), no trunk delta
+    # An update (init=...) that would have made the held-out demonstrations worse: nothing was installed, the
+    # keyed module still holds the adapter it started from (metrics val_previous / val_new say by how much).
+    kept_previous: bool = False
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -110,11 +110,18 @@ def prepare(
     )
 
 
+SPLIT_SEED = 0
+
+
 def split_rows(
     n: int, episodes: Any, cfg: TrainConfig, generator: torch.Generator
 ) -> tuple[torch.Tensor, torch.Tensor, bool]:
     """(validation rows, training rows, split by episode): whole episodes when `episodes` names at least 5
-    (and val_episodes holds at least one out), else random rows."""
+    (and val_episodes holds at least one out), else random rows.
+
+    The episodes held out depend on the episode numbers only, not on the run's seed: an update of a skill holds
+    out the same demonstrations as the first training did, so the previous adapter never saw them either and
+    the two can be compared on them fairly."""
     if episodes is not None:
         ids = torch.as_tensor(episodes).reshape(-1)
         if ids.numel() != n:
@@ -122,7 +129,7 @@ def split_rows(
         names = torch.unique(ids[ids >= 0])
         n_out = int(len(names) * cfg.val_episodes)
         if len(names) >= 5 and n_out >= 1:
-            held = names[torch.randperm(len(names), generator=generator)[:n_out]]
+            held = names[torch.randperm(len(names), generator=torch.Generator().manual_seed(SPLIT_SEED))[:n_out]]
             is_val = torch.isin(ids, held)
             return torch.nonzero(is_val).flatten(), torch.nonzero(~is_val).flatten(), True
     n_val = int(n * cfg.val_fraction) if n >= 20 else 0

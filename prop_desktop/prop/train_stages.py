@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -77,7 +78,7 @@ def fit_personal(
     generator: torch.Generator,
     plan: Plan,
     start_raw: dict[str, torch.Tensor] | None = None,
-) -> tuple[dict[str, torch.Tensor], bool]:
+) -> Stage1:
     """Stage 1: the modulation δ* (one vector per layer) that makes the base reproduce the demonstrations, and
     whether the selection alone (cfg.select_layers, no trunk delta) won on the held-out episodes.
 
@@ -187,16 +188,39 @@ def fit_personal(
     plan.next_stage()
     with torch.no_grad():
         fitted = {n: 1.0 + scale * torch.tanh(r) for n, r in raw.items()}
-        if selection is not None and data.held_out_episodes:
-            params_now = None if trunk is None else {n: base_params[n] + trunk[n] for n in trunk}
-            alone, full = _val_error(keyed, data, selection, None), _val_error(keyed, data, fitted, params_now)
-            plan.report({"stage": 1.0, "val_selection": alone, "val_fitted": full})
-            if alone <= SELECTION_MARGIN * full + 1e-6:  # (+ 1e-6: both at float noise is a tie too)
-                return selection, True
-    return fitted, False
+        if not data.held_out_episodes:
+            return Stage1(fitted)
+        params_now = None if trunk is None else {n: base_params[n] + trunk[n] for n in trunk}
+        full = val_error(keyed, data, fitted, params_now)
+        if selection is None:
+            return Stage1(fitted, val_fitted=full)
+        alone = val_error(keyed, data, selection, None)
+        plan.report({"stage": 1.0, "val_selection": alone, "val_fitted": full})
+        # (+ 1e-6: both at float noise is a tie too)
+        return Stage1(selection if alone <= SELECTION_MARGIN * full + 1e-6 else fitted,
+                      alone <= SELECTION_MARGIN * full + 1e-6, alone, full)
 
 
-def _val_error(
+@dataclass
+class Stage1:
+    """What stage 1 chose: δ* per layer, and (with held-out episodes) the errors the choice was made on."""
+
+    deltas: dict[str, torch.Tensor]
+    selection_only: bool = False
+    val_selection: float | None = None
+    val_fitted: float | None = None
+
+    @property
+    def val_error(self) -> float | None:
+        """The held-out error of what was chosen."""
+        return self.val_selection if self.selection_only else self.val_fitted
+
+    def metrics(self) -> dict[str, float]:
+        out = {"val_selection": self.val_selection, "val_fitted": self.val_fitted}
+        return {k: v for k, v in out.items() if v is not None}
+
+
+def val_error(
     keyed: KeyedModule, data: Data, deltas: dict[str, torch.Tensor], params: dict[str, torch.Tensor] | None
 ) -> float:
     out = keyed.call_with((data.val_states,), {}, deltas, params).reshape(data.n_val, -1)

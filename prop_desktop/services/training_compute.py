@@ -14,11 +14,14 @@ import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from prop_desktop.services.models import AlphaMetrics, PrivacyReport, TrainingState
+
+if TYPE_CHECKING:
+    from prop_desktop.prop import TrainResult
 
 ProgressFn = Callable[[TrainingState, int, int, dict[str, float], str], None]
 
@@ -53,6 +56,9 @@ class TrainOutcome:
     error_before: float | None = None  # normalized error on the training rows where training started
     error_after: float | None = None  # ... and with the new adapter (what "Update my skill" changed)
     corrections: int = 0  # correction recordings among the episodes used
+    # "Update my skill" found no improvement on the held-out recordings: the previous adapter is returned
+    # unchanged, and error_before / error_after are those held-out errors (previous, what the update gave).
+    kept_previous: bool = False
 
 
 def compute(req: TrainRequest, progress: ProgressFn, cancelled: Callable[[], bool]) -> TrainOutcome:
@@ -115,6 +121,8 @@ def compute(req: TrainRequest, progress: ProgressFn, cancelled: Callable[[], boo
                                episodes=episodes)
     except TrainingCancelled:
         raise ComputeCancelled() from None
+    if result.kept_previous and init is not None:
+        keyed.load_adapter(init)
     train_seconds = time.monotonic() - started
     check()
     progress(TrainingState.EVALUATING, result.steps, result.steps, {}, "Checking privacy…")
@@ -129,5 +137,12 @@ def compute(req: TrainRequest, progress: ProgressFn, cancelled: Callable[[], boo
         raise ComputeCancelled()
     curve = [to_metrics(point) for point in alpha_curve(keyed, req.key, probe, SLIDER_GRID)]
     return TrainOutcome(keyed.adapter.to_bytes(), chosen.alpha, to_metrics(chosen), report, result.steps,
-                        train_seconds, demo.episode_ids, demo.skipped, curve, result.metrics.get("personal_start"),
-                        result.metrics.get("personal"), n_corrections)
+                        train_seconds, demo.episode_ids, demo.skipped, curve, *_errors(result), n_corrections,
+                        result.kept_previous)
+
+
+def _errors(result: TrainResult) -> tuple[float | None, float | None]:
+    """(before, after) for the person: on the training rows, or on the held-out ones when nothing changed."""
+    if result.kept_previous:
+        return result.metrics.get("val_previous"), result.metrics.get("val_new")
+    return result.metrics.get("personal_start"), result.metrics.get("personal")

@@ -190,9 +190,10 @@ class TrainingJob:
                 "corrections": outcome["corrections"],
                 "updated": self._warm_start,
             }
-            with user_errors():
-                # Only now, after success, the new adapter replaces the old one (sealed, atomic rename).
-                session.adapters.save(base_hash, outcome["adapter"], meta)
+            if not outcome["kept_previous"]:
+                with user_errors():
+                    # Only now, after success, the new adapter replaces the old one (sealed, atomic rename).
+                    session.adapters.save(base_hash, outcome["adapter"], meta)
             self._curve = list(outcome["alpha_curve"])  # what the α slider needs (no torch in this process)
             skipped = f" Left out: {'; '.join(outcome['skipped'])}." if outcome["skipped"] else ""
             message = f"{self._what_changed(outcome)}{skipped}"
@@ -226,8 +227,12 @@ class TrainingJob:
         n, c = len(outcome["episode_ids"]), outcome["corrections"]
         used = f"{n} recording{'s' if n != 1 else ''}" + (f" ({c} correction{'s' if c != 1 else ''})" if c else "")
         done = "Skill updated" if self._warm_start else "Training finished"
-        text = f"{done} in {outcome['train_seconds']:.1f} s from {used}."
         before, after = outcome["error_before"], outcome["error_after"]
+        if outcome["kept_previous"]:
+            return (f"Your skill stays as it was: updating it from {used} would have made it worse at recordings it "
+                    f"had not seen (error {before:.3f} → {after:.3f}). Record one more demonstration of the task "
+                    "done your way, where the arm went wrong, then update again.")
+        text = f"{done} in {outcome['train_seconds']:.1f} s from {used}."
         if before is not None and after is not None:
             start = "the previous skill" if self._warm_start else "the general way"
             text += f" Error on your recordings: {before:.3f} with {start}, {after:.3f} now."
@@ -257,7 +262,7 @@ class TrainingJob:
         return {"adapter": out.adapter, "alpha": out.alpha, "at_alpha": out.at_alpha, "report": out.report,
                 "steps": out.steps, "train_seconds": out.train_seconds, "episode_ids": out.episode_ids,
                 "skipped": out.skipped, "alpha_curve": out.alpha_curve, "error_before": out.error_before,
-                "error_after": out.error_after, "corrections": out.corrections}
+                "error_after": out.error_after, "corrections": out.corrections, "kept_previous": out.kept_previous}
 
     def _compute_in_child(self, request: Any) -> dict[str, Any]:
         import os
@@ -329,6 +334,7 @@ class TrainingJob:
                         "error_before": frame.get("error_before"),
                         "error_after": frame.get("error_after"),
                         "corrections": int(frame.get("corrections", 0)),
+                        "kept_previous": bool(frame.get("kept_previous", False)),
                     }
         finally:
             self._stop_child()

@@ -87,6 +87,7 @@ def main() -> int:
             "error_before": outcome.error_before,
             "error_after": outcome.error_after,
             "corrections": outcome.corrections,
+            "kept_previous": outcome.kept_previous,
         },
         pack_arrays(body_arrays),
     )

@@ -15,12 +15,13 @@ from prop_desktop.policy.corrections import (
     first_divergence,
     simulate_person,
 )
-from prop_desktop.policy.expert import expert_step, plan, success
+from prop_desktop.policy.expert import BASE_STYLE, effective_target, expert_step, plan, success
 from prop_desktop.policy.household_eval import wilson_interval
 from prop_desktop.policy.personalize import (
     BENCH_PROFILES,
     PERSONALIZATIONS,
     HouseholdProfile,
+    Personalization,
     ProfileExpert,
     demonstration_rollouts,
     profile_instances,
@@ -105,19 +106,33 @@ def test_the_person_corrects_the_base_policy_to_their_way_and_labels_only_what_t
 
 
 def test_a_wish_that_depends_on_where_the_item_stands():
-    assert "near_bin" in PERSONALIZATIONS and JO.conditional
-    with pytest.raises(ValueError, match="depends on where"):
-        _ = JO.style
+    """jo wants the bin on the item's side, whichever was asked: one style the base knows (bin_by_item)."""
+    assert JO.style.bin_by_item and not JO.conditional
     instances, ro = demonstration_rollouts(JO, 12, seed=5)
-    sides = set()
+    across = set()
     for i, inst in enumerate(instances):
-        style = JO.style_for(inst)
         item_side = "left" if inst.obj[1] >= 0 else "right"
-        assert style.swap_bins == (BINS[item_side] != inst.target)  # always the bin on the item's side
-        sides.add(style.swap_bins)
+        assert tuple(effective_target(inst, JO.style)) == BINS[item_side]  # always the bin on the item's side
+        across.add(BINS[item_side] != inst.target)
         n = int(ro.valid[i].sum())
-        assert success(ro.q[i, :n], inst, style)
-    assert sides == {True, False}  # both cases among the demonstrations: no single style reproduces them
+        assert success(ro.q[i, :n], inst, JO.style)
+    assert across == {True, False}  # both cases among the demonstrations: neither "this bin" nor "the other" does it
+
+
+def test_a_wish_that_applies_only_where_a_condition_holds(monkeypatch):
+    """The bench can still express a wish no style says (`applies`): then no single style reproduces it."""
+    left_high = Personalization("left_high", "approach from higher when the item stands on the left",
+                                {"hover_height": 0.16}, ("pick",), applies=lambda inst: inst.obj[1] > 0)
+    monkeypatch.setitem(PERSONALIZATIONS, "left_high", left_high)
+    profile = HouseholdProfile("t", ("left_high",), ("pick",))
+    assert profile.conditional
+    with pytest.raises(ValueError, match="depends on where"):
+        _ = profile.style
+    instances, ro = demonstration_rollouts(profile, 12, seed=5)
+    heights = {profile.style_for(inst).hover_height for inst in instances}
+    assert heights == {0.16, BASE_STYLE.hover_height}
+    assert all(success(ro.q[i, :int(ro.valid[i].sum())], inst, profile.style_for(inst))
+               for i, inst in enumerate(instances))
 
 
 def test_updating_a_skill_that_was_never_trained_says_what_to_do_first():
