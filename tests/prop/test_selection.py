@@ -86,3 +86,28 @@ def test_held_out_rows_are_whole_episodes_and_corrections_always_train():
     assert not held & set(episodes[train.numpy()])
     with pytest.raises(Exception, match="episodes has 3 entries"):
         _split(len(episodes), np.zeros(3), TrainConfig(), torch.Generator())
+
+
+def test_an_update_that_would_do_the_held_out_demonstrations_worse_keeps_the_previous_adapter():
+    policy = KnowsWays().eval()
+    keyed = wrap(policy, ["style", "body", "head"], hidden=16)
+    x, y, episodes = _demonstrations(policy, noise=0.05)
+    key = new_key()
+    config = TrainConfig(fine_tune_trunk=True, select_layers=("style",), seed=0, max_steps=50, personal_steps=200)
+    train_adapter(keyed, x, y, key, config=config, episodes=episodes)
+    before = keyed.adapter.to_bytes()
+    # "Corrections" that contradict the demonstrations (a confused session): always trained on (-1), so the fit
+    # moves, and the held-out demonstrations (the same ones as in the first training) get worse.
+    gen = torch.Generator().manual_seed(5)
+    bad_x = torch.rand(400, 3, generator=gen) * 2 - 1
+    with torch.no_grad():
+        bad_y = policy(bad_x, style=torch.tensor([1.9, 0.1, 0.2, 1.0]))
+    update = train_adapter(
+        keyed, torch.cat([x, bad_x]), torch.cat([y, bad_y]), key, config=config, init=keyed.adapter,
+        episodes=np.concatenate([episodes, np.full(400, -1)]),
+    )
+    assert update.kept_previous
+    assert update.metrics["val_new"] > update.metrics["val_previous"]
+    assert keyed.adapter.to_bytes() == before  # nothing installed
+    good = train_adapter(keyed, x, y, key, config=config, init=keyed.adapter, episodes=episodes)
+    assert not good.kept_previous  # the same data again is no worse: the update goes through
