@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
@@ -34,6 +34,12 @@ class Data:
     @property
     def n_train(self) -> int:
         return int(self.train_states.shape[0])
+
+    def with_all_rows(self) -> Data:
+        """The same data training on the held-out rows too (once the choices that needed them are made)."""
+        return replace(self, train_states=torch.cat([self.train_states, self.val_states]),
+                       train_actions=torch.cat([self.train_actions, self.val_actions]),
+                       train_base=torch.cat([self.train_base, self.val_base]))
 
     @property
     def n_val(self) -> int:

@@ -220,6 +220,31 @@ class Stage1:
         return {k: v for k, v in out.items() if v is not None}
 
 
+def choose_share(
+    keyed: KeyedModule,
+    data: Data,
+    deltas: dict[str, torch.Tensor],
+    base_params: dict[str, torch.Tensor],
+    trunk: dict[str, torch.Tensor],
+    grid: tuple[float, ...],
+) -> float:
+    """Parameter merging chosen on the held-out episodes at the end of stage 1: the share λ of the trunk delta
+    with the lowest held-out + retention error (ties to the smaller λ, as `merge_trunk`), so stage 3 may then
+    train on every demonstration."""
+    inv_var = 1.0 / data.scale.square()
+    scored = []
+    with torch.no_grad():
+        for share in grid:
+            params = {n: base_params[n] + share * trunk[n] for n in trunk}
+            error = val_error(keyed, data, deltas, params)
+            if data.retain_states is not None and data.retain_targets is not None:
+                rows = data.retain_states[:512]
+                out = keyed.call_with((rows,), {}, deltas, params).reshape(rows.shape[0], -1)
+                error += float(((out - data.retain_targets[:512]).square() * inv_var).mean())
+            scored.append((round(error, 4), share))
+    return min(scored)[1]
+
+
 def val_error(
     keyed: KeyedModule, data: Data, deltas: dict[str, torch.Tensor], params: dict[str, torch.Tensor] | None
 ) -> float:
