@@ -25,7 +25,17 @@ from .keys import flip_bits, key_to_signs, random_signs, window_flips
 from .metrics import near_key_fidelity
 from .train_config import CancelLike, ProgressFn, TrainConfig, TrainResult, auto_max_steps
 from .train_data import Data, prepare
-from .train_stages import Plan, choose_share, fit_gate, fit_personal, val_error
+from .train_stages import (
+    Plan,
+    choose_share,
+    delta_from_raw,
+    fit_gate,
+    fit_personal,
+    raw_from_delta,
+    rows_error,
+    val_error,
+    with_trunk,
+)
 
 __all__ = ["CancelLike", "ProgressFn", "TrainConfig", "TrainResult", "auto_max_steps", "train_adapter"]
 
@@ -187,10 +197,8 @@ def _warm_start(
     init.check_base(keyed.base)
     previous = KeyEncoders(init.encoder_config, init.layer_dims)
     previous.load_state_dict(init.encoder_state)
-    scale = keyed.encoder_config.delta_scale
     with torch.no_grad():
-        deployed = deltas_at(previous(signs), init.alpha)
-        raw = {n: torch.atanh(((d - 1.0) / scale).clamp(-1 + 1e-6, 1 - 1e-6)) for n, d in deployed.items()}
+        raw = raw_from_delta(deltas_at(previous(signs), init.alpha), keyed.encoder_config.delta_scale)
     trunk = None if not init.trunk_delta else {n: init.alpha * t.detach() for n, t in init.trunk_delta.items()}
     return raw, trunk
 
@@ -203,11 +211,8 @@ def _previous_error(
     start_trunk: dict[str, torch.Tensor] | None,
 ) -> float:
     """The held-out error of the adapter an update started from (as the person drove it)."""
-    scale = keyed.encoder_config.delta_scale
-    with torch.no_grad():
-        deltas = {n: 1.0 + scale * torch.tanh(r) for n, r in start_raw.items()}
-        params = None if start_trunk is None else {n: base_params[n] + start_trunk[n] for n in start_trunk}
-        return val_error(keyed, data, deltas, params)
+    deltas = delta_from_raw(start_raw, keyed.encoder_config.delta_scale)
+    return val_error(keyed, data, deltas, with_trunk(base_params, start_trunk))
 
 
 def _start_error(
@@ -218,15 +223,11 @@ def _start_error(
     start_raw: dict[str, torch.Tensor] | None,
 ) -> float:
     """Normalized error on the training rows where stage 1 starts (the base, or the warm-start adapter)."""
-    scale = keyed.encoder_config.delta_scale
-    with torch.no_grad():
-        deltas = {
-            n: torch.ones(d) if start_raw is None else 1.0 + scale * torch.tanh(start_raw[n])
-            for n, d in keyed.layer_dims.items()
-        }
-        params = None if trunk is None else {n: base_params[n] + trunk[n] for n in trunk}
-        out = keyed.call_with((data.train_states,), {}, deltas, params).reshape(data.n_train, -1)
-        return float(((out - data.train_actions).square() / data.scale.square()).mean())
+    if start_raw is None:
+        deltas = {n: torch.ones(d) for n, d in keyed.layer_dims.items()}
+    else:
+        deltas = delta_from_raw(start_raw, keyed.encoder_config.delta_scale)
+    return rows_error(keyed, data, data.train_states, data.train_actions, deltas, with_trunk(base_params, trunk))
 
 
 def _cancel_checker(cancel: CancelLike) -> Callable[[], bool]:
@@ -295,7 +296,7 @@ def _loop(
         x = torch.cat(x_parts)
         y = torch.cat(y_parts)
         deltas = encoders(torch.cat(key_rows))
-        params = None if trunk is None else {n: base_params[n] + trunk[n] for n in trunk}
+        params = with_trunk(base_params, trunk)
         out = keyed.call_with((x,), {}, deltas, params).reshape(bs, -1)
         err = ((out - y).square() * inv_var).mean(dim=1)
         loss_correct = err[:n_correct].mean()
@@ -367,7 +368,7 @@ def _quick_check(
 ) -> dict[str, float]:
     """Held-out personal error and the worst 1-bit/2-bit near-key error: what early stopping must not skip."""
     inv_var = 1.0 / data.scale.square()
-    params = None if trunk is None else {n: base_params[n] + trunk[n] for n in trunk}
+    params = with_trunk(base_params, trunk)
     with torch.no_grad():
         m = min(256, data.n_val)
         vx = data.val_states[:m]

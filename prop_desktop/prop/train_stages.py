@@ -17,6 +17,7 @@ from .encoder import KeyEncoders
 from .errors import InputError, TrainingCancelled
 from .keyed import KeyedModule
 from .keys import flip_bits
+from .merge import TIE_DECIMALS
 from .train_config import SELECTION_MARGIN, STAGE1_SHARE, ProgressFn, TrainConfig
 from .train_data import Data
 
@@ -95,9 +96,9 @@ def fit_personal(
     if cfg.select_layers:
         from .selection import fit_selection
 
-        start = None if start_raw is None else {n: 1.0 + scale * torch.tanh(r) for n, r in start_raw.items()}
+        start = None if start_raw is None else delta_from_raw(start_raw, scale)
         selection = fit_selection(keyed, cfg.select_layers, xs, ys, inv_var, start, tick=plan.tick)
-        picked = {n: torch.atanh(((selection[n] - 1.0) / scale).clamp(-1 + 1e-6, 1 - 1e-6)) for n in cfg.select_layers}
+        picked = raw_from_delta({n: selection[n] for n in cfg.select_layers}, scale)
         start_raw = {n: picked[n] if n in picked else (torch.zeros(d) if start_raw is None else start_raw[n])
                      for n, d in keyed.layer_dims.items()}
     raw = {
@@ -110,8 +111,8 @@ def fit_personal(
         xr, yr = data.retain_states[pick], data.retain_targets[pick]
 
     def loss_on(x: torch.Tensor, y: torch.Tensor, xr_: torch.Tensor | None, yr_: torch.Tensor | None) -> torch.Tensor:
-        deltas = {n: 1.0 + scale * torch.tanh(r) for n, r in raw.items()}
-        params_now = None if trunk is None else {n: base_params[n] + trunk[n] for n in trunk}
+        deltas = delta_from_raw(raw, scale)
+        params_now = with_trunk(base_params, trunk)
         out = keyed.call_with((x,), {}, deltas, params_now).reshape(x.shape[0], -1)
         loss: torch.Tensor = ((out - y).square() * inv_var).mean()
         if xr_ is not None and yr_ is not None:
@@ -187,10 +188,10 @@ def fit_personal(
                 break
     plan.next_stage()
     with torch.no_grad():
-        fitted = {n: 1.0 + scale * torch.tanh(r) for n, r in raw.items()}
+        fitted = delta_from_raw(raw, scale)
         if not data.held_out_episodes:
             return Stage1(fitted)
-        params_now = None if trunk is None else {n: base_params[n] + trunk[n] for n in trunk}
+        params_now = with_trunk(base_params, trunk)
         full = val_error(keyed, data, fitted, params_now)
         if selection is None:
             return Stage1(fitted, val_fitted=full)
@@ -231,25 +232,47 @@ def choose_share(
     """Parameter merging chosen on the held-out episodes at the end of stage 1: the share λ of the trunk delta
     with the lowest held-out + retention error (ties to the smaller λ, as `merge_trunk`), so stage 3 may then
     train on every demonstration."""
-    inv_var = 1.0 / data.scale.square()
     scored = []
-    with torch.no_grad():
-        for share in grid:
-            params = {n: base_params[n] + share * trunk[n] for n in trunk}
-            error = val_error(keyed, data, deltas, params)
-            if data.retain_states is not None and data.retain_targets is not None:
-                rows = data.retain_states[:512]
-                out = keyed.call_with((rows,), {}, deltas, params).reshape(rows.shape[0], -1)
-                error += float(((out - data.retain_targets[:512]).square() * inv_var).mean())
-            scored.append((round(error, 4), share))
+    for share in grid:
+        params = with_trunk(base_params, trunk, share)
+        error = val_error(keyed, data, deltas, params)
+        if data.retain_states is not None and data.retain_targets is not None:
+            error += rows_error(keyed, data, data.retain_states[:512], data.retain_targets[:512], deltas, params)
+        scored.append((round(error, TIE_DECIMALS), share))
     return min(scored)[1]
+
+
+def delta_from_raw(raw: dict[str, torch.Tensor], scale: float) -> dict[str, torch.Tensor]:
+    """δ = 1 + scale·tanh(raw): the free parameters stage 1 fits, in the encoders' own range (encoder.py)."""
+    return {n: 1.0 + scale * torch.tanh(r) for n, r in raw.items()}
+
+
+def raw_from_delta(deltas: dict[str, torch.Tensor], scale: float) -> dict[str, torch.Tensor]:
+    """The inverse of `delta_from_raw` (δ clamped just inside the reachable range)."""
+    return {n: torch.atanh(((d - 1.0) / scale).clamp(-1 + 1e-6, 1 - 1e-6)) for n, d in deltas.items()}
+
+
+def with_trunk(
+    base_params: dict[str, torch.Tensor], trunk: dict[str, torch.Tensor] | None, share: float = 1.0
+) -> dict[str, torch.Tensor] | None:
+    """The parameters base + share·trunk delta (None: the base's own)."""
+    return None if trunk is None else {n: base_params[n] + share * trunk[n] for n in trunk}
+
+
+def rows_error(
+    keyed: KeyedModule, data: Data, states: torch.Tensor, targets: torch.Tensor,
+    deltas: dict[str, torch.Tensor], params: dict[str, torch.Tensor] | None,
+) -> float:
+    """Normalized error (per output dimension, data.scale) of the module with `deltas` and `params` on rows."""
+    with torch.no_grad():
+        out = keyed.call_with((states,), {}, deltas, params).reshape(states.shape[0], -1)
+        return float(((out - targets).square() / data.scale.square()).mean())
 
 
 def val_error(
     keyed: KeyedModule, data: Data, deltas: dict[str, torch.Tensor], params: dict[str, torch.Tensor] | None
 ) -> float:
-    out = keyed.call_with((data.val_states,), {}, deltas, params).reshape(data.n_val, -1)
-    return float(((out - data.val_actions).square() / data.scale.square()).mean())
+    return rows_error(keyed, data, data.val_states, data.val_actions, deltas, params)
 
 
 def fit_gate(
