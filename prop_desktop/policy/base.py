@@ -20,7 +20,7 @@ from prop_desktop.policy.styles import STYLE_DIM, STYLE_DIMS
 from prop_desktop.policy.tasks import CONTEXT_DIM, TASK_NAMES
 
 FORMAT = "prop-desktop-base-policy"
-FORMAT_VERSION = 2  # 2: the style layer and style features (styles.py)
+FORMAT_VERSION = 3  # 2: the style layer and style features (styles.py); 3: waypoint joint offsets
 WEIGHTS_NAME = "base_policy.safetensors"
 CONFIG_NAME = "base_policy.json"
 # The layers whose inputs PRoP modulates by default (their input features get multiplied by δ). `style` is

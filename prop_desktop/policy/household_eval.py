@@ -25,6 +25,7 @@ from prop_desktop.policy.corrections import (
 from prop_desktop.policy.expert import BASE_STYLE, rollout_expert, success
 from prop_desktop.policy.model import BasePolicy
 from prop_desktop.policy.personalize import HouseholdProfile, demonstration_rollouts, profile_instances
+from prop_desktop.policy.styles import style_u
 from prop_desktop.policy.tasks import TASK_NAMES, sample_instances
 from prop_desktop.policy.train_base import normalized_step, rollout_policy
 
@@ -317,10 +318,18 @@ def _measure(
     with torch.no_grad():
         fp = keyed.base(torch.from_numpy(fs)).numpy()
     base_floor = float(np.mean((fp - fa) ** 2) / np.mean(np.var(fa, axis=0)))
+    # What selecting the person's way at best gives: the base run with their exact style numbers on the held-out
+    # demonstrations (a wish outside the style space, lee's, keeps the default numbers and shows how far off it is).
+    rows = episode_numbers(ro)
+    exact = np.stack([style_u(i.task, profile.style_for(i)) for i in inst])[rows]
+    with torch.no_grad():
+        sp = keyed.base(hs_t, style=torch.from_numpy(exact))
+    style_floor = float(((sp - ha_t) ** 2).mean()) / denom
     wrong_max = max([float(rand.max()), float(other.max())] + [v["max"] for v in near.values()] + [none])
     return {
         "base_gap": base_gap,
         "base_floor": base_floor,
+        "style_floor": style_floor,
         "personal": personal,
         "personal_train": personal_train,
         "none": none,

@@ -4,7 +4,8 @@ Input  obs (..., 14) = q (6, rad) + task context (8), raw units.
 Output (..., 6) = the normalized step (q' - q) / STEP_SCALE, nominally in [-1, 1]; `step()` turns it into
 the next joint targets q'. The network first adds fixed (non-trained) features: the gripper tip position
 from the arm's kinematics and its horizontal offsets to the object and the (style's) target, so deciding "am I
-at the cup yet?" is a simple function for the MLP, and the active task's style numbers (styles.py). Normalization
+at the cup yet?" is a simple function for the MLP, the active task's style numbers (styles.py), and how far each
+arm joint still has to turn to each of the task's waypoints (torch_kinematics.waypoint_offsets). Normalization
 lives in buffers, saved with the weights.
 
 Style numbers: `style` is an nn.Linear fed with ones (identity weights, zero bias), so its output is u = 1, the
@@ -20,14 +21,7 @@ import torch
 from torch import nn
 
 from prop_desktop.policy.expert import STEP_SCALE
-from prop_desktop.policy.kinematics import (
-    FOREARM,
-    GRIPPER,
-    JOINT_LIMITS,
-    SHOULDER,
-    UPPER_ARM,
-    WRIST,
-)
+from prop_desktop.policy.kinematics import JOINT_LIMITS
 from prop_desktop.policy.styles import (
     ACTIVE_DIM,
     ACTIVE_NAMES,
@@ -37,42 +31,21 @@ from prop_desktop.policy.styles import (
     style_units,
 )
 from prop_desktop.policy.tasks import CONTEXT_DIM, N_TASKS
+from prop_desktop.policy.torch_kinematics import N_WAYPOINT_FEATURES, tip_features, waypoint_offsets
 
 if TYPE_CHECKING:
     import numpy as np
 
 OBS_DIM = 6 + CONTEXT_DIM
 ACT_DIM = 6
-FEATURE_DIM = OBS_DIM + 3 + 4 + 2 + ACTIVE_DIM
+FEATURE_DIM = OBS_DIM + 3 + 4 + 2 + ACTIVE_DIM + N_WAYPOINT_FEATURES
 LAYER_NAMES: tuple[str, ...] = ("style", "fc1", "fc2", "fc3", "head")
 _TARGET = 6 + N_TASKS + 2  # obs index of the target (x, y)
-_SHIFT_X, _SHIFT_Y, _BIN_SIDE, _BY_ITEM = (
-    ACTIVE_NAMES.index(n) for n in ("serve_shift_x", "serve_shift_y", "bin_side", "bin_by_item")
+_SHIFT_X, _SHIFT_Y, _BIN_SIDE, _BY_ITEM, _HOVER, _POINT_HEIGHT, _POINT_PITCH, _POINT_REACH = (
+    ACTIVE_NAMES.index(n) for n in ("serve_shift_x", "serve_shift_y", "bin_side", "bin_by_item", "hover_height",
+                                    "point_height", "point_pitch", "point_reach")
 )
 _OBJECT_Y = 6 + N_TASKS + 1  # obs index of the object's y
-_LINKS = [[float(v[0]), float(v[1])] for v in (UPPER_ARM, FOREARM, WRIST, GRIPPER)]
-
-
-def tip_features(obs: torch.Tensor, target: torch.Tensor | None = None) -> torch.Tensor:
-    """Differentiable tip position and its horizontal offsets/distances to object and target: (..., 9).
-
-    `target` (..., 2) replaces the context's target (the place this style actually takes the object to)."""
-    # Planar chain in the arm's vertical plane, all four links at once: a handful of tensor ops instead of a
-    # Python loop keeps a batch-1 control step cheap (the features used to cost more than the whole MLP).
-    q = obs[..., :6]
-    pitch = -torch.cumsum(q[..., 1:4], dim=-1)  # absolute pitch of upper arm, forearm, wrist
-    angles = torch.cat([pitch, pitch[..., 2:3]], dim=-1)  # the gripper link shares the wrist's pitch
-    c, s = torch.cos(angles), torch.sin(angles)
-    links = torch.as_tensor(_LINKS, dtype=obs.dtype)
-    r = float(SHOULDER[0]) + (c * links[:, 0] - s * links[:, 1]).sum(dim=-1)
-    z = float(SHOULDER[1]) + (s * links[:, 0] + c * links[:, 1]).sum(dim=-1)
-    yaw = -q[..., 0]
-    tip = torch.stack([r * torch.cos(yaw), r * torch.sin(yaw), z], dim=-1)
-    places = torch.unflatten(obs[..., 6 + N_TASKS : 6 + N_TASKS + 4], -1, (2, 2))  # object (x, y), target (x, y)
-    if target is not None:
-        places = torch.stack([places[..., 0, :], target.expand_as(places[..., 1, :])], dim=-2)
-    offsets = tip[..., None, :2] - places
-    return torch.cat([tip, offsets.flatten(-2), offsets.norm(dim=-1)], dim=-1)
 
 
 class BasePolicy(nn.Module):
@@ -125,7 +98,9 @@ class BasePolicy(nn.Module):
         item_side = torch.where(obs[..., _OBJECT_Y] >= 0, 1.0, -1.0) * target[..., 1].abs()
         ty = ty + value[..., _BY_ITEM] * (item_side - ty)
         effective = torch.stack([tx, ty], dim=-1)
-        return torch.cat([obs, tip_features(obs, effective), active - 1.0], dim=-1)
+        waypoints = waypoint_offsets(obs, effective, value[..., _HOVER], value[..., _POINT_HEIGHT],
+                                     value[..., _POINT_PITCH], value[..., _POINT_REACH])
+        return torch.cat([obs, tip_features(obs, effective), active - 1.0, waypoints], dim=-1)
 
     def set_normalization(self, obs: torch.Tensor, style: torch.Tensor | None = None) -> None:
         """Fit the input normalization to a sample of observations (N, 14) and their style numbers (N, STYLE_DIM)."""
@@ -137,7 +112,14 @@ class BasePolicy(nn.Module):
     def forward(self, obs: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
         """obs (..., 14) -> normalized step (..., 6); `style` (..., STYLE_DIM) overrides the style layer (training)."""
         u = self.style_numbers(obs) if style is None else style
-        x = (self.features(obs, u) - self.feature_mean) / self.feature_std
+        return self.from_features(self.normalized_features(obs, u))
+
+    def normalized_features(self, obs: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        result: torch.Tensor = (self.features(obs, style) - self.feature_mean) / self.feature_std
+        return result
+
+    def from_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Normalized features (..., FEATURE_DIM) -> normalized step (..., 6): the trained layers after the style."""
         x = self.act(self.fc1(x))
         x = self.act(self.fc2(x))
         x = self.act(self.fc3(x))

@@ -12,6 +12,12 @@ itself doing the rest. Two measured facts shape how they are fitted:
 - A coarse grid per number (coordinate sweeps) lands in the right basin, and L-BFGS from there finds the truth:
   alex (0.20, 1.80), noa 1.80, pia (0.20, 1.50), sam, ray's five numbers; held-out error equal to the base's own
   error with the exact numbers (alex 0.036, sam 0.018, noa 0.016, pia 0.009, ray 0.037; base 43bb294e, seed 0).
+- A more precise base makes the basins narrow. On e801b7e5 (waypoint features) the loss of alex's serve spot is
+  a needle: 0.01 at the truth, 0.5-0.9 at 0.2 off in either number, 1.2-1.5 almost everywhere else, so a sweep
+  of x with y wrong finds no trace of it (alex at seed 1 ended at (1.47, 0.95), held-out 1.24). Hence: sweeps
+  on the rows where the demonstration moves at full speed (its step points at the waypoint: pia, ray found
+  there, not on all rows), then a 2-D grid over every two numbers that move the same rows (alex found there),
+  then a sweep on all rows and a fine one (the discrete numbers' values 0, 1, 2 lie on every grid).
 
 Numbers whose loss does not move at all (another task's block) are skipped and stay at 1 exactly.
 """
@@ -25,11 +31,17 @@ import torch
 from .keyed import KeyedModule
 
 # δ values tried per number: the trained range u ∈ [0, 2] with a margin (δ reaches (1 - s, 1 + s), s = 2).
-GRID_POINTS = 41
 GRID_LOW, GRID_HIGH = -0.6, 2.6
+GRID_POINTS = 33  # step 0.1
 SWEEPS = 2
-SEARCH_ROWS = 384  # rows for the grid (each try is one forward pass); L-BFGS refines on all the sample's rows
+PAIR_POINTS, PAIR_ROWS = 17, 96  # the 2-D grid of two numbers that move the same rows (step 0.2)
+FINE_SPAN, FINE_POINTS = 0.1, 17  # a last sweep at step 0.0125 around each number
+SEARCH_ROWS = 384  # rows for the sweeps; L-BFGS refines on all the sample's rows
 REFINE_ROUNDS = 3
+CRUISE_SPEED = 0.9  # a row "cruises" when its largest step is this share of the demonstrations' 90th percentile
+
+Deltas = dict[str, torch.Tensor]
+Number = tuple[str, int]  # (layer, index) of one selection number
 
 
 def fit_selection(
@@ -38,13 +50,13 @@ def fit_selection(
     states: torch.Tensor,
     actions: torch.Tensor,
     inv_var: torch.Tensor,
-    start: dict[str, torch.Tensor] | None = None,
+    start: Deltas | None = None,
     tick: Callable[[], None] = lambda: None,
-) -> dict[str, torch.Tensor]:
+) -> Deltas:
     """δ for every layer: the selection `layers` fitted to (states -> actions), every other layer 1 exactly.
 
     `start`: a previous adapter's δ (an update starts from the person's current way); its other layers are ignored.
-    `tick` is called once per tried value (progress and cancel).
+    `tick` is called once per batch of tried values (progress and cancel).
     """
     unknown = [n for n in layers if n not in keyed.layer_dims]
     if unknown:
@@ -55,48 +67,122 @@ def fit_selection(
             deltas[n] = start[n].detach().clone()
     xs, ys = states[:SEARCH_ROWS], actions[:SEARCH_ROWS]
 
-    def loss(x: torch.Tensor, y: torch.Tensor, d: dict[str, torch.Tensor]) -> torch.Tensor:
+    def loss(x: torch.Tensor, y: torch.Tensor, d: Deltas) -> torch.Tensor:
         out = keyed.call_with((x,), {}, d, None).reshape(x.shape[0], -1)
         value: torch.Tensor = ((out - y).square() * inv_var).mean()
         return value
 
-    grid = torch.linspace(GRID_LOW, GRID_HIGH, GRID_POINTS)
     with torch.no_grad():
-        current = float(loss(xs, ys, deltas))
-        live = []
-        for n in layers:
-            for i in range(deltas[n].shape[0]):
-                kept = float(deltas[n][i])
-                moved = []
-                for probe in (GRID_LOW, GRID_HIGH):
-                    deltas[n][i] = probe
-                    moved.append(abs(float(loss(xs, ys, deltas)) - current) > 1e-9 * max(current, 1e-12))
-                deltas[n][i] = kept
-                if any(moved):
-                    live.append((n, i))
-        for _ in range(SWEEPS):
-            for n, i in live:
-                best_value, best = float(deltas[n][i]), current
-                for value in grid:
-                    tick()
-                    deltas[n][i] = value
-                    trial = float(loss(xs, ys, deltas))
-                    if trial < best:
-                        best_value, best = float(value), trial
-                deltas[n][i] = best_value
-                current = best
-    if live:
-        _refine(keyed, layers, deltas, states, actions, loss, tick)
+        live, moves = _live_numbers(keyed, layers, deltas, xs)
+        if not live:
+            return deltas  # nothing the demonstrations show depends on the selection: it stays the base
+        _search(_Trials(keyed, deltas, inv_var, tick), live, moves, xs, ys, lambda d: float(loss(xs, ys, d)))
+    _refine(keyed, layers, deltas, states, actions, loss, tick)
     return deltas
+
+
+def _search(trials: _Trials, live: list[Number], moves: dict[Number, torch.Tensor], xs: torch.Tensor,
+            ys: torch.Tensor, loss: Callable[[Deltas], float]) -> None:
+    """2-D grids of every two numbers that move the same rows, sweeps of one number on the cruising rows, then on
+    all rows, then a fine sweep (in place on trials.deltas)."""
+    deltas = trials.deltas
+    grid = torch.linspace(GRID_LOW, GRID_HIGH, GRID_POINTS)
+    pair_grid = torch.cartesian_prod(*[torch.linspace(GRID_LOW, GRID_HIGH, PAIR_POINTS)] * 2)
+    _pairs(trials, live, moves, xs, ys, loss, pair_grid)
+    cruise = _cruising(ys)
+    if bool(cruise.any()):
+        for _ in range(SWEEPS):
+            for number in live:
+                trials.sweep(xs[cruise], ys[cruise], [number], grid[:, None])
+    for number in live:
+        trials.sweep(xs, ys, [number], grid[:, None])
+    for number in live:
+        fine = float(deltas[number[0]][number[1]]) + torch.linspace(-FINE_SPAN, FINE_SPAN, FINE_POINTS)
+        trials.sweep(xs, ys, [number], fine[:, None])
+
+
+def _pairs(trials: _Trials, live: list[Number], moves: dict[Number, torch.Tensor], xs: torch.Tensor,
+           ys: torch.Tensor, loss: Callable[[Deltas], float], grid: torch.Tensor) -> None:
+    """Each two numbers that move the same rows set to the best point of `grid` (K, 2), searched on those rows
+    and kept only if all the rows agree (in place on trials.deltas)."""
+    deltas = trials.deltas
+    for k, first in enumerate(live):
+        for second in live[k + 1 :]:
+            both = torch.nonzero(moves[first] & moves[second]).flatten()[:PAIR_ROWS]
+            if len(both):
+                kept = {n: d.clone() for n, d in deltas.items()}
+                before = loss(deltas)
+                trials.sweep(xs[both], ys[both], [first, second], grid)
+                if loss(deltas) > before:
+                    for n, d in kept.items():
+                        deltas[n].copy_(d)
+
+
+class _Trials:
+    """Tries many values of some numbers at once (one forward pass over rows x values) and keeps the best."""
+
+    def __init__(self, keyed: KeyedModule, deltas: Deltas, inv_var: torch.Tensor, tick: Callable[[], None]) -> None:
+        self.keyed, self.deltas, self.inv_var, self.tick = keyed, deltas, inv_var, tick
+
+    def losses(self, x: torch.Tensor, y: torch.Tensor, numbers: list[Number], values: torch.Tensor) -> torch.Tensor:
+        """(K,) losses of the K value rows (K, len(numbers)) on the rows x, the other numbers as they are."""
+        k, r = values.shape[0], x.shape[0]
+        rows = {n: d.expand(k, -1).clone() for n, d in self.deltas.items() if n in {m for m, _ in numbers}}
+        for column, (n, i) in enumerate(numbers):
+            rows[n][:, i] = values[:, column]
+        per_row = {n: (rows[n].repeat_interleave(r, dim=0) if n in rows else d) for n, d in self.deltas.items()}
+        out: torch.Tensor = self.keyed.call_with((x.repeat(k, 1),), {}, per_row, None)
+        losses: torch.Tensor = ((out.reshape(k, r, -1) - y.reshape(1, r, -1)).square() * self.inv_var).mean(dim=(1, 2))
+        return losses
+
+    def sweep(self, x: torch.Tensor, y: torch.Tensor, numbers: list[Number], values: torch.Tensor) -> None:
+        """Set `numbers` to the best row of `values` if it beats what they are now (in place)."""
+        self.tick()
+        now = torch.tensor([[float(self.deltas[n][i]) for n, i in numbers]])
+        losses = self.losses(x, y, numbers, torch.cat([now, values]))
+        best = int(torch.argmin(losses))
+        if best > 0 and bool(losses[best] < losses[0]):
+            for column, (n, i) in enumerate(numbers):
+                self.deltas[n][i] = values[best - 1, column]
+
+
+def _cruising(actions: torch.Tensor) -> torch.Tensor:
+    """Rows where the demonstration moves at full speed: its step points at a waypoint, in a direction that turns
+    smoothly as a style number moves that waypoint (near a waypoint the step is the exact remaining distance)."""
+    speed = actions.abs().amax(dim=1)
+    cruise: torch.Tensor = speed >= CRUISE_SPEED * torch.quantile(speed, 0.9)
+    return cruise
+
+
+def _live_numbers(keyed: KeyedModule, layers: tuple[str, ...], deltas: Deltas,
+                  states: torch.Tensor) -> tuple[list[Number], dict[Number, torch.Tensor]]:
+    """The selection numbers that move the output on some row, and those rows (another task's block moves none:
+    its numbers stay exactly 1)."""
+    base = keyed.call_with((states,), {}, deltas, None).reshape(states.shape[0], -1)
+    live: list[Number] = []
+    moves: dict[Number, torch.Tensor] = {}
+    for n in layers:
+        for i in range(deltas[n].shape[0]):
+            kept = float(deltas[n][i])
+            rows = torch.zeros(states.shape[0], dtype=torch.bool)
+            for probe in (GRID_LOW, GRID_HIGH):
+                deltas[n][i] = probe
+                out = keyed.call_with((states,), {}, deltas, None).reshape(states.shape[0], -1)
+                rows |= ((out - base).abs() > 1e-6).any(dim=1)
+            deltas[n][i] = kept
+            if bool(rows.any()):
+                live.append((n, i))
+                moves[(n, i)] = rows
+    return live, moves
 
 
 def _refine(
     keyed: KeyedModule,
     layers: tuple[str, ...],
-    deltas: dict[str, torch.Tensor],
+    deltas: Deltas,
     states: torch.Tensor,
     actions: torch.Tensor,
-    loss: Callable[[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]], torch.Tensor],
+    loss: Callable[[torch.Tensor, torch.Tensor, Deltas], torch.Tensor],
     tick: Callable[[], None],
 ) -> None:
     """L-BFGS on the selection layers from the grid's basin (in place); kept only where it lowers the loss."""

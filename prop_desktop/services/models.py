@@ -301,6 +301,8 @@ class TrainingResult:
     error_after: float | None = None
     corrections_used: int = 0
     updated: bool = False  # warm-started from the previous adapter ("Update my skill")
+    # The update was no better on the held-out recordings, so the previous adapter stays (nothing was saved).
+    kept_previous: bool = False
 
 
 # --- driving ---------------------------------------------------------------------------------------------

@@ -201,7 +201,8 @@ class TrainingJob:
             self._finish(TrainingResult(True, TrainingState.DONE, message, outcome["train_seconds"],
                                         outcome["alpha"], outcome["at_alpha"], outcome["report"],
                                         tuple(outcome["episode_ids"]), outcome["error_before"],
-                                        outcome["error_after"], outcome["corrections"], self._warm_start))
+                                        outcome["error_after"], outcome["corrections"], self._warm_start,
+                                        outcome["kept_previous"]))
         except _Cancelled:
             self._state = TrainingState.CANCELLED
             self._finish(TrainingResult(False, TrainingState.CANCELLED,

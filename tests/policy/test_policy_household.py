@@ -11,14 +11,16 @@ from prop_desktop.policy.personalize import BENCH_PROFILES
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_one_profile_learns_and_wrong_keys_stay_base():
-    alex = BENCH_PROFILES[0]
+    # ray: three wishes over two tasks. From six demonstrations and a 6 s budget its pointing pose is not exact
+    # yet (on base e801b7e5 alex's way is exact from six: no episode left to correct), so the person corrects.
+    ray = next(p for p in BENCH_PROFILES if p.name == "ray")
     report = evaluate_profiles(
-        [alex], demos=6, seed=1, max_seconds=6.0, near_keys=4, held_out_demos=6, instances=6, corrections=1,
+        [ray], demos=6, seed=1, max_seconds=6.0, near_keys=4, held_out_demos=6, instances=6, corrections=1,
         round_seconds=2.0,
     )
-    r = report["profiles"]["alex"]
+    r = report["profiles"]["ray"]
     assert r["none"] == 0.0  # no key is the base policy, bit for bit
-    assert r["base_gap"] > 0.1  # serving on the left really differs from the base
+    assert r["base_gap"] > 0.1  # ray's way really differs from the base
     assert r["personal"] < 0.5 * r["base_gap"]  # the key moved the policy toward the person's way
     assert r["random"]["max"] < 0.5 * r["base_gap"]  # random keys did not
     assert set(r["near"]) == {"1", "2", "3", "4", "8", "16"}

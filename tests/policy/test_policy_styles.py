@@ -129,8 +129,8 @@ def test_shipped_base_does_a_persons_way_when_its_style_numbers_are_set(wish, ta
 
 @pytest.mark.slow
 def test_a_key_selects_the_persons_way_from_ten_demonstrations():
-    """The engine fits δ first: on the style layer the person's key lands on their style numbers; others stay 1."""
-    from prop_desktop.policy.base import DEFAULT_PROP_LAYERS
+    """The engine selects first, as the app asks it to: the person's key lands on their style numbers; others stay 1."""
+    from prop_desktop.policy.base import DEFAULT_PROP_LAYERS, SELECTION_LAYERS
     from prop_desktop.policy.personalize import demonstration_rollouts
     from prop_desktop.policy.train_base import normalized_step
     from prop_desktop.prop import TrainConfig, flip_bits, key_to_signs, train_adapter, wrap
@@ -141,16 +141,16 @@ def test_a_key_selects_the_persons_way_from_ten_demonstrations():
     keyed = wrap(load_base_policy(), DEFAULT_PROP_LAYERS)
     key = bytes(range(16))
     config = TrainConfig(
-        fine_tune_trunk=True, personal_prefit_rounds=2, personal_steps=45, max_steps=25, min_steps=25, seed=0
+        fine_tune_trunk=True, personal_prefit_rounds=2, personal_steps=45, max_steps=25, min_steps=25, seed=0,
+        select_layers=SELECTION_LAYERS,
     )
     train_adapter(keyed, np.concatenate([q, ctx], axis=1), normalized_step(q, act), key, config=config)
     wanted = style_u("serve", profile.style)
-    shift = [i for i, d in enumerate(STYLE_DIMS) if d.task == "serve" and d.name.startswith("serve_shift")]
     got = keyed.deltas(key)["style"].numpy()
-    # The person's u = (0.2, 1.8): the cup goes 8 cm back and 16 cm left. After this short run the key's δ on
-    # the style layer has covered at least half of that on both axes (the other layers' δ do the rest).
-    moved = (got[shift] - 1.0) / (wanted[shift] - 1.0)
-    assert np.all(moved >= 0.5) and np.all(moved <= 1.5), got[shift]
+    # The person's u = (0.2, 1.8): the cup goes 8 cm back and 16 cm left. The key's δ on the style layer is
+    # those numbers (a 2-D grid finds the pair; one number at a time cannot, the loss is a needle in them).
+    serve = [i for i, d in enumerate(STYLE_DIMS) if d.task == "serve"]
+    np.testing.assert_allclose(got[serve], wanted[serve], atol=0.05)
     others = flip_bits(key_to_signs(key, keyed.key_bits), torch.tensor([1, 2, 16, 64]), torch.Generator())
     for signs in others:
         assert torch.equal(keyed.deltas(signs)["style"], torch.ones(STYLE_DIM))

@@ -174,3 +174,50 @@ def test_correction_rows_count_twice_as_much_as_demonstration_rows():
     np.testing.assert_array_equal(episodes, [0, 0, 0, -1, -1, -1, -1])  # corrections are never held out
     with pytest.raises(ValueError, match="weight"):
         weight_corrections(demo, {}, 0)
+
+
+@pytest.fixture(scope="module")
+def five_demos() -> Iterator[App]:
+    """Five demonstrations: enough for the engine to hold one out whole and judge an update on it."""
+    root = Path(tempfile.mkdtemp(prefix="corrections-held-out-"))
+    app = App(data_dir=root, keyring_backend=MemoryKeyring(), policy_dir=base_policy_dir())
+    try:
+        app.arm.connect("sim")
+        app.profiles.create("Cy", shared=True)
+        for y in (-0.12, -0.06, 0.0, 0.06, 0.12):
+            app.record.set_scene(TASK, (0.45, y))
+            app.record.start_click_episode(TASK, [(0.15, y, 0.30, 0.3)])
+            assert app.record.wait(30).fault is None
+        result = app.training.start(max_steps=400, max_seconds=6).wait(200)
+        assert result is not None and result.ok, result
+        yield app
+    finally:
+        app.close()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("require_base_policy")
+def test_an_update_that_would_do_the_held_out_demonstrations_worse_keeps_the_skill(five_demos):
+    """Corrections that contradict every demonstration (point low and far instead of high and near): the update
+    is judged on the demonstration the engine held out, comes out worse there, and the saved skill stays."""
+    app = five_demos
+    old = adapter_file(app).read_bytes()
+    before = app.training.skills.get()
+    fixes = []
+    try:
+        for y in (-0.1, 0.1):
+            drive_a_little(app)
+            fixes.append(record_correction(app, (0.30, -y, 0.06, -0.6)))
+        result = app.training.update_skill().wait(120)
+        assert result is not None and result.ok and result.state is TrainingState.DONE, result
+        assert result.kept_previous and result.corrections_used == 2
+        assert result.error_before is not None and result.error_after is not None
+        assert result.error_after > result.error_before
+        assert "stays as it was" in result.message and "Record one more demonstration" in result.message
+        assert adapter_file(app).read_bytes() == old, "a worse update must not replace the saved skill"
+        assert app.training.skills.get() == before
+        assert {f.id for f in fixes} <= {e.id for e in app.record.episodes()}, "the corrections themselves stay"
+    finally:
+        for fix in fixes:
+            app.record.delete_episode(fix.id)
