@@ -35,14 +35,14 @@ def adapter_file(app: App) -> Path:
     return next(folder.glob("*.sealed"))
 
 
-@pytest.fixture(scope="module")
-def trained() -> Iterator[App]:
+def app_with_a_skill(person: str, sides: tuple[float, ...]) -> Iterator[App]:
+    """A simulated arm, one person, a pointing demonstration per person's side `sides` (m), a trained skill."""
     root = Path(tempfile.mkdtemp(prefix="corrections-"))
     app = App(data_dir=root, keyring_backend=MemoryKeyring(), policy_dir=base_policy_dir())
     try:
         app.arm.connect("sim")
-        app.profiles.create("Ana", shared=True)
-        for y in (-0.1, 0.1):
+        app.profiles.create(person, shared=True)
+        for y in sides:
             app.record.set_scene(TASK, (0.45, y))
             app.record.start_click_episode(TASK, [(0.15, y, 0.30, 0.3)])
             assert app.record.wait(30).fault is None
@@ -52,6 +52,11 @@ def trained() -> Iterator[App]:
     finally:
         app.close()
         shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def trained() -> Iterator[App]:
+    yield from app_with_a_skill("Ana", (-0.1, 0.1))
 
 
 def drive_a_little(app: App) -> np.ndarray:
@@ -179,21 +184,7 @@ def test_correction_rows_count_twice_as_much_as_demonstration_rows():
 @pytest.fixture(scope="module")
 def five_demos() -> Iterator[App]:
     """Five demonstrations: enough for the engine to hold one out whole and judge an update on it."""
-    root = Path(tempfile.mkdtemp(prefix="corrections-held-out-"))
-    app = App(data_dir=root, keyring_backend=MemoryKeyring(), policy_dir=base_policy_dir())
-    try:
-        app.arm.connect("sim")
-        app.profiles.create("Cy", shared=True)
-        for y in (-0.12, -0.06, 0.0, 0.06, 0.12):
-            app.record.set_scene(TASK, (0.45, y))
-            app.record.start_click_episode(TASK, [(0.15, y, 0.30, 0.3)])
-            assert app.record.wait(30).fault is None
-        result = app.training.start(max_steps=400, max_seconds=6).wait(200)
-        assert result is not None and result.ok, result
-        yield app
-    finally:
-        app.close()
-        shutil.rmtree(root, ignore_errors=True)
+    yield from app_with_a_skill("Cy", (-0.12, -0.06, 0.0, 0.06, 0.12))
 
 
 @pytest.mark.slow
