@@ -70,6 +70,9 @@ AT_TOL = 0.02  # m: "at" a point
 Z_TOL = 0.012
 
 
+GRASP_PITCH_LOW_SHARE = 0.6  # grasp_pitch: this share of the lowest reachable pitch, the rest of the highest
+
+
 def grasp_pitch(points: np.ndarray) -> np.ndarray:
     """A comfortable gripper pitch per target (N, 3): inside the reachable range, leaning toward pointing down.
 
@@ -79,7 +82,7 @@ def grasp_pitch(points: np.ndarray) -> np.ndarray:
     if np.any(np.isnan(low)):
         bad = points[np.flatnonzero(np.isnan(low))[0]]
         raise UnreachableError(f"no gripper pitch reaches ({bad[0]:.3f}, {bad[1]:.3f}, {bad[2]:.3f}) m")
-    return 0.6 * low + 0.4 * high
+    return GRASP_PITCH_LOW_SHARE * low + (1 - GRASP_PITCH_LOW_SHARE) * high
 
 
 def effective_target(inst: TaskInstance, style: ExpertStyle) -> np.ndarray:

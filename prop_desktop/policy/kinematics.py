@@ -236,10 +236,14 @@ def inverse_kinematics(
     return result
 
 
-def feasible_pitch_range(target: np.ndarray, resolution: int = 121) -> tuple[np.ndarray, np.ndarray]:
+# The tool pitches feasible_pitch_range tries (rad), from below straight down to well above level.
+PITCH_SEARCH_LOW, PITCH_SEARCH_HIGH, PITCH_SEARCH_STEPS = -np.pi / 2 - 0.4, np.pi / 3, 121
+
+
+def feasible_pitch_range(target: np.ndarray, resolution: int = PITCH_SEARCH_STEPS) -> tuple[np.ndarray, np.ndarray]:
     """(N, 3) targets -> (lowest, highest) reachable tool pitch per target (NaN where none is)."""
     target = np.atleast_2d(np.asarray(target, dtype=np.float64))
-    grid = np.linspace(-np.pi / 2 - 0.4, np.pi / 3, resolution)
+    grid = np.linspace(PITCH_SEARCH_LOW, PITCH_SEARCH_HIGH, resolution)
     n = len(target)
     _, ok, _ = _ik_fixed_pitch(np.repeat(target, resolution, axis=0), np.tile(grid, n), explain=False)
     ok = ok.reshape(n, resolution)

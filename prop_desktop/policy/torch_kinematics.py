@@ -6,7 +6,7 @@ waypoints the expert plans (expert.plan): above/at the object, above/at the targ
 solved by the same analytic IK at the same gripper pitch. The expert's step is a clipped straight line to one
 of them, so with these offsets the network's job near a waypoint is a choice and a clip, not an inverse
 kinematics it has to learn: on base e7f94408 (no such features) half to three quarters of the error with a
-person's exact style numbers sat in the ticks within two steps of a waypoint (floorparts.py, stop 12).
+person's exact style numbers sat in the ticks within two steps of a waypoint (docs/policy.md, stop 12).
 
 They are functions of the observation and the style values only, so a key's δ on the style numbers moves the
 waypoints (hover height, serve spot, bin, pointing pose) and the gradient flows through the IK to δ.
@@ -18,9 +18,20 @@ import math
 
 import torch
 
-from prop_desktop.policy.expert import BASE_STYLE
-from prop_desktop.policy.kinematics import FOREARM, GRIPPER, JOINT_LIMITS, SHOULDER, TOOL, UPPER_ARM, WRIST
-from prop_desktop.policy.tasks import N_TASKS, TASK_NAMES
+from prop_desktop.policy.expert import BASE_STYLE, GRASP_PITCH_LOW_SHARE
+from prop_desktop.policy.kinematics import (
+    FOREARM,
+    GRIPPER,
+    JOINT_LIMITS,
+    PITCH_SEARCH_HIGH,
+    PITCH_SEARCH_LOW,
+    PITCH_SEARCH_STEPS,
+    SHOULDER,
+    TOOL,
+    UPPER_ARM,
+    WRIST,
+)
+from prop_desktop.policy.tasks import CONTEXT_DIM, N_TASKS, TASK_NAMES
 
 _LINKS = [[float(v[0]), float(v[1])] for v in (UPPER_ARM, FOREARM, WRIST, GRIPPER)]
 _L1, _A1 = math.hypot(*UPPER_ARM), math.atan2(UPPER_ARM[1], UPPER_ARM[0])
@@ -28,12 +39,12 @@ _L2, _A2 = math.hypot(*FOREARM), math.atan2(FOREARM[1], FOREARM[0])
 _TOOL = (float(TOOL[0]), float(TOOL[1]))
 _SHOULDER = (float(SHOULDER[0]), float(SHOULDER[1]))
 _ARM_LIMITS = torch.as_tensor(JOINT_LIMITS[:4], dtype=torch.float32)
-# The pitch grid of kinematics.feasible_pitch_range and the blend of expert.grasp_pitch (kept equal: the
-# features must name the expert's waypoints, not nearby ones).
-_PITCH_GRID = torch.linspace(-math.pi / 2 - 0.4, math.pi / 3, 121, dtype=torch.float64).to(torch.float32)
-_PITCH_LOW_SHARE = 0.6
+# The pitch grid of kinematics.feasible_pitch_range: the features must name the expert's waypoints.
+_PITCH_GRID = torch.linspace(PITCH_SEARCH_LOW, PITCH_SEARCH_HIGH, PITCH_SEARCH_STEPS, dtype=torch.float64)
+_PITCH_GRID = _PITCH_GRID.to(torch.float32)
 _PUT_AWAY = TASK_NAMES.index("put_away")
-_ROW_HASH = torch.randn(8 + 6, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+_STYLE_VALUES = 6  # target x, y, hover, point height, pitch, reach: what waypoint_offsets takes besides obs
+_ROW_HASH = torch.randn(CONTEXT_DIM + _STYLE_VALUES, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
 N_WAYPOINT_FEATURES = 5 * 4  # above object, at object, above target, at target, pointing pose x 4 arm joints
 
 
@@ -67,8 +78,9 @@ def _ik(point: torch.Tensor, pitch: torch.Tensor) -> tuple[torch.Tensor, torch.T
     """Analytic IK of kinematics._ik_fixed_pitch: points (..., 3), pitches (...) -> arm joints (..., 4), ok (...)."""
     x, y, z = point.unbind(-1)
     r = torch.sqrt(x * x + y * y + 1e-12)
-    wrist_r = r - (torch.cos(pitch) * _TOOL[0] - torch.sin(pitch) * _TOOL[1])
-    wrist_z = z - (torch.sin(pitch) * _TOOL[0] + torch.cos(pitch) * _TOOL[1])
+    c, s = torch.cos(pitch), torch.sin(pitch)
+    wrist_r = r - (c * _TOOL[0] - s * _TOOL[1])
+    wrist_z = z - (s * _TOOL[0] + c * _TOOL[1])
     dx, dz = wrist_r - _SHOULDER[0], wrist_z - _SHOULDER[1]
     cos_b = (dx * dx + dz * dz - _L1**2 - _L2**2) / (2 * _L1 * _L2)
     in_range = cos_b.abs() <= 1.0
@@ -93,7 +105,7 @@ def grasp_pitch(point: torch.Tensor) -> torch.Tensor:
                     grid.expand(*point.shape[:-1], len(grid)))
         low = torch.where(ok, grid, torch.inf).amin(dim=-1)
         high = torch.where(ok, grid, -torch.inf).amax(dim=-1)
-        pitch = _PITCH_LOW_SHARE * low + (1 - _PITCH_LOW_SHARE) * high
+        pitch = GRASP_PITCH_LOW_SHARE * low + (1 - GRASP_PITCH_LOW_SHARE) * high
         return torch.where(ok.any(dim=-1), pitch, torch.full_like(pitch, -math.pi / 2))
 
 
@@ -111,10 +123,9 @@ def waypoint_offsets(obs: torch.Tensor, target: torch.Tensor, hover: torch.Tenso
     # Rows grouped by one number per row, a fixed random projection in float64 (unique over whole rows sorts
     # them and cost more than the IK: 8 ms for 3000 rows).
     key = torch.cat([flat_obs[:, 6:], flat_style.detach()], dim=-1).to(torch.float64) @ _ROW_HASH
-    _, inverse = torch.unique(key, return_inverse=True)
+    distinct, inverse = torch.unique(key, return_inverse=True)
     rows = torch.arange(len(key), device=key.device)
-    first = torch.full((int(inverse.max()) + 1 if len(key) else 0,), len(key), dtype=rows.dtype)
-    first = first.scatter_reduce(0, inverse, rows, reduce="amin")
+    first = torch.full((len(distinct),), len(key), dtype=rows.dtype).scatter_reduce(0, inverse, rows, reduce="amin")
     goals = _waypoint_joints(flat_obs[first], *flat_style[first].unbind(-1))[inverse]
     return (goals - flat_obs[:, None, :4]).reshape(*lead, N_WAYPOINT_FEATURES)
 

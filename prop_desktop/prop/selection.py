@@ -108,16 +108,19 @@ def _pairs(trials: _Trials, live: list[Number], moves: dict[Number, torch.Tensor
     """Each two numbers that move the same rows set to the best point of `grid` (K, 2), searched on those rows
     and kept only if all the rows agree (in place on trials.deltas)."""
     deltas = trials.deltas
+    current = loss(deltas)
     for k, first in enumerate(live):
         for second in live[k + 1 :]:
             both = torch.nonzero(moves[first] & moves[second]).flatten()[:PAIR_ROWS]
             if len(both):
                 kept = {n: d.clone() for n, d in deltas.items()}
-                before = loss(deltas)
                 trials.sweep(xs[both], ys[both], [first, second], grid)
-                if loss(deltas) > before:
+                after = loss(deltas)
+                if after > current:
                     for n, d in kept.items():
                         deltas[n].copy_(d)
+                else:
+                    current = after
 
 
 class _Trials:
