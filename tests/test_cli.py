@@ -20,5 +20,5 @@ def test_bench_help_lists_benchmarks():
         timeout=60,
         check=True,
     ).stdout
-    for name in ("paper-il", "household", "inference", "bus", "loop", "attacks"):
+    for name in ("paper-il", "household", "selection", "inference", "bus", "loop", "attacks"):
         assert name in out

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 BENCHMARKS = {
     "paper-il": ("paper_il", "the paper's imitation task: PRoP vs key-concatenation MLP vs CVAE"),
     "household": ("household", "household profiles: personalization, closed loop, wrong keys, corrections"),
+    "selection": ("selection", "how often the selection finds each profile's own style numbers (seeds x row samples)"),
     "inference": ("inference", "p50/p99 latency of one policy step with an adapter"),
     "bus": ("bus", "sync-read and sync-write rates on the simulated bus, both protocols"),
     "loop": ("loop", "closed loop read -> policy -> write on the simulated arm: rate, jitter, misses"),

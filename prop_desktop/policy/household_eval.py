@@ -47,7 +47,8 @@ TARGETS = {
 }
 
 
-def _obs_actions(instances: list[TaskInstance], ro: Rollouts) -> tuple[np.ndarray, np.ndarray]:
+def observations_actions(instances: list[TaskInstance], ro: Rollouts) -> tuple[np.ndarray, np.ndarray]:
+    """(observations, normalized steps) of every row of `ro`, episode-major."""
     q, ctx, act = ro.flat()
     return np.concatenate([q, ctx], axis=1).astype(np.float32), normalized_step(q, act)
 
@@ -63,7 +64,7 @@ def base_distribution_states(seed: int, n_instances: int, tasks: tuple[str, ...]
     rng = np.random.default_rng(seed)
     instances = sample_instances(n_instances, rng, tasks)
     ro = rollout_expert(instances, BASE_STYLE, seed=seed + 1, noise=0.008)
-    return _obs_actions(instances, ro)[0]
+    return observations_actions(instances, ro)[0]
 
 
 def _per_key_mse(keyed: KeyedModule, states: torch.Tensor, signs: torch.Tensor) -> np.ndarray:
@@ -135,7 +136,7 @@ def evaluate_profiles(
     for k, profile in enumerate(profiles):
         log(f"[{profile.name}] {profile.describe()}: generating {demos} demonstrations")
         inst, ro = demonstration_rollouts(profile, demos, seed=seed + 100 * k)
-        states, actions = _obs_actions(inst, ro)
+        states, actions = observations_actions(inst, ro)
         retain_states = base_distribution_states(seed + 100 * k + 50, 24, profile.undemonstrated)
         extra = base_distribution_states(seed + 100 * k + 60, 24)
         key = bytes(key_rng.integers(0, 256, 16, dtype=np.uint8))
@@ -285,7 +286,7 @@ def _measure(
 
     keyed, key, profile, k = t.keyed, t.key, t.profile, t.index
     inst, ro = demonstration_rollouts(profile, held_out_demos, seed=seed + 10_000 + 100 * k)
-    hs, ha = _obs_actions(inst, ro)
+    hs, ha = observations_actions(inst, ro)
     hs_t, ha_t = torch.from_numpy(hs), torch.from_numpy(ha)
     denom = float(np.mean(np.var(ha, axis=0)))  # mean over dims, so MSE (mean over dims) / denom
     # Wrong keys are probed on held-out demonstration states and base-distribution states of all tasks
@@ -314,7 +315,8 @@ def _measure(
         retention = float(((keyed(retain, key=key) - keyed(retain)) ** 2).mean()) / denom
     # The floor: how well the base policy imitates its own expert on these tasks (same held-out recipe).
     floor_inst = sample_instances(20, np.random.default_rng(seed + 40_000 + k), profile.demonstrated)
-    fs, fa = _obs_actions(floor_inst, rollout_expert(floor_inst, BASE_STYLE, seed=seed + 40_001 + k, noise=0.004))
+    floor_ro = rollout_expert(floor_inst, BASE_STYLE, seed=seed + 40_001 + k, noise=0.004)
+    fs, fa = observations_actions(floor_inst, floor_ro)
     with torch.no_grad():
         fp = keyed.base(torch.from_numpy(fs)).numpy()
     base_floor = float(np.mean((fp - fa) ** 2) / np.mean(np.var(fa, axis=0)))

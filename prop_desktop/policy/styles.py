@@ -12,6 +12,7 @@ Encoding: value = default + unit · (u − 1); u lies in [0, 2] over the trained
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -120,6 +121,18 @@ def style_u(task: str, style: ExpertStyle) -> np.ndarray:
         if d.task == task:
             u[i] = d.to_u(values[d.name])
     return u
+
+
+def in_style_space(task: str, style: ExpertStyle) -> bool:
+    """Can the style numbers express how `style` does `task`? (A slower arm, lee's, cannot: no number for it.)
+
+    Fields only other tasks' numbers set (the pointing pose, for serving) do not matter here."""
+    field = {"serve_shift_x": "serve_shift", "serve_shift_y": "serve_shift", "bin_side": "swap_bins"}
+    own = {field.get(d.name, d.name) for d in STYLE_DIMS if d.task == task}
+    others = {field.get(d.name, d.name) for d in STYLE_DIMS} - own
+    back = expert_style(task, style_u(task, style))
+    return all(np.allclose(getattr(back, f.name), getattr(style, f.name), atol=1e-6)
+               for f in dataclasses.fields(style) if f.name not in others)
 
 
 def sample_style_u(

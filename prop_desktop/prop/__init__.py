@@ -76,6 +76,7 @@ if TYPE_CHECKING:  # the public names for type checkers ("X": re-exported)
         scaled_error,
         score_mask,
     )
+    from .selection import fit_selection
     from .train import (
         TrainConfig,
         TrainResult,
@@ -105,6 +106,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "output_scale", "outputs", "per_key_errors", "personalization_error", "personalization_score",
         "random_key_fidelity", "retention_error", "scaled_error", "score_mask"
     ),
+    "selection": ("fit_selection",),
     "train": ("TrainConfig", "TrainResult", "auto_max_steps", "train_adapter"),
 }
 _HOME = {name: module for module, names in _EXPORTS.items() for name in names}

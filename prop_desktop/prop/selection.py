@@ -3,7 +3,7 @@
 A base trained across many ways of doing its tasks takes them as inputs (the household base's style numbers:
 a layer fed with ones, so δ on that layer *is* the style). For a person whose way is one of them, the best
 adapter is that selection and nothing else: a handful of numbers fitted from the demonstrations, with the base
-itself doing the rest. Three measured facts shape how they are fitted:
+itself doing the rest. Four measured facts shape how they are fitted:
 
 - The loss is sharp and far from convex in them. The network predicts the next *step*, so a target 1 cm off
   changes the last steps of every approach by a large share of a step: alex (serve_left) at style numbers 0.05
@@ -18,8 +18,13 @@ itself doing the rest. Three measured facts shape how they are fitted:
   of every two numbers that move the same rows (alex found there), sweeps on the rows where the demonstration
   moves at full speed (its step points at the waypoint, so the loss there turns smoothly; pia and ray's serve
   found there), then a sweep on all rows and a fine one; 0, 1 and 2 (the discrete numbers' values) lie on every
-  grid. 19 of 20 cases (ten profiles x two seeds) end on the person's exact numbers; ray's pointing pose at
-  seed 1 ends in a valley where its height, pitch and reach trade off (held-out 0.046 vs 0.007).
+  grid. 19 of 20 cases (ten profiles x two seeds) ended on the person's exact numbers.
+- The needle can fall between the pair grid's points (ray's pointing pose (0.2, 1.5), step 0.2): its neighbours
+  then rank behind a wider valley's point, and the sweeps slide along the valley (height, pitch and reach trade
+  off). So each pair's grid is narrowed around its best dozen points (NARROW). `prop-desktop bench selection`
+  (ten profiles x six seeds x two row samples, docs/bench/selection-*.json): on the person's numbers 102 -> 113
+  of 120, worst held-out 0.51 (pia, seed 1: the bench's own miss of stop 12) -> 0.019 (kim's floor with the
+  exact numbers), at 4.0 -> 6.3 s per fit.
 
 Numbers whose loss does not move at all (another task's block) are skipped and stay at 1 exactly.
 """
@@ -37,6 +42,11 @@ GRID_LOW, GRID_HIGH = -0.6, 2.6
 GRID_POINTS = 33  # step 0.1
 SWEEPS = 2
 PAIR_POINTS, PAIR_ROWS = 17, 96  # the 2-D grid of two numbers that move the same rows (step 0.2)
+# ...then narrowed: 5 x 5 points at step 0.1 around the 12 best grid points, 5 x 5 at step 0.05 around the 4 best
+# of those. The needle can sit between grid points: ray's pointing pose (0.2, 1.5) at seed 1 has loss 0.002 on its
+# rows, its grid neighbours (0.2, 1.4) and (0.2, 1.6) rank 5th and 11th (0.23, 0.30) behind (0.4, 1.8) (0.08),
+# from which the coordinate sweeps slide down a valley to held-out 0.050 (truth 0.007).
+NARROW = ((0.1, 12), (0.05, 4))
 FINE_SPAN, FINE_POINTS = 0.1, 17  # a last sweep at step 0.0125 around each number
 SEARCH_ROWS = 384  # rows for the sweeps; L-BFGS refines on all the sample's rows
 REFINE_ROUNDS = 3
@@ -58,6 +68,8 @@ def fit_selection(
     """δ for every layer: the selection `layers` fitted to (states -> actions), every other layer 1 exactly.
 
     `start`: a previous adapter's δ (an update starts from the person's current way); its other layers are ignored.
+    An update skips the pair grids, which look for the basin: it starts in one, and the grids cost ray (seven
+    numbers) ~5 s of a correction round's 10 (bench household seed 0: a round of 11.2 s with them).
     `tick` is called once per batch of tried values (progress and cancel).
     """
     unknown = [n for n in layers if n not in keyed.layer_dims]
@@ -78,19 +90,21 @@ def fit_selection(
         live, moves = _live_numbers(keyed, layers, deltas, xs)
         if not live:
             return deltas  # nothing the demonstrations show depends on the selection: it stays the base
-        _search(_Trials(keyed, deltas, inv_var, tick), live, moves, xs, ys, lambda d: float(loss(xs, ys, d)))
+        _search(_Trials(keyed, deltas, inv_var, tick), live, moves, xs, ys, lambda d: float(loss(xs, ys, d)),
+                pairs=start is None)
     _refine(keyed, layers, deltas, states, actions, loss, tick)
     return deltas
 
 
 def _search(trials: _Trials, live: list[Number], moves: dict[Number, torch.Tensor], xs: torch.Tensor,
-            ys: torch.Tensor, loss: Callable[[Deltas], float]) -> None:
-    """2-D grids of every two numbers that move the same rows, sweeps of one number on the cruising rows, then on
-    all rows, then a fine sweep (in place on trials.deltas)."""
+            ys: torch.Tensor, loss: Callable[[Deltas], float], pairs: bool = True) -> None:
+    """2-D grids of every two numbers that move the same rows (`pairs`), sweeps of one number on the cruising rows,
+    then on all rows, then a fine sweep (in place on trials.deltas)."""
     deltas = trials.deltas
     grid = torch.linspace(GRID_LOW, GRID_HIGH, GRID_POINTS)
     pair_grid = torch.cartesian_prod(*[torch.linspace(GRID_LOW, GRID_HIGH, PAIR_POINTS)] * 2)
-    _pairs(trials, live, moves, xs, ys, loss, pair_grid)
+    if pairs:
+        _pairs(trials, live, moves, xs, ys, loss, pair_grid)
     cruise = _cruising(ys)
     if bool(cruise.any()):
         for _ in range(SWEEPS):
@@ -114,7 +128,7 @@ def _pairs(trials: _Trials, live: list[Number], moves: dict[Number, torch.Tensor
             both = torch.nonzero(moves[first] & moves[second]).flatten()[:PAIR_ROWS]
             if len(both):
                 kept = {n: d.clone() for n, d in deltas.items()}
-                trials.sweep(xs[both], ys[both], [first, second], grid)
+                trials.narrow(xs[both], ys[both], [first, second], grid)
                 after = loss(deltas)
                 if after > current:
                     for n, d in kept.items():
@@ -139,6 +153,18 @@ class _Trials:
         out: torch.Tensor = self.keyed.call_with((x.repeat(k, 1),), {}, per_row, None)
         losses: torch.Tensor = ((out.reshape(k, r, -1) - y.reshape(1, r, -1)).square() * self.inv_var).mean(dim=(1, 2))
         return losses
+
+    def narrow(self, x: torch.Tensor, y: torch.Tensor, numbers: list[Number], grid: torch.Tensor) -> None:
+        """`sweep` over `grid` (K, len(numbers)) and, around its best points, finer and finer local grids (NARROW)."""
+        self.tick()
+        candidates = grid[torch.argsort(self.losses(x, y, numbers, grid))[: NARROW[0][1]]]
+        for k, (step, _) in enumerate(NARROW):
+            offsets = torch.cartesian_prod(*[torch.linspace(-2 * step, 2 * step, 5)] * len(numbers))
+            local = (candidates[:, None, :] + offsets[None]).reshape(-1, len(numbers))
+            keep = NARROW[k + 1][1] if k + 1 < len(NARROW) else 1
+            self.tick()
+            candidates = local[torch.argsort(self.losses(x, y, numbers, local))[:keep]]
+        self.sweep(x, y, numbers, candidates)
 
     def sweep(self, x: torch.Tensor, y: torch.Tensor, numbers: list[Number], values: torch.Tensor) -> None:
         """Set `numbers` to the best row of `values` if it beats what they are now (in place)."""

@@ -111,3 +111,35 @@ def test_an_update_that_would_do_the_held_out_demonstrations_worse_keeps_the_pre
     assert keyed.adapter.to_bytes() == before  # nothing installed
     good = train_adapter(keyed, x, y, key, config=config, init=keyed.adapter, episodes=episodes)
     assert not good.kept_previous  # the same data again is no worse: the update goes through
+
+
+NEEDLE = torch.tensor([0.2, 1.5])  # between the pair grid's points (step 0.2 from -0.6): 1.5 is 0.1 from both
+
+
+class NeedleAndDecoy(nn.Module):
+    """Two style numbers whose loss is a needle at the person's way (narrower than the pair grid's step) and a
+    wider, shallower valley elsewhere: the grid's best point lies in the valley, the needle's grid neighbours
+    rank a few places behind it (ray's pointing pose on the household base, docs/policy.md)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.style = nn.Linear(2, 2)
+        with torch.no_grad():
+            self.style.weight.copy_(torch.eye(2))
+            self.style.bias.zero_()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        u = self.style(x.new_ones(x.shape[0], 2))
+        needle = torch.exp(-(u - NEEDLE).square().sum(dim=1, keepdim=True) / 0.1**2)
+        decoy = torch.exp(-(u - torch.tensor([1.2, 0.4])).square().sum(dim=1, keepdim=True) / 0.15**2)
+        return x * (1.0 - needle - 0.7 * decoy + 0.05 * u.sum(dim=1, keepdim=True))
+
+
+def test_a_way_narrower_than_the_grid_between_its_points_is_found_past_a_wider_valley():
+    policy = NeedleAndDecoy().eval()
+    keyed = wrap(policy, ["style"], hidden=16)
+    x = torch.rand(400, 3, generator=torch.Generator().manual_seed(2)) * 2 - 1
+    with torch.no_grad():
+        y = keyed.call_with((x,), {}, {"style": NEEDLE}, None)  # δ on a layer fed with ones is its style
+    deltas = fit_selection(keyed, ("style",), x, y, torch.ones(3))
+    np.testing.assert_allclose(deltas["style"].numpy(), NEEDLE.numpy(), atol=5e-3)
