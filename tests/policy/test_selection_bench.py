@@ -12,16 +12,11 @@ from prop_desktop.bench import selection as bench
 from prop_desktop.policy.personalize import BENCH_PROFILES
 from prop_desktop.policy.selection_eval import selectable
 from prop_desktop.policy.styles import in_style_space
+from tests.bench_args import bench_args
 
 
 def _args(**changes) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    bench.add_arguments(parser)
-    parser.add_argument("--json")
-    args = parser.parse_args([])
-    for name, value in changes.items():
-        setattr(args, name, value)
-    return args
+    return bench_args(bench, **changes)
 
 
 def test_only_ways_the_style_numbers_express_are_selectable():

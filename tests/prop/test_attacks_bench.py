@@ -7,16 +7,11 @@ import argparse
 import pytest
 
 from prop_desktop.bench import attacks as bench
+from tests.bench_args import bench_args
 
 
 def _args(**changes) -> argparse.Namespace:
-    parser = argparse.ArgumentParser()
-    bench.add_arguments(parser)
-    parser.add_argument("--json")
-    args = parser.parse_args([])
-    for name, value in changes.items():
-        setattr(args, name, value)
-    return args
+    return bench_args(bench, **changes)
 
 
 @pytest.mark.parametrize(
