@@ -87,6 +87,31 @@ def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, flo
 
 
 @dataclass
+class BenchData:
+    """What `evaluate_profiles` trains the k-th profile on at `seed` (bench selection reproduces it)."""
+
+    states: np.ndarray
+    actions: np.ndarray
+    episodes: np.ndarray  # the demonstration each row belongs to
+    base_states: np.ndarray  # where wrong keys must be the base
+    retain_states: np.ndarray  # the tasks the person did not demonstrate
+    train_seed: int  # TrainConfig.seed
+
+
+def bench_data(profile: HouseholdProfile, k: int, seed: int, demos: int) -> BenchData:
+    inst, ro = demonstration_rollouts(profile, demos, seed=seed + 100 * k)
+    states, actions = observations_actions(inst, ro)
+    return BenchData(states, actions, episode_numbers(ro),
+                     base_distribution_states(seed + 100 * k + 60, 24),
+                     base_distribution_states(seed + 100 * k + 50, 24, profile.undemonstrated), seed + k)
+
+
+def held_out_rollouts(profile: HouseholdProfile, k: int, seed: int, n: int) -> tuple[list[TaskInstance], Rollouts]:
+    """Fresh demonstrations of the k-th profile at `seed`, never trained on: what its errors are measured on."""
+    return demonstration_rollouts(profile, n, seed=seed + 10_000 + 100 * k)
+
+
+@dataclass
 class _Trained:
     """One profile's adapter and everything it was trained on (a correction round retrains on the same)."""
 
@@ -135,24 +160,21 @@ def evaluate_profiles(
     train_results = {}
     for k, profile in enumerate(profiles):
         log(f"[{profile.name}] {profile.describe()}: generating {demos} demonstrations")
-        inst, ro = demonstration_rollouts(profile, demos, seed=seed + 100 * k)
-        states, actions = observations_actions(inst, ro)
-        retain_states = base_distribution_states(seed + 100 * k + 50, 24, profile.undemonstrated)
-        extra = base_distribution_states(seed + 100 * k + 60, 24)
+        data = bench_data(profile, k, seed, demos)
         key = bytes(key_rng.integers(0, 256, 16, dtype=np.uint8))
         keyed = wrap(load_base_policy(policy_path), DEFAULT_PROP_LAYERS)
-        episodes = episode_numbers(ro)
-        cfg = TrainConfig(fine_tune_trunk=fine_tune_trunk, seed=seed + k, max_seconds=max_seconds,
+        cfg = TrainConfig(fine_tune_trunk=fine_tune_trunk, seed=data.train_seed, max_seconds=max_seconds,
                           select_layers=SELECTION_LAYERS)
         what = "encoders + trunk delta" if fine_tune_trunk else "encoders only"
-        log(f"[{profile.name}] training on {len(states)} states ({what})")
+        log(f"[{profile.name}] training on {len(data.states)} states ({what})")
         result = train_adapter(
-            keyed, states, actions, key, base_states=extra, retain_states=retain_states, config=cfg,
-            episodes=episodes,
+            keyed, data.states, data.actions, key, base_states=data.base_states, retain_states=data.retain_states,
+            config=cfg, episodes=data.episodes,
         )
         kept = "the selection alone" if result.selection_only else f"trunk kept {result.merge:.1f}"
         log(f"[{profile.name}] trained in {result.seconds:.1f} s, {result.steps} steps, {kept}")
-        trained[profile.name] = _Trained(k, profile, keyed, key, states, actions, episodes, extra, retain_states)
+        trained[profile.name] = _Trained(k, profile, keyed, key, data.states, data.actions, data.episodes,
+                                         data.base_states, data.retain_states)
         train_results[profile.name] = result
 
     report: dict[str, Any] = {
@@ -285,7 +307,7 @@ def _measure(
     from prop_desktop.prop import flip_bits, key_to_signs, random_signs
 
     keyed, key, profile, k = t.keyed, t.key, t.profile, t.index
-    inst, ro = demonstration_rollouts(profile, held_out_demos, seed=seed + 10_000 + 100 * k)
+    inst, ro = held_out_rollouts(profile, k, seed, held_out_demos)
     hs, ha = observations_actions(inst, ro)
     hs_t, ha_t = torch.from_numpy(hs), torch.from_numpy(ha)
     denom = float(np.mean(np.var(ha, axis=0)))  # mean over dims, so MSE (mean over dims) / denom

@@ -20,8 +20,8 @@ import numpy as np
 import torch
 
 from prop_desktop.policy.base import DEFAULT_PROP_LAYERS, SELECTION_LAYERS, load_base_policy
-from prop_desktop.policy.household_eval import base_distribution_states, episode_numbers, observations_actions
-from prop_desktop.policy.personalize import HouseholdProfile, demonstration_rollouts
+from prop_desktop.policy.household_eval import bench_data, held_out_rollouts, observations_actions
+from prop_desktop.policy.personalize import HouseholdProfile
 from prop_desktop.policy.styles import STYLE_DIM, in_style_space, style_u
 
 HELD_OUT_DEMOS = 20
@@ -63,15 +63,13 @@ def evaluate_selection(
     cases = []
     for seed in seeds:
         for k, profile in profiles:
-            # What evaluate_profiles trains on for this profile at this seed (its seeds, its config).
-            inst, ro = demonstration_rollouts(profile, demos, seed=seed + 100 * k)
-            states, actions = observations_actions(inst, ro)
-            cfg = TrainConfig(seed=seed + k, select_layers=SELECTION_LAYERS)
+            bench = bench_data(profile, k, seed, demos)
+            cfg = TrainConfig(seed=bench.train_seed, select_layers=SELECTION_LAYERS)
             generator = torch.Generator().manual_seed(cfg.seed)
-            data = prepare(keyed, states, actions, base_distribution_states(seed + 100 * k + 60, 24), None, None,
-                           cfg, generator, episode_numbers(ro))
-            held_inst, held_ro = demonstration_rollouts(profile, HELD_OUT_DEMOS, seed=seed + 10_000 + 100 * k)
-            hs, ha = (torch.from_numpy(v) for v in observations_actions(held_inst, held_ro))
+            data = prepare(keyed, bench.states, bench.actions, bench.base_states, None, None, cfg, generator,
+                           bench.episodes)
+            hs, ha = (torch.from_numpy(v) for v in observations_actions(*held_out_rollouts(profile, k, seed,
+                                                                                          HELD_OUT_DEMOS)))
             denom = float(ha.var(dim=0, unbiased=False).mean())
             exact = np.ones(STYLE_DIM, np.float32)
             for task in profile.demonstrated:
