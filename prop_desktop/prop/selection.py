@@ -42,11 +42,10 @@ GRID_LOW, GRID_HIGH = -0.6, 2.6
 GRID_POINTS = 33  # step 0.1
 SWEEPS = 2
 PAIR_POINTS, PAIR_ROWS = 17, 96  # the 2-D grid of two numbers that move the same rows (step 0.2)
-# ...then narrowed, (step, around how many): 5 x 5 points at step 0.1 around each of the 12 best grid points, then
-# 5 x 5 at step 0.05 around the 4 best of those. The needle can sit between grid points: ray's pointing pose
-# (0.2, 1.5) at seed 1 has loss 0.002 on its rows, its grid neighbours (0.2, 1.4) and (0.2, 1.6) rank 5th and 11th
-# (0.23, 0.30) behind (0.4, 1.8) (0.08), from which the coordinate sweeps slide down a valley to held-out 0.050
-# (truth 0.007).
+# ...then narrowed: 5 x 5 points at step 0.1 around the 12 best grid points, 5 x 5 at step 0.05 around the 4 best
+# of those. The needle can sit between grid points: ray's pointing pose (0.2, 1.5) at seed 1 has loss 0.002 on its
+# rows, its grid neighbours (0.2, 1.4) and (0.2, 1.6) rank 5th and 11th (0.23, 0.30) behind (0.4, 1.8) (0.08),
+# from which the coordinate sweeps slide down a valley to held-out 0.050 (truth 0.007).
 NARROW = ((0.1, 12), (0.05, 4))
 FINE_SPAN, FINE_POINTS = 0.1, 17  # a last sweep at step 0.0125 around each number
 SEARCH_ROWS = 384  # rows for the sweeps; L-BFGS refines on all the sample's rows
@@ -103,8 +102,8 @@ def _search(trials: _Trials, live: list[Number], moves: dict[Number, torch.Tenso
     then on all rows, then a fine sweep (in place on trials.deltas)."""
     deltas = trials.deltas
     grid = torch.linspace(GRID_LOW, GRID_HIGH, GRID_POINTS)
+    pair_grid = torch.cartesian_prod(*[torch.linspace(GRID_LOW, GRID_HIGH, PAIR_POINTS)] * 2)
     if pairs:
-        pair_grid = torch.cartesian_prod(*[torch.linspace(GRID_LOW, GRID_HIGH, PAIR_POINTS)] * 2)
         _pairs(trials, live, moves, xs, ys, loss, pair_grid)
     cruise = _cruising(ys)
     if bool(cruise.any()):
@@ -157,13 +156,15 @@ class _Trials:
 
     def narrow(self, x: torch.Tensor, y: torch.Tensor, numbers: list[Number], grid: torch.Tensor) -> None:
         """`sweep` over `grid` (K, len(numbers)) and, around its best points, finer and finer local grids (NARROW)."""
-        values = grid
-        for step, around in NARROW:
-            self.tick()
-            best = values[torch.argsort(self.losses(x, y, numbers, values))[:around]]
+        self.tick()
+        candidates = grid[torch.argsort(self.losses(x, y, numbers, grid))[: NARROW[0][1]]]
+        for k, (step, _) in enumerate(NARROW):
             offsets = torch.cartesian_prod(*[torch.linspace(-2 * step, 2 * step, 5)] * len(numbers))
-            values = (best[:, None, :] + offsets[None]).reshape(-1, len(numbers))
-        self.sweep(x, y, numbers, values)  # the finest grid, against the numbers as they are
+            local = (candidates[:, None, :] + offsets[None]).reshape(-1, len(numbers))
+            keep = NARROW[k + 1][1] if k + 1 < len(NARROW) else 1
+            self.tick()
+            candidates = local[torch.argsort(self.losses(x, y, numbers, local))[:keep]]
+        self.sweep(x, y, numbers, candidates)
 
     def sweep(self, x: torch.Tensor, y: torch.Tensor, numbers: list[Number], values: torch.Tensor) -> None:
         """Set `numbers` to the best row of `values` if it beats what they are now (in place)."""
