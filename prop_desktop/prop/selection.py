@@ -37,11 +37,14 @@ import torch
 
 from .keyed import KeyedModule
 
-# δ values tried per number: the trained range u ∈ [0, 2] with a margin (δ reaches (1 - s, 1 + s), s = 2).
-GRID_LOW, GRID_HIGH = -0.6, 2.6
-GRID_POINTS = 33  # step 0.1
+# δ values tried per number lie in the range the base was trained over (TrainConfig.select_range; the household
+# base's style numbers u ∈ [0, 2]). Outside it the base extrapolates: for a way it does not know, the search
+# then ran to the edge of a margin (alex of the UI journey, pointing off to the side: (1.67, 2.60, -1.00)) and
+# the trunk delta fitted on top of that drove the arm elsewhere in closed loop in 7 of 8 trainings; from the
+# in-range (0.81, 1.77, -0.68) 8 of 8 reached her point (see docs/policy.md).
+GRID_STEP = 0.1
 SWEEPS = 2
-PAIR_POINTS, PAIR_ROWS = 17, 96  # the 2-D grid of two numbers that move the same rows (step 0.2)
+PAIR_STEP, PAIR_ROWS = 0.2, 96  # the 2-D grid of two numbers that move the same rows
 # ...then narrowed: 5 x 5 points at step 0.1 around the 12 best grid points, 5 x 5 at step 0.05 around the 4 best
 # of those. The needle can sit between grid points: ray's pointing pose (0.2, 1.5) at seed 1 has loss 0.002 on its
 # rows, its grid neighbours (0.2, 1.4) and (0.2, 1.6) rank 5th and 11th (0.23, 0.30) behind (0.4, 1.8) (0.08),
@@ -64,13 +67,15 @@ def fit_selection(
     inv_var: torch.Tensor,
     start: Deltas | None = None,
     tick: Callable[[], None] = lambda: None,
+    bounds: tuple[float, float] = (0.0, 2.0),
 ) -> Deltas:
     """δ for every layer: the selection `layers` fitted to (states -> actions), every other layer 1 exactly.
 
     `start`: a previous adapter's δ (an update starts from the person's current way); its other layers are ignored.
     An update skips the pair grids, which look for the basin: it starts in one, and the grids cost ray (seven
     numbers) ~5 s of a correction round's 10 (bench household seed 0: a round of 11.2 s with them).
-    `tick` is called once per batch of tried values (progress and cancel).
+    `tick` is called once per batch of tried values (progress and cancel). `bounds`: the range of the selection
+    numbers the base was trained over; every value tried, and the result, lies in it.
     """
     unknown = [n for n in layers if n not in keyed.layer_dims]
     if unknown:
@@ -87,12 +92,14 @@ def fit_selection(
         return value
 
     with torch.no_grad():
-        live, moves = _live_numbers(keyed, layers, deltas, xs)
+        for n in layers:
+            deltas[n].clamp_(*bounds)
+        live, moves = _live_numbers(keyed, layers, deltas, xs, bounds)
         if not live:
             return deltas  # nothing the demonstrations show depends on the selection: it stays the base
-        _search(_Trials(keyed, deltas, inv_var, tick), live, moves, xs, ys, lambda d: float(loss(xs, ys, d)),
-                pairs=start is None)
-    _refine(keyed, layers, deltas, states, actions, loss, tick)
+        _search(_Trials(keyed, deltas, inv_var, tick, bounds), live, moves, xs, ys,
+                lambda d: float(loss(xs, ys, d)), pairs=start is None)
+    _refine(keyed, layers, deltas, states, actions, loss, tick, bounds)
     return deltas
 
 
@@ -101,8 +108,8 @@ def _search(trials: _Trials, live: list[Number], moves: dict[Number, torch.Tenso
     """2-D grids of every two numbers that move the same rows (`pairs`), sweeps of one number on the cruising rows,
     then on all rows, then a fine sweep (in place on trials.deltas)."""
     deltas = trials.deltas
-    grid = torch.linspace(GRID_LOW, GRID_HIGH, GRID_POINTS)
-    pair_grid = torch.cartesian_prod(*[torch.linspace(GRID_LOW, GRID_HIGH, PAIR_POINTS)] * 2)
+    grid = _grid(trials.bounds, GRID_STEP)
+    pair_grid = torch.cartesian_prod(*[_grid(trials.bounds, PAIR_STEP)] * 2)
     if pairs:
         _pairs(trials, live, moves, xs, ys, loss, pair_grid)
     cruise = _cruising(ys)
@@ -114,7 +121,14 @@ def _search(trials: _Trials, live: list[Number], moves: dict[Number, torch.Tenso
         trials.sweep(xs, ys, [number], grid[:, None])
     for number in live:
         fine = float(deltas[number[0]][number[1]]) + torch.linspace(-FINE_SPAN, FINE_SPAN, FINE_POINTS)
-        trials.sweep(xs, ys, [number], fine[:, None])
+        trials.sweep(xs, ys, [number], fine.clamp(*trials.bounds)[:, None])
+
+
+def _grid(bounds: tuple[float, float], step: float) -> torch.Tensor:
+    """Points `step` apart from bounds[0] to bounds[1], exact where they are whole multiples (0, 1, 2: the discrete
+    numbers' values lie on every grid)."""
+    count = int(round((bounds[1] - bounds[0]) / step)) + 1
+    return (bounds[0] + torch.arange(count, dtype=torch.float64) * step).float()
 
 
 def _pairs(trials: _Trials, live: list[Number], moves: dict[Number, torch.Tensor], xs: torch.Tensor,
@@ -140,8 +154,9 @@ def _pairs(trials: _Trials, live: list[Number], moves: dict[Number, torch.Tensor
 class _Trials:
     """Tries many values of some numbers at once (one forward pass over rows x values) and keeps the best."""
 
-    def __init__(self, keyed: KeyedModule, deltas: Deltas, inv_var: torch.Tensor, tick: Callable[[], None]) -> None:
-        self.keyed, self.deltas, self.inv_var, self.tick = keyed, deltas, inv_var, tick
+    def __init__(self, keyed: KeyedModule, deltas: Deltas, inv_var: torch.Tensor, tick: Callable[[], None],
+                 bounds: tuple[float, float]) -> None:
+        self.keyed, self.deltas, self.inv_var, self.tick, self.bounds = keyed, deltas, inv_var, tick, bounds
 
     def losses(self, x: torch.Tensor, y: torch.Tensor, numbers: list[Number], values: torch.Tensor) -> torch.Tensor:
         """(K,) losses of the K value rows (K, len(numbers)) on the rows x, the other numbers as they are."""
@@ -160,7 +175,7 @@ class _Trials:
         candidates = grid[torch.argsort(self.losses(x, y, numbers, grid))[: NARROW[0][1]]]
         for k, (step, _) in enumerate(NARROW):
             offsets = torch.cartesian_prod(*[torch.linspace(-2 * step, 2 * step, 5)] * len(numbers))
-            local = (candidates[:, None, :] + offsets[None]).reshape(-1, len(numbers))
+            local = (candidates[:, None, :] + offsets[None]).reshape(-1, len(numbers)).clamp(*self.bounds)
             keep = NARROW[k + 1][1] if k + 1 < len(NARROW) else 1
             self.tick()
             candidates = local[torch.argsort(self.losses(x, y, numbers, local))[:keep]]
@@ -185,8 +200,8 @@ def _cruising(actions: torch.Tensor) -> torch.Tensor:
     return cruise
 
 
-def _live_numbers(keyed: KeyedModule, layers: tuple[str, ...], deltas: Deltas,
-                  states: torch.Tensor) -> tuple[list[Number], dict[Number, torch.Tensor]]:
+def _live_numbers(keyed: KeyedModule, layers: tuple[str, ...], deltas: Deltas, states: torch.Tensor,
+                  bounds: tuple[float, float]) -> tuple[list[Number], dict[Number, torch.Tensor]]:
     """The selection numbers that move the output on some row, and those rows (another task's block moves none:
     its numbers stay exactly 1)."""
     base = keyed.call_with((states,), {}, deltas, None).reshape(states.shape[0], -1)
@@ -196,7 +211,7 @@ def _live_numbers(keyed: KeyedModule, layers: tuple[str, ...], deltas: Deltas,
         for i in range(deltas[n].shape[0]):
             kept = float(deltas[n][i])
             rows = torch.zeros(states.shape[0], dtype=torch.bool)
-            for probe in (GRID_LOW, GRID_HIGH):
+            for probe in bounds:
                 deltas[n][i] = probe
                 out = keyed.call_with((states,), {}, deltas, None).reshape(states.shape[0], -1)
                 rows |= ((out - base).abs() > 1e-6).any(dim=1)
@@ -215,6 +230,7 @@ def _refine(
     actions: torch.Tensor,
     loss: Callable[[torch.Tensor, torch.Tensor, Deltas], torch.Tensor],
     tick: Callable[[], None],
+    bounds: tuple[float, float],
 ) -> None:
     """L-BFGS on the selection layers from the grid's basin (in place); kept only where it lowers the loss."""
     free = {n: deltas[n].clone().requires_grad_(True) for n in layers}
@@ -236,9 +252,10 @@ def _refine(
         tick()
         lbfgs.step(closure)  # type: ignore[no-untyped-call]
     limit = keyed.encoder_config.delta_scale * 0.999  # the encoders reach δ ∈ (1 - scale, 1 + scale)
+    low, high = max(bounds[0], 1.0 - limit), min(bounds[1], 1.0 + limit)
     with torch.no_grad():
         for n in layers:
-            free[n].clamp_(1.0 - limit, 1.0 + limit)
+            free[n].clamp_(low, high)
         after = float(loss(states, actions, current()))
         if after < before and all(bool(torch.isfinite(free[n]).all()) for n in layers):
             for n in layers:

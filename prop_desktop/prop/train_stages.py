@@ -97,7 +97,8 @@ def fit_personal(
         from .selection import fit_selection
 
         start = None if start_raw is None else delta_from_raw(start_raw, scale)
-        selection = fit_selection(keyed, cfg.select_layers, xs, ys, inv_var, start, tick=plan.tick)
+        selection = fit_selection(keyed, cfg.select_layers, xs, ys, inv_var, start, tick=plan.tick,
+                                  bounds=cfg.select_range)
         picked = raw_from_delta({n: selection[n] for n in cfg.select_layers}, scale)
         start_raw = {n: picked[n] if n in picked else (torch.zeros(d) if start_raw is None else start_raw[n])
                      for n, d in keyed.layer_dims.items()}

@@ -34,7 +34,7 @@ class KnowsWays(nn.Module):
 
     def forward(self, x: torch.Tensor, style: torch.Tensor | None = None) -> torch.Tensor:
         u = self.style(x.new_ones(x.shape[0], 4)) if style is None else style.expand(x.shape[0], 4)
-        angle = 2.0 * u[:, :3]  # unique over the searched δ range (-0.6, 2.6): 2 · 3.2 < 2π + 0.2
+        angle = 2.0 * u[:, :3]  # unique over the searched δ range [0, 2]: 2 · 2 < 2π
         step = torch.tanh(8.0 * (torch.cat([torch.sin(angle), torch.cos(angle)], dim=1) - x.repeat(1, 2)))
         return self.head(torch.tanh(self.body(torch.cat([step, u[:, 3:4], x[:, :2]], dim=1)))) + step[:, :3]
 
@@ -57,6 +57,21 @@ def test_the_selection_lands_on_the_persons_way_and_leaves_unread_numbers_exactl
     np.testing.assert_allclose(deltas["style"][:3].numpy(), WAY[:3].numpy(), atol=2e-3)
     assert float(deltas["style"][3]) == 1.0  # never read: not moved at all
     assert torch.equal(deltas["body"], torch.ones(9)) and torch.equal(deltas["head"], torch.ones(32))
+
+
+def test_for_a_way_outside_the_trained_range_the_selection_stays_inside_it():
+    """The base never saw style numbers outside select_range: there it extrapolates, and a trunk delta fitted on
+    top of such a start drove the UI journey's Alex elsewhere in closed loop (prop/selection.py)."""
+    policy = KnowsWays().eval()
+    keyed = wrap(policy, ["style", "body", "head"], hidden=16)
+    gen = torch.Generator().manual_seed(1)
+    x = torch.rand(600, 3, generator=gen) * 2 - 1
+    with torch.no_grad():
+        y = policy(x, style=torch.tensor([2.4, -0.4, 1.0, 1.0]))
+    deltas = fit_selection(keyed, ("style",), x, y, torch.ones(3), bounds=(0.0, 2.0))
+    numbers = deltas["style"][:3]
+    assert bool((numbers >= 0.0).all() and (numbers <= 2.0).all()), numbers
+    assert float(numbers[0]) == 2.0  # the nearest the base knows of a number past its range: the edge
 
 
 def test_training_keeps_the_selection_alone_when_it_wins_on_held_out_episodes_and_wrong_keys_stay_the_base():
@@ -113,7 +128,7 @@ def test_an_update_that_would_do_the_held_out_demonstrations_worse_keeps_the_pre
     assert not good.kept_previous  # the same data again is no worse: the update goes through
 
 
-NEEDLE = torch.tensor([0.2, 1.5])  # between the pair grid's points (step 0.2 from -0.6): 1.5 is 0.1 from both
+NEEDLE = torch.tensor([0.2, 1.5])  # between the pair grid's points (step 0.2 from 0): 1.5 is 0.1 from both
 
 
 class NeedleAndDecoy(nn.Module):
