@@ -64,11 +64,18 @@ class FormDialog(QDialog):
         self.error.setText(text)
         self.error.show()
         self.ok_button.setEnabled(True)
-        # Grow for the message instead of squashing the fields (the layout does not resize a shown dialog).
+        # Grow for the message instead of squashing the fields. The layout does not resize a shown dialog, and a
+        # wrapped message's height depends on the width, which a window's minimum size ignores: so the height the
+        # layout needs at this width becomes the dialog's minimum (a later layout pass cannot undo it, as it could
+        # a one-off resize: CI once saw the fields squashed two seconds after the message appeared).
         layout = self.layout()
         assert layout is not None  # built in __init__
         layout.activate()
-        self.resize(self.width(), max(self.height(), self.sizeHint().height()))
+        width = self.width()
+        needed = max(layout.totalHeightForWidth(width) if layout.hasHeightForWidth() else 0,
+                     layout.totalSizeHint().height(), self.sizeHint().height())
+        self.setMinimumHeight(needed)
+        self.resize(width, max(self.height(), needed))
 
     def _ok(self) -> None:
         self.error.hide()

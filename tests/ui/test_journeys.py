@@ -293,8 +293,11 @@ def test_wrong_recovery_code_gets_a_clear_message_in_the_dialog(qtbot, window):
         return [f"{f.objectName()} {f.height()} < {f.minimumSizeHint().height()} px" for f in fields
                 if f.height() < f.minimumSizeHint().height()]
 
+    def laid_out() -> None:
+        assert not squashed(), (squashed(), dlg.size(), dlg.minimumSize(), dlg.sizeHint())
+
     # The grown dialog lays its fields out on the next pass of the event loop: wait for that state.
-    qtbot.waitUntil(lambda: not squashed(), timeout=2000)
+    qtbot.waitUntil(laid_out, timeout=2000)
     dlg.reject()
 
 
