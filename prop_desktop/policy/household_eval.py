@@ -119,11 +119,7 @@ class _Trained:
     profile: HouseholdProfile
     keyed: KeyedModule
     key: bytes
-    states: np.ndarray
-    actions: np.ndarray
-    episodes: np.ndarray  # the demonstration each row belongs to
-    base_states: np.ndarray
-    retain_states: np.ndarray
+    data: BenchData
 
 
 def evaluate_profiles(
@@ -173,8 +169,7 @@ def evaluate_profiles(
         )
         kept = "the selection alone" if result.selection_only else f"trunk kept {result.merge:.1f}"
         log(f"[{profile.name}] trained in {result.seconds:.1f} s, {result.steps} steps, {kept}")
-        trained[profile.name] = _Trained(k, profile, keyed, key, data.states, data.actions, data.episodes,
-                                         data.base_states, data.retain_states)
+        trained[profile.name] = _Trained(k, profile, keyed, key, data)
         train_results[profile.name] = result
 
     report: dict[str, Any] = {
@@ -258,8 +253,8 @@ def _correction_rounds(
         if new:  # nothing to correct, nothing to update: a person presses "Update my skill" after a correction
             cfg = retrain_config(seed + t.index + 1000 * (r + 1), round_seconds, fine_tune_trunk)
             result = retrain_with_corrections(
-                t.keyed, t.key, t.states, t.actions, collected, cfg, weight=weight,
-                base_states=t.base_states, retain_states=t.retain_states, episodes=t.episodes,
+                t.keyed, t.key, t.data.states, t.data.actions, collected, cfg, weight=weight,
+                base_states=t.data.base_states, retain_states=t.data.retain_states, episodes=t.data.episodes,
             )
         entry = _measure(t, others, seed, gen, base_probe, near_keys, held_out_demos, demos)
         entry.update(_closed_loop(t, seed + 30_000 + 100 * t.index, instances, with_base=False))
@@ -320,7 +315,7 @@ def _measure(
         base_out = keyed(hs_t)
         personal = float(((keyed(hs_t, key=key) - ha_t) ** 2).mean()) / denom
         base_gap = float(((base_out - ha_t) ** 2).mean()) / denom
-        ts, ta = torch.from_numpy(t.states), torch.from_numpy(t.actions)
+        ts, ta = torch.from_numpy(t.data.states), torch.from_numpy(t.data.actions)
         personal_train = float(((keyed(ts, key=key) - ta) ** 2).mean()) / denom
         none = float(((keyed(probe) - keyed.base(probe)) ** 2).mean()) / denom
     rand = _per_key_mse(keyed, probe, random_signs(64, keyed.key_bits, gen)) / denom

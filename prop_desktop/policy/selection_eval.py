@@ -82,7 +82,7 @@ def evaluate_selection(
                 rows = torch.randperm(data.n_train, generator=gen)[:n_rows]
                 started = time.perf_counter()
                 deltas = fit_selection(keyed, SELECTION_LAYERS, data.train_states[rows], data.train_actions[rows],
-                                       1.0 / data.scale.square())
+                                       1.0 / data.scale.square(), bounds=cfg.select_range)
                 seconds = time.perf_counter() - started
                 chosen = deltas["style"].detach().numpy()
                 with_exact = dict(deltas, style=torch.from_numpy(exact))

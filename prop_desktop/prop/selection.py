@@ -36,6 +36,7 @@ from collections.abc import Callable
 import torch
 
 from .keyed import KeyedModule
+from .train_config import TrainConfig
 
 # δ values tried per number lie in the range the base was trained over (TrainConfig.select_range; the household
 # base's style numbers u ∈ [0, 2]). Outside it the base extrapolates: for a way it does not know, the search
@@ -67,7 +68,7 @@ def fit_selection(
     inv_var: torch.Tensor,
     start: Deltas | None = None,
     tick: Callable[[], None] = lambda: None,
-    bounds: tuple[float, float] = (0.0, 2.0),
+    bounds: tuple[float, float] = TrainConfig.select_range,
 ) -> Deltas:
     """δ for every layer: the selection `layers` fitted to (states -> actions), every other layer 1 exactly.
 
