@@ -128,11 +128,11 @@ def attack_profiles(names: list[str], args: argparse.Namespace, cfg: AttackConfi
     import numpy as np
     import torch
 
-    from prop_desktop.policy.base import DEFAULT_PROP_LAYERS, SELECTION_LAYERS, load_base_policy
+    from prop_desktop.policy.base import DEFAULT_PROP_LAYERS, load_base_policy, personalize_config
     from prop_desktop.policy.household_eval import base_distribution_states, episode_numbers
     from prop_desktop.policy.personalize import BENCH_PROFILES, demonstration_rollouts
     from prop_desktop.policy.train_base import normalized_step
-    from prop_desktop.prop import EncoderConfig, TrainConfig, train_adapter
+    from prop_desktop.prop import EncoderConfig, train_adapter
     from prop_desktop.prop.attacks import (
         TARGET_ATTACK,
         TARGET_NEAR_MAX,
@@ -166,8 +166,8 @@ def attack_profiles(names: list[str], args: argparse.Namespace, cfg: AttackConfi
         keyed = KeyedModule(load_base_policy(args.policy), DEFAULT_PROP_LAYERS, EncoderConfig(**enc_over))
         if getattr(args, "no_trunk_gate", False):
             keyed.gate_trunk = False
-        tcfg = TrainConfig(**{"fine_tune_trunk": not args.no_trunk, "seed": seed + k, "max_seconds": args.max_seconds,
-                              "select_layers": SELECTION_LAYERS, **train_over})
+        tcfg = personalize_config(**{"fine_tune_trunk": not args.no_trunk, "seed": seed + k,
+                                     "max_seconds": args.max_seconds, **train_over})
         log(f"[{name}] training on {len(states)} states")
         result = train_adapter(keyed, states, actions, keys_all[name], base_states=extra, retain_states=retain,
                                config=tcfg, episodes=episode_numbers(ro))

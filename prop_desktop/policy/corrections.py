@@ -240,12 +240,11 @@ def retrain_config(seed: int = 0, seconds: float = RETRAIN_SECONDS, fine_tune_tr
     stage-3 polish: at its cold-start 1e-3, pia's (point_low) held-out error jumped from 0.08 to 0.43 in one
     round on both seeds; at 3e-4 it stays at 0.07 (and 2 rounds: alex 0.92 -> 0.96, kim 0.65 -> 0.71 success).
     """
-    from prop_desktop.policy.base import SELECTION_LAYERS
-    from prop_desktop.prop import TrainConfig
+    from prop_desktop.policy.base import personalize_config
 
-    return TrainConfig(
+    return personalize_config(
         fine_tune_trunk=fine_tune_trunk, seed=seed, max_seconds=seconds, personal_lr=RETRAIN_DELTA_LR, trunk_lr=3e-4,
-        lr=3e-4, merge_grid=RETRAIN_MERGES, select_layers=SELECTION_LAYERS,
+        lr=3e-4, merge_grid=RETRAIN_MERGES,
     )
 
 

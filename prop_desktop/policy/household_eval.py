@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from prop_desktop.policy.base import DEFAULT_PROP_LAYERS, SELECTION_LAYERS, base_policy_hash, load_base_policy
+from prop_desktop.policy.base import DEFAULT_PROP_LAYERS, base_policy_hash, load_base_policy, personalize_config
 from prop_desktop.policy.corrections import (
     CORRECTION_WEIGHT,
     RETRAIN_SECONDS,
@@ -144,7 +144,7 @@ def evaluate_profiles(
     way (at most `correction_episodes` corrected episodes), and the adapter is retrained warm-started within
     `round_seconds`. Closed-loop success is over `instances` held-out instances with a 95 % Wilson interval.
     """
-    from prop_desktop.prop import TrainConfig, train_adapter, wrap
+    from prop_desktop.prop import train_adapter, wrap
 
     if instances < 1 or corrections < 0 or correction_episodes < 1:
         raise ValueError("instances and correction_episodes must be >= 1 and corrections >= 0")
@@ -159,8 +159,7 @@ def evaluate_profiles(
         data = bench_data(profile, k, seed, demos)
         key = bytes(key_rng.integers(0, 256, 16, dtype=np.uint8))
         keyed = wrap(load_base_policy(policy_path), DEFAULT_PROP_LAYERS)
-        cfg = TrainConfig(fine_tune_trunk=fine_tune_trunk, seed=data.train_seed, max_seconds=max_seconds,
-                          select_layers=SELECTION_LAYERS)
+        cfg = personalize_config(fine_tune_trunk=fine_tune_trunk, seed=data.train_seed, max_seconds=max_seconds)
         what = "encoders + trunk delta" if fine_tune_trunk else "encoders only"
         log(f"[{profile.name}] training on {len(data.states)} states ({what})")
         result = train_adapter(

@@ -21,7 +21,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 from torch import nn
 
-from .adapter_format import FORMAT_NAME, FORMAT_VERSION, META_KEY, check_alpha, read_description
+from .adapter_format import FORMAT_NAME, FORMAT_VERSION, META_KEY, check_alpha, read_description, read_scope
 from .encoder import EncoderConfig, KeyEncoders
 from .errors import AdapterError, AdapterMismatchError
 from .fingerprint import model_hash
@@ -38,6 +38,7 @@ class Adapter:
     trunk_delta: dict[str, torch.Tensor] | None = None
     key_batch_dim: int = 0
     gate_trunk: bool = True
+    scope: tuple[int, ...] | None = None  # one-hot context columns it personalizes (scope.py); None: every row
     info: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -72,6 +73,7 @@ class Adapter:
             "has_trunk_delta": bool(self.trunk_delta),
             "key_batch_dim": self.key_batch_dim,
             "gate_trunk": self.gate_trunk,
+            "scope": None if self.scope is None else list(self.scope),
             "info": self.info,
         }
         return st_save(tensors, metadata={META_KEY: json.dumps(description, sort_keys=True)})
@@ -137,6 +139,7 @@ def _build(description: dict[str, Any], tensors: dict[str, torch.Tensor]) -> Ada
         has_delta = bool(description.get("has_trunk_delta", False))
         key_batch_dim = int(description.get("key_batch_dim", 0))
         gate_trunk = bool(description.get("gate_trunk", True))
+        scope = read_scope(description.get("scope"))
         info = description.get("info", {})
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise AdapterError(f"adapter description is missing or has a malformed field: {exc}") from None
@@ -170,6 +173,7 @@ def _build(description: dict[str, Any], tensors: dict[str, torch.Tensor]) -> Ada
         trunk_delta=trunk or None,
         key_batch_dim=key_batch_dim,
         gate_trunk=gate_trunk,
+        scope=scope,
         info=info if isinstance(info, dict) else {},
     )
 

@@ -14,7 +14,10 @@ from typing import Any
 from .errors import AdapterError
 
 FORMAT_NAME = "prop-desktop-adapter"
-FORMAT_VERSION = 1
+# 2: an optional scope (scope.py). Version 1 adapters read as unscoped; an app that reads only version 1 refuses a
+# version 2 one rather than run a scoped adapter on every task.
+FORMAT_VERSION = 2
+READ_VERSIONS = (1, 2)
 META_KEY = "prop_adapter"
 _MAX_HEADER = 16 * 1024 * 1024
 
@@ -23,9 +26,20 @@ def read_description(data: bytes) -> dict[str, Any]:
     """The description of an adapter blob; AdapterError naming the problem when it is not one this app reads."""
     description = _split(data)[1]
     version = description.get("format_version")
-    if version != FORMAT_VERSION:
-        raise AdapterError(f"adapter format version {version!r} is not supported (this app reads {FORMAT_VERSION})")
+    if version not in READ_VERSIONS:
+        readable = " and ".join(str(v) for v in READ_VERSIONS)
+        raise AdapterError(f"adapter format version {version!r} is not supported (this app reads {readable})")
     return description
+
+
+def read_scope(value: Any) -> tuple[int, ...] | None:
+    """A description's scope: None, or distinct non-negative column numbers."""
+    if value is None:
+        return None
+    if (not isinstance(value, list) or not value or len(set(value)) != len(value)
+            or not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in value)):
+        raise AdapterError(f"adapter description has a malformed scope {value!r}")
+    return tuple(value)
 
 
 def check_alpha(alpha: float) -> float:

@@ -1,7 +1,9 @@
 """KeyedModule: any torch module with key encoders modulating the inputs of some of its nn.Linear layers.
 
-z' = f(W diag(δ(key)) z + b). The personalization strength α (`alpha`, the adapter's only stored α) blends the
-deployed policy in parameter space, like WiSE-FT merging: a key's modulation becomes δ_α = 1 + α·(δ(key) − 1)
+z' = f(W diag(δ(key)) z + b). An adapter may be scoped (`scope`, scope.py): input columns of a one-hot context,
+e.g. the household policy's task id; it personalizes only rows whose context it was trained on, and every other
+row runs the base exactly, whatever the key. The personalization strength α (`alpha`, the adapter's only stored α)
+blends the deployed policy in parameter space, like WiSE-FT merging: a key's modulation becomes δ_α = 1 + α·(δ(key) − 1)
 and a trunk delta is applied as base + α·delta. α = 0 is the base exactly, α = 1 the adapter as trained; a
 rejected key has δ = 1 exactly, so no α makes it personal.
 Forward pre-hooks are attached only for the duration of a keyed call, so the user's module is never changed:
@@ -28,6 +30,7 @@ from .encoder import EncoderConfig, KeyEncoders
 from .errors import AdapterError, AdapterMismatchError, KeyFormatError, WrapError
 from .fingerprint import model_hash
 from .keys import key_to_signs, keys_to_signs
+from .scope import Scoped, in_scope, pick_rows
 
 # Versions of the tensors a cache was computed from (and the settings it depends on): equal stamps, same result.
 _Stamp = tuple[Any, ...]
@@ -102,6 +105,8 @@ class KeyedModule(nn.Module):
         self.alpha: float = 1.0
         # The trunk delta only for keys that open the gate: rejected keys stay the exact base even when merging.
         self.gate_trunk: bool = True
+        # The one-hot context columns the adapter was trained on (None: every row is personal).
+        self.scope: tuple[int, ...] | None = None
         self.trained = False
         self.info: dict[str, Any] = {}
         self._cache: tuple[Any, _Stamp, dict[str, torch.Tensor]] | None = None
@@ -133,7 +138,8 @@ class KeyedModule(nn.Module):
     def specialize(self, key: Any, alpha: float | None = None) -> nn.Module:
         """The deployed policy for `key` at strength `alpha` (default: this module's α): a frozen copy of the base
         with δ_α folded into the wrapped layers' weights (W' = W·diag(δ_α)) and the trunk delta merged once, a
-        plain module as fast as the base. Keyed calls without grad use one automatically once a key repeats."""
+        plain module as fast as the base (a scoped adapter: that copy and a frozen base, picked per row, so
+        twice the base's work). Keyed calls without grad use one automatically once a key repeats."""
         alpha = self.alpha if alpha is None else _checked_alpha(alpha)
         deltas = self.at_strength(self.deltas(key), alpha)
         clone = copy.deepcopy(self.base)
@@ -151,7 +157,13 @@ class KeyedModule(nn.Module):
                 layer.weight.mul_(deltas[name].to(layer.weight.dtype)[None, :])
         for param in clone.parameters():
             param.requires_grad_(False)
-        return clone.eval() if not self.base.training else clone
+        folded = clone.eval() if not self.base.training else clone
+        if self.scope is None or not bool(gate_open(deltas)):
+            return folded
+        base = copy.deepcopy(self.base)
+        for param in base.parameters():
+            param.requires_grad_(False)
+        return Scoped(folded, base.train(self.base.training), self.scope)
 
     def deltas(self, key: Any) -> dict[str, torch.Tensor]:
         """δ per wrapped layer for one key, cached while the encoder weights are unchanged."""
@@ -189,11 +201,30 @@ class KeyedModule(nn.Module):
         """Low level: run the base with δ per layer and, if given, replacement parameters (e.g. base + α·delta).
 
         With `gate_trunk` (default) the replacement parameters apply only to keys that open the gate (some δ ≠ 1);
-        a key the encoders reject (every δ exactly 1) runs the pure base, exactly like no key.
+        a key the encoders reject (every δ exactly 1) runs the pure base, exactly like no key. With a `scope`,
+        rows outside it run the pure base too.
         """
         missing = [name for name in self.layers if name not in deltas]
         if missing:
             raise WrapError(f"no δ given for wrapped layer(s) {missing}")
+        if self.scope is None:
+            return self._gated(args, kwargs, deltas, params)
+        inside = in_scope(args[0] if args else None, self.scope)
+        if bool(inside.all()):
+            return self._gated(args, kwargs, deltas, params)
+        plain = self.base(*args, **kwargs)
+        if not bool(inside.any()):
+            return plain
+        return pick_rows(inside, self._gated(args, kwargs, deltas, params), plain)
+
+    def _gated(
+        self,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        deltas: dict[str, torch.Tensor],
+        params: dict[str, torch.Tensor] | None,
+    ) -> Any:
+        """call_with for rows inside the scope: the trunk gate per key."""
         if params is None or not self.gate_trunk:
             return self._run(args, kwargs, deltas, params)
         is_open = gate_open(deltas)
@@ -272,6 +303,7 @@ class KeyedModule(nn.Module):
             trunk_delta=None if self.trunk_delta is None else _cloned(self.trunk_delta),
             key_batch_dim=self.key_batch_dim,
             gate_trunk=bool(self.gate_trunk),
+            scope=self.scope,
             info=json.loads(json.dumps(self.info)),
         )
 
@@ -298,6 +330,7 @@ class KeyedModule(nn.Module):
         self.trunk_delta = None if adapter.trunk_delta is None else _cloned(adapter.trunk_delta)
         self.alpha = float(adapter.alpha)
         self.gate_trunk = bool(adapter.gate_trunk)
+        self.scope = adapter.scope
         self.info = dict(adapter.info)
         self.trained = True
         self.invalidate()
@@ -312,7 +345,8 @@ class KeyedModule(nn.Module):
         if not isinstance(key, bytes | bytearray) and not isinstance(key, torch.Tensor | np.ndarray):
             return None
         stamp = (
-            self._stamp(), self._base_stamp(), self.alpha, id(self.trunk_delta), self.gate_trunk, self.base.training
+            self._stamp(), self._base_stamp(), self.alpha, id(self.trunk_delta), self.gate_trunk, self.base.training,
+            self.scope,
         )
         spec = self._spec_cache
         if spec is not None and spec[1] == stamp and _same_key(spec[0], key):

@@ -24,7 +24,7 @@ from .keyed import KeyedModule, deltas_at
 from .keys import flip_bits, key_to_signs, random_signs, window_flips
 from .metrics import near_key_fidelity
 from .train_config import CancelLike, ProgressFn, TrainConfig, TrainResult, auto_max_steps
-from .train_data import Data, prepare
+from .train_data import Data, demonstrated_scope, prepare, within_scope
 from .train_stages import (
     Plan,
     choose_share,
@@ -78,6 +78,8 @@ def train_adapter(
     generator = torch.Generator().manual_seed(cfg.seed)
     signs = key_to_signs(key, keyed.key_bits)
     data = prepare(keyed, states, actions, base_states, retain_states, retain_targets, cfg, generator, episodes)
+    scope = demonstrated_scope(data, cfg.scope_columns)
+    data = within_scope(data, scope)
     start_raw, start_trunk = _warm_start(keyed, init, signs) if init is not None else (None, None)
 
     encoders = copy.deepcopy(keyed.encoders)
@@ -96,6 +98,9 @@ def train_adapter(
 
     was_training = keyed.base.training
     keyed.base.eval()  # dropout/batch-norm updates would make the base targets move
+    # Every training row lies in the new scope (the demonstrations set it, `within_scope` dropped the rest), while
+    # the module may hold an earlier adapter's narrower one: train unscoped, install the new scope at the end.
+    previous_scope, keyed.scope = keyed.scope, None
     try:
         start_error = _start_error(keyed, trunk, base_params, data, start_raw)
         stage1 = fit_personal(keyed, trunk, base_params, data, cfg, generator, plan, start_raw)
@@ -110,6 +115,7 @@ def train_adapter(
                 plan.report({"stage": 1.0, "val_previous": previous, "val_new": new_error})
                 seconds = time.perf_counter() - started
                 metrics = {"personal_start": start_error, "val_previous": previous, "val_new": new_error}
+                keyed.scope = previous_scope
                 return TrainResult(plan.done, seconds, True, metrics, keyed.alpha, [], 1.0, False, kept_previous=True)
         share = None
         if selection_only:
@@ -138,6 +144,9 @@ def train_adapter(
                 keyed, encoders, trunk, base_params, signs, data, cfg, optimizer, joint_steps, generator, plan,
                 started,
             )
+    except BaseException:
+        keyed.scope = previous_scope
+        raise
     finally:
         keyed.base.train(was_training)
     step = plan.done
@@ -145,6 +154,7 @@ def train_adapter(
     keyed.encoders = encoders.eval()
     keyed.trunk_delta = None if trunk is None else {n: t.detach().clone() for n, t in trunk.items()}
     keyed.alpha = 1.0
+    keyed.scope = scope
     keyed.invalidate()
     merge = 1.0
     if trunk is not None and share is not None:

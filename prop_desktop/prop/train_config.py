@@ -64,6 +64,9 @@ class TrainConfig:
     # The range the base was trained over for the selection layers' numbers: the search stays inside it (the
     # household base's style numbers u ∈ [0, 2]; selection.py has the measurement).
     select_range: tuple[float, float] = (0.0, 2.0)
+    # One-hot context columns that scope the adapter (the household policy's task id, policy.model.TASK_COLUMNS):
+    # it keeps those its demonstrations set and runs the exact base on every other row (scope.py). () : unscoped.
+    scope_columns: tuple[int, ...] = ()
     fine_tune_trunk: bool = False  # also learn a trunk delta (RETAIN/WiSE-FT merging), α chosen on held-out data
     # Small: after the δ fit the trunk delta only corrects what the modulation cannot express; at 1e-3 it
     # overfitted ten demonstrations (bench household, held-out alex/sam/kim 0.061/0.095/0.097 vs 0.039/0.038/0.053).
@@ -82,6 +85,8 @@ class TrainConfig:
             (self.batch_size >= 8, f"batch_size must be >= 8, got {self.batch_size}"),
             (self.select_range[0] <= 1.0 <= self.select_range[1],
              f"select_range must contain 1 (the base's own selection), got {self.select_range}"),
+            (len(set(self.scope_columns)) == len(self.scope_columns) and all(c >= 0 for c in self.scope_columns),
+             f"scope_columns must be distinct column numbers >= 0, got {self.scope_columns}"),
             (self.lr > 0 and math.isfinite(self.lr), f"lr must be positive, got {self.lr}"),
             (0 < self.correct_fraction < 1, f"correct_fraction must be in (0, 1), got {self.correct_fraction}"),
             (0 <= self.retain_fraction < 1 - self.correct_fraction, "retain_fraction + correct_fraction must be < 1"),

@@ -11,6 +11,7 @@ from torch import nn
 from .errors import InputError
 from .keyed import KeyedModule
 from .metrics import output_scale
+from .scope import in_scope
 from .train_config import TrainConfig
 from .validation import as_float_tensor, check_feature_shape, check_same_rows
 
@@ -114,6 +115,35 @@ def prepare(
         out_shape=out_shape,
         held_out_episodes=by_episode,
     )
+
+
+def demonstrated_scope(data: Data, columns: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The scope a training run gives its adapter: those of `columns` that some demonstration row sets (None
+    without columns: unscoped)."""
+    if not columns:
+        return None
+    states = torch.cat([data.train_states, data.val_states])
+    width = states.shape[-1] if states.dim() > 1 else 0
+    if max(columns) >= width:
+        raise InputError(f"scope_columns {list(columns)} name columns beyond the states' {width} features")
+    scope = tuple(c for c in columns if bool((states[..., c] != 0).any()))
+    if not scope:
+        raise InputError(f"no demonstration sets any of the scope columns {list(columns)} (e.g. a task id); "
+                         "check the states' layout")
+    return scope
+
+
+def within_scope(data: Data, scope: tuple[int, ...] | None) -> Data:
+    """The data without the retention rows outside the scope: there the adapter is the base exactly, so they
+    would only cost time."""
+    if scope is None or data.retain_states is None or data.retain_targets is None:
+        return data
+    keep = in_scope(data.retain_states, scope)
+    if bool(keep.all()):
+        return data
+    if not bool(keep.any()):
+        return replace(data, retain_states=None, retain_targets=None)
+    return replace(data, retain_states=data.retain_states[keep], retain_targets=data.retain_targets[keep])
 
 
 SPLIT_SEED = 0

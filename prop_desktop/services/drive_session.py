@@ -49,6 +49,7 @@ class DriveSession:
         self._run: BackgroundRun | None = None  # the current (or last) drive
         self._personalized = False
         self._deployed: nn.Module | None = None  # the personal policy, folded once at its α (no key kept)
+        self._taught: tuple[str, ...] | None = None  # the tasks it personalizes (None: all); the rest are the base
         self._mode_profile: str | None = None
         self._status = DriveStatus(False)
         self._t_status = 0.0
@@ -91,20 +92,23 @@ class DriveSession:
             self._update_status(personalized=False, message="Baseline: the general behaviour.")
             return ModeChange(False, None)
         try:
-            deployed, profile_id = self._resolve_personal()
+            deployed, profile_id, taught = self._resolve_personal()
         except ServiceError as exc:
             with self._lock:
                 self._personalized = False
             self._update_status(personalized=False, message=f"Baseline. {exc.user_message}")
             return ModeChange(False, exc.user_message)
         with self._lock:
-            self._deployed, self._mode_profile = deployed, profile_id
+            self._deployed, self._mode_profile, self._taught = deployed, profile_id, taught
             self._personalized = True
-        self._update_status(personalized=True, message="Personalized: your way.")
+        self._update_status(personalized=True, message=self._personal_message(self._status.task) or
+                            "Personalized: your way.")
         return ModeChange(True, None)
 
-    def _resolve_personal(self) -> tuple[nn.Module, str]:
-        """The active profile's deployed policy: its adapter at its α with its key, folded into one module."""
+    def _resolve_personal(self) -> tuple[nn.Module, str, tuple[str, ...] | None]:
+        """The active profile's deployed policy (its adapter at its α with its key, folded into one module) and
+        the tasks it personalizes."""
+        from prop_desktop.policy.base import scope_tasks
         from prop_desktop.prop import Adapter, AdapterError, attach
 
         info = self._profiles.active()
@@ -124,14 +128,24 @@ class DriveSession:
             keyed = attach(Adapter.from_bytes(stored[0], base), base)
         except AdapterError as exc:
             raise NoAdapterError(f"{info.name}'s personalization cannot be used: {exc}.", "Train again.") from exc
-        return keyed.specialize(bytes(session.network_key)), info.id
+        return keyed.specialize(bytes(session.network_key)), info.id, scope_tasks(keyed.scope)
+
+    def _personal_message(self, task: str | None) -> str | None:
+        """In Personalized mode, for a task the person never showed: it runs the general way, and how to change
+        that (None otherwise)."""
+        taught = self._taught
+        if not self._personalized or task is None or taught is None or task in taught:
+            return None
+        shown = ", ".join(t.replace("_", " ") for t in taught)
+        return (f"The general way for {task.replace('_', ' ')}: your skill covers only what you showed ({shown}). "
+                "Record this task to teach the arm your way.")
 
     def _on_profile_changed(self, info: ProfileInfo | None) -> None:
         # Privacy: another member must never drive with the previous member's personalization.
         with self._lock:
             if self._mode_profile is not None and (info is None or info.id != self._mode_profile):
                 self._personalized = False
-                self._deployed, self._mode_profile = None, None
+                self._deployed, self._mode_profile, self._taught = None, None, None
                 changed = True
             else:
                 changed = False
@@ -201,7 +215,7 @@ class DriveSession:
                 loop = DriveLoop(arm, policy_step, rate_hz=RATE_HZ, on_tick=self._on_tick)
                 self._loop = loop
                 self._t0 = time.monotonic()
-                self._update_status(message="Driving.")
+                self._update_status(message=self._personal_message(self._status.task) or "Driving.")
                 loop.run(duration_s, cancel=run.is_cancelled)
                 fault = loop.fault
         except Exception as exc:  # noqa: BLE001 - the worker must always free the arm and report

@@ -64,10 +64,9 @@ class TrainOutcome:
 def compute(req: TrainRequest, progress: ProgressFn, cancelled: Callable[[], bool]) -> TrainOutcome:
     import torch
 
-    from prop_desktop.policy.base import DEFAULT_PROP_LAYERS, SELECTION_LAYERS, load_base_policy
+    from prop_desktop.policy.base import DEFAULT_PROP_LAYERS, load_base_policy, personalize_config
     from prop_desktop.prop import (
         AlphaProbe,
-        TrainConfig,
         TrainingCancelled,
         alpha_curve,
         choose_alpha,
@@ -93,9 +92,8 @@ def compute(req: TrainRequest, progress: ProgressFn, cancelled: Callable[[], boo
     base_states, retain = reference_states(demo)
     check()
     keyed = wrap(base, list(DEFAULT_PROP_LAYERS))
-    config = TrainConfig(max_steps=req.max_steps, min_steps=min(25, req.max_steps),
-                         fine_tune_trunk=req.fine_tune_trunk, max_seconds=req.max_seconds,
-                         select_layers=SELECTION_LAYERS)
+    config = personalize_config(max_steps=req.max_steps, min_steps=min(25, req.max_steps),
+                                fine_tune_trunk=req.fine_tune_trunk, max_seconds=req.max_seconds)
     init = None
     states, actions, episodes = demo.states, demo.actions, demo.row_episodes()
     modes = {episode_id: meta.get("mode") for episode_id, _, meta in req.episodes}

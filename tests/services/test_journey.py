@@ -94,6 +94,28 @@ def test_personalized_follows_the_demonstrations_and_baseline_the_base_policy(tr
         assert np.linalg.norm(tip - mine) > 0.08
 
 
+def test_a_task_she_never_showed_runs_the_general_way_and_says_so(trained):
+    """Ana showed the arm how she wants it to point; serving the cup stays the general way in Personalized."""
+    app, _, _ = trained
+    app.record.set_scene("serve", (0.20, 0.06), (0.295, -0.04))
+    ends, messages = [], []
+    disconnect = app.drive.status_changed.connect(lambda s: messages.append(s.message))
+    try:
+        for personalized in (True, False):
+            samples = []
+            undo = app.drive.sample.connect(samples.append)
+            change = app.drive.start("serve", personalized=personalized, duration_s=3.0)
+            status = app.drive.wait(30)
+            undo()
+            assert change.personalized == personalized and not status.running and samples, status.message
+            ends.append(np.array(samples[-1].measured))
+    finally:
+        disconnect()
+    assert any("general way for serve" in m and "point" in m for m in messages), messages
+    # The same path as Baseline (the base, exactly; the simulated arm's timing is the only difference).
+    assert np.abs(ends[0] - ends[1]).max() < 0.02, ends
+
+
 def test_privacy_report_and_alpha_slider(trained):
     app, _, result = trained
     report = result.report
