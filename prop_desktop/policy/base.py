@@ -17,7 +17,7 @@ from prop_desktop.paths import resources_dir
 from prop_desktop.policy.kinematics import JOINT_NAMES
 from prop_desktop.policy.model import ACT_DIM, FEATURE_DIM, LAYER_NAMES, OBS_DIM, BasePolicy
 from prop_desktop.policy.styles import STYLE_DIM, STYLE_DIMS
-from prop_desktop.policy.tasks import CONTEXT_DIM, N_TASKS, TASK_NAMES
+from prop_desktop.policy.tasks import CONTEXT_DIM, TASK_COLUMNS, TASK_NAMES
 from prop_desktop.prop.train_config import TrainConfig
 
 FORMAT = "prop-desktop-base-policy"
@@ -31,15 +31,6 @@ CONFIG_NAME = "base_policy.json"
 DEFAULT_PROP_LAYERS: tuple[str, ...] = ("style", "fc1", "fc2", "fc3", "head")
 # The layer whose δ selects one of the ways the base knows (its input is all ones: δ is the style numbers).
 SELECTION_LAYERS: tuple[str, ...] = ("style",)
-# The observation's task id (one-hot, obs[6:10]): an adapter personalizes the tasks its demonstrations show and
-# runs the exact base on the others (prop/scope.py), so a person's way never leaks into a task they did not show.
-TASK_COLUMNS: tuple[int, ...] = tuple(range(6, 6 + N_TASKS))
-
-
-def scope_tasks(scope: tuple[int, ...] | None) -> tuple[str, ...] | None:
-    """The tasks an adapter's scope personalizes (None: unscoped, every task)."""
-    return None if scope is None else tuple(TASK_NAMES[c - TASK_COLUMNS[0]] for c in scope if c in TASK_COLUMNS)
-
 
 def personalize_config(**knobs: Any) -> TrainConfig:
     """The engine's settings for this policy (its selection layer and task scope) with `knobs` on top."""

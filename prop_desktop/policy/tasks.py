@@ -26,6 +26,17 @@ TASK_DESCRIPTIONS: dict[str, str] = {
 N_TASKS = len(TASK_NAMES)
 CONTEXT_DIM = N_TASKS + 4
 
+# The task id's columns in the policy's observation (6 joint positions, then this context). An adapter
+# personalizes the tasks its demonstrations show and runs the exact base on the others (prop/scope.py), so a
+# person's way never leaks into a task they did not show.
+TASK_COLUMNS: tuple[int, ...] = tuple(range(6, 6 + N_TASKS))
+
+
+def scope_tasks(scope: tuple[int, ...] | None) -> tuple[str, ...] | None:
+    """The tasks an adapter's scope personalizes (None: unscoped, every task)."""
+    return None if scope is None else tuple(TASK_NAMES[c - TASK_COLUMNS[0]] for c in scope if c in TASK_COLUMNS)
+
+
 BINS: dict[str, tuple[float, float]] = {"left": (0.10, 0.22), "right": (0.10, -0.22)}
 
 # Sampling ranges (x range, y range) of the base task distribution.

@@ -55,6 +55,11 @@ def adapter_alpha(data: bytes) -> float:
     return check_alpha(read_description(data).get("alpha", 1.0))
 
 
+def adapter_scope(data: bytes) -> tuple[int, ...] | None:
+    """The scope stored in an adapter blob (None: unscoped)."""
+    return read_scope(read_description(data).get("scope"))
+
+
 def with_alpha(data: bytes, alpha: float) -> bytes:
     """The same adapter blob with α replaced (the tensors untouched)."""
     header, description = _split(data)

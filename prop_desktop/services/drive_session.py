@@ -108,7 +108,7 @@ class DriveSession:
     def _resolve_personal(self) -> tuple[nn.Module, str, tuple[str, ...] | None]:
         """The active profile's deployed policy (its adapter at its α with its key, folded into one module) and
         the tasks it personalizes."""
-        from prop_desktop.policy.base import scope_tasks
+        from prop_desktop.policy.tasks import scope_tasks
         from prop_desktop.prop import Adapter, AdapterError, attach
 
         info = self._profiles.active()

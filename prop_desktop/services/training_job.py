@@ -23,6 +23,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from prop_desktop.policy.tasks import TASK_NAMES, scope_tasks
+from prop_desktop.prop.adapter_format import adapter_scope
 from prop_desktop.services.background import BackgroundRun
 from prop_desktop.services.error_mapping import user_errors
 from prop_desktop.services.errors import (
@@ -237,6 +239,10 @@ class TrainingJob:
         if before is not None and after is not None:
             start = "the previous skill" if self._warm_start else "the general way"
             text += f" Error on your recordings: {before:.3f} with {start}, {after:.3f} now."
+        covered = scope_tasks(adapter_scope(outcome["adapter"]))
+        if covered is not None and len(covered) < len(TASK_NAMES):
+            shown = ", ".join(t.replace("_", " ") for t in covered)
+            text += f" Your way covers what you showed ({shown}); the other tasks stay the general way."
         return text
 
     def _compute(self, request: Any) -> dict[str, Any]:

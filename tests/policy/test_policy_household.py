@@ -11,11 +11,12 @@ from prop_desktop.policy.personalize import BENCH_PROFILES
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_one_profile_learns_and_wrong_keys_stay_base():
-    # ray: three wishes over two tasks. From three demonstrations (seed 2) the way is not exact yet (held-out
-    # 0.039), so the person corrects; from six the selection finds it exactly (stop 13): nothing left to correct.
+    # ray: three wishes over two tasks. From two demonstrations (seed 2, one per task) the way is not exact yet,
+    # so the person corrects one episode; from three, since adapters are scoped to the tasks shown, nothing was
+    # left to correct (and from six since stop 13).
     ray = next(p for p in BENCH_PROFILES if p.name == "ray")
     report = evaluate_profiles(
-        [ray], demos=3, seed=2, max_seconds=6.0, near_keys=4, held_out_demos=6, instances=6, corrections=1,
+        [ray], demos=2, seed=2, max_seconds=6.0, near_keys=4, held_out_demos=6, instances=6, corrections=1,
         round_seconds=2.0,
     )
     r = report["profiles"]["ray"]
@@ -34,3 +35,32 @@ def test_one_profile_learns_and_wrong_keys_stay_base():
     assert round_1["wrong_key_max"] == 0.0  # the rebuilt gate still rejects every other key exactly
     assert round_1["personal"] < 0.5 * r["base_gap"] and round_1["seconds"] > 0
     assert len(report["base_hash"]) == 64
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_way_shown_on_one_task_leaves_every_other_task_exactly_the_base():
+    """lee wants a slower arm and shows it on pick: the trunk delta that learns it must not reach the other tasks."""
+    import torch
+
+    from prop_desktop.policy.base import DEFAULT_PROP_LAYERS, load_base_policy, personalize_config
+    from prop_desktop.policy.household_eval import base_distribution_states, bench_data
+    from prop_desktop.prop import new_key, train_adapter, wrap
+
+    torch.set_num_threads(1)
+    k, lee = next((k, p) for k, p in enumerate(BENCH_PROFILES) if p.name == "lee")
+    data = bench_data(lee, k, 0, 6)
+    keyed = wrap(load_base_policy(), DEFAULT_PROP_LAYERS)
+    key = new_key()
+    result = train_adapter(keyed, data.states, data.actions, key, base_states=data.base_states,
+                           retain_states=data.retain_states, episodes=data.episodes,
+                           config=personalize_config(fine_tune_trunk=True, max_seconds=8.0, select_layers=()))
+    # No selection (from six demonstrations in 8 s it may win): a modulation of every layer and a trunk delta,
+    # which move every task unless the scope stops them.
+    assert not result.selection_only and keyed.trunk_delta is not None
+    assert keyed.scope == (6,)  # pick's column of the task id
+    others = torch.from_numpy(base_distribution_states(5, 6, lee.undemonstrated))
+    shown = torch.from_numpy(base_distribution_states(6, 6, ("pick",)))
+    with torch.no_grad():
+        assert torch.equal(keyed(others, key=key), keyed(others))
+        assert float((keyed(shown, key=key) - keyed(shown)).abs().max()) > 1e-3

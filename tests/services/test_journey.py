@@ -96,24 +96,36 @@ def test_personalized_follows_the_demonstrations_and_baseline_the_base_policy(tr
 
 def test_a_task_she_never_showed_runs_the_general_way_and_says_so(trained):
     """Ana showed the arm how she wants it to point; serving the cup stays the general way in Personalized."""
-    app, _, _ = trained
-    app.record.set_scene("serve", (0.20, 0.06), (0.295, -0.04))
-    ends, messages = [], []
-    disconnect = app.drive.status_changed.connect(lambda s: messages.append(s.message))
+    import torch
+
+    from prop_desktop.policy.base import load_base_policy
+    from prop_desktop.services.scenes import make_scene
+
+    app, _, result = trained
+    assert "Your way covers what you showed (point); the other tasks stay the general way." in result.message
+    scene = make_scene("serve", (0.20, 0.06), (0.295, -0.04))
+    app.record.set_scene("serve", scene.obj, scene.target)
+    messages, samples = [], []
+    undo = [app.drive.status_changed.connect(lambda s: messages.append(s.message)),
+            app.drive.sample.connect(samples.append)]
     try:
-        for personalized in (True, False):
-            samples = []
-            undo = app.drive.sample.connect(samples.append)
-            change = app.drive.start("serve", personalized=personalized, duration_s=3.0)
-            status = app.drive.wait(30)
-            undo()
-            assert change.personalized == personalized and not status.running and samples, status.message
-            ends.append(np.array(samples[-1].measured))
+        change = app.drive.start("serve", personalized=True, duration_s=2.0)
+        status = app.drive.wait(30)
     finally:
-        disconnect()
+        for disconnect in undo:
+            disconnect()
+    assert change.personalized and not status.running and len(samples) > 10, status.message
     assert any("general way for serve" in m and "point" in m for m in messages), messages
-    # The same path as Baseline (the base, exactly; the simulated arm's timing is the only difference).
-    assert np.abs(ends[0] - ends[1]).max() < 0.02, ends
+    # Each tick's goal is the base policy's for the joints measured at that tick (the arm's start ramp limits the
+    # first few ticks' goals, so the second half is compared): the general way. (Her adapter may be her pointing
+    # numbers alone, which never touch serving; tests/policy/test_policy_household.py checks a trunk delta.)
+    base = load_base_policy(base_policy_dir())
+    q = torch.tensor(np.array([s.measured for s in samples]), dtype=torch.float32)
+    context = torch.as_tensor(np.asarray(scene.context, dtype=np.float32)).expand(len(q), -1)
+    with torch.no_grad():
+        goals = base.next_targets(torch.cat([q, context], dim=1)).numpy()
+    per_tick = np.abs(goals - np.array([s.commanded for s in samples])).max(axis=1)
+    assert per_tick[len(per_tick) // 2 :].max() < 1e-4, per_tick
 
 
 def test_privacy_report_and_alpha_slider(trained):
