@@ -32,6 +32,7 @@ DEFAULT_PROP_LAYERS: tuple[str, ...] = ("style", "fc1", "fc2", "fc3", "head")
 # The layer whose δ selects one of the ways the base knows (its input is all ones: δ is the style numbers).
 SELECTION_LAYERS: tuple[str, ...] = ("style",)
 
+
 def personalize_config(**knobs: Any) -> TrainConfig:
     """The engine's settings for this policy (its selection layer and task scope) with `knobs` on top."""
     return TrainConfig(**{"select_layers": SELECTION_LAYERS, "scope_columns": TASK_COLUMNS, **knobs})

@@ -11,11 +11,18 @@ import warnings
 import torch
 from torch import nn
 
+from .scope import Scoped
+
 
 def compile_for_control(module: nn.Module, example: torch.Tensor, *, atol: float = 1e-5) -> nn.Module:
     """A traced, frozen copy of `module` for inputs shaped like `example`, or `module` itself when tracing fails
     or the traced copy disagrees with the module on probe inputs around the example (a trace freezes one path
-    through data-dependent control flow; probing with the negated and perturbed example catches that)."""
+    through data-dependent control flow; probing with the negated and perturbed example catches that).
+    A scoped policy (scope.py) gets its two parts compiled and keeps its per-row choice, which no probe could
+    be trusted to catch (the negated example is in the same scope)."""
+    if isinstance(module, Scoped):
+        return Scoped(compile_for_control(module.personal, example, atol=atol),
+                      compile_for_control(module.base, example, atol=atol), module.scope)
     module = module.eval()
     generator = torch.Generator().manual_seed(0)
     probes = [example, -example, example + torch.randn(example.shape, generator=generator, dtype=example.dtype)]

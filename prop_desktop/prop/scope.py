@@ -36,7 +36,11 @@ def pick_rows(inside: torch.Tensor, personal: Any, plain: Any) -> torch.Tensor:
 
 
 class Scoped(nn.Module):
-    """A specialized (folded) personal module and the base, picked per row by a scope: traceable, no branches."""
+    """A specialized (folded) personal module and the base, picked per row by a scope.
+
+    A control step is one row, so only the module it needs runs (one forward pass, not two: bench inference).
+    That is a branch on the data, which a trace would freeze: `compile_for_control` compiles the two parts and
+    keeps this module's choice (compiled.py)."""
 
     def __init__(self, personal: nn.Module, base: nn.Module, scope: tuple[int, ...]) -> None:
         super().__init__()
@@ -45,4 +49,11 @@ class Scoped(nn.Module):
         self.scope = scope
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return pick_rows(in_scope(x, self.scope), self.personal(x), self.base(x))
+        inside = in_scope(x, self.scope)
+        if bool(inside.all()):
+            out: torch.Tensor = self.personal(x)
+            return out
+        if not bool(inside.any()):
+            plain: torch.Tensor = self.base(x)
+            return plain
+        return pick_rows(inside, self.personal(x), self.base(x))
