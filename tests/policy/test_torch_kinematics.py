@@ -46,6 +46,23 @@ def test_rows_are_solved_alone_whatever_the_batch():
     torch.testing.assert_close(batch, alone)
 
 
+def test_a_control_step_reuses_its_drives_waypoints_but_never_another_rows():
+    """Batch 1 without grad (a control step) keeps the solved waypoints of the last few (context, style) rows."""
+    _, u, obs = _styled_rows(20, seed=8)
+    policy = BasePolicy()
+    style = torch.as_tensor(u)
+    expected = policy.features(obs, style)  # with grad: solved afresh
+    with torch.no_grad():
+        # Twice round 20 rows (more than the kept ones, so some are dropped and solved again), and a row whose
+        # joints moved since (the waypoints stay: they depend on the context and style only).
+        for i in [*range(20), *range(20), 3, 3]:
+            torch.testing.assert_close(policy.features(obs[i : i + 1], style[i : i + 1]), expected[i : i + 1])
+        moved = obs[3:4].clone()
+        moved[0, :4] += 0.1
+        kept = policy.features(moved, style[3:4])
+    torch.testing.assert_close(kept, policy.features(moved, style[3:4]))
+
+
 def test_tip_features_are_the_forward_kinematics():
     _, _, obs = _styled_rows(100, seed=7)
     tip = tip_features(obs)[:, :3].numpy()
