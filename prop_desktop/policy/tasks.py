@@ -37,6 +37,11 @@ def scope_tasks(scope: tuple[int, ...] | None) -> tuple[str, ...] | None:
     return None if scope is None else tuple(TASK_NAMES[c - TASK_COLUMNS[0]] for c in scope if c in TASK_COLUMNS)
 
 
+def tasks_in_words(tasks: tuple[str, ...]) -> str:
+    """Task names as a person reads them: "pick, put away"."""
+    return ", ".join(t.replace("_", " ") for t in tasks)
+
+
 BINS: dict[str, tuple[float, float]] = {"left": (0.10, 0.22), "right": (0.10, -0.22)}
 
 # Sampling ranges (x range, y range) of the base task distribution.

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from prop_desktop.policy.tasks import tasks_in_words
 from prop_desktop.services.background import BackgroundRun
 from prop_desktop.services.errors import BusyError, NoAdapterError, ServiceError
 from prop_desktop.services.events import Signal
@@ -136,8 +137,8 @@ class DriveSession:
         taught = self._taught
         if not self._personalized or task is None or taught is None or task in taught:
             return None
-        shown = ", ".join(t.replace("_", " ") for t in taught)
-        return (f"The general way for {task.replace('_', ' ')}: your skill covers only what you showed ({shown}). "
+        return (f"The general way for {tasks_in_words((task,))}: your skill covers only what you showed "
+                f"({tasks_in_words(taught)}). "
                 "Record this task to teach the arm your way.")
 
     def _on_profile_changed(self, info: ProfileInfo | None) -> None:

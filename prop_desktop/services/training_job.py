@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from prop_desktop.policy.tasks import TASK_NAMES, scope_tasks
+from prop_desktop.policy.tasks import TASK_NAMES, scope_tasks, tasks_in_words
 from prop_desktop.prop.adapter_format import adapter_scope
 from prop_desktop.services.background import BackgroundRun
 from prop_desktop.services.error_mapping import user_errors
@@ -241,8 +241,8 @@ class TrainingJob:
             text += f" Error on your recordings: {before:.3f} with {start}, {after:.3f} now."
         covered = scope_tasks(adapter_scope(outcome["adapter"]))
         if covered is not None and len(covered) < len(TASK_NAMES):
-            shown = ", ".join(t.replace("_", " ") for t in covered)
-            text += f" Your way covers what you showed ({shown}); the other tasks stay the general way."
+            text += (f" Your way covers what you showed ({tasks_in_words(covered)}); the other tasks stay the general "
+                     "way.")
         return text
 
     def _compute(self, request: Any) -> dict[str, Any]:
