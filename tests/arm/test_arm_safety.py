@@ -1,5 +1,6 @@
 """The high-level Arm against the simulated arm on a real pty: no jump at torque on, ramp, clamps, velocity
-limit, gripper torque limit, watchdog, e-stop latency, torque released on exceptions and at process exit."""
+limit, gripper torque limit, watchdog, e-stop preempting the loop and the bus, torque released on exceptions
+and at process exit."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from prop_desktop.arm.arm import EmergencyStopped
 from prop_desktop.arm.errors import PortError
 from prop_desktop.arm.loop import DriveLoop
 from prop_desktop.arm.safety import SafetyConfig, SafetyStop
+
+from ..waiting import wait_until
 
 
 @pytest.fixture
@@ -129,25 +132,40 @@ def test_watchdog_releases_torque_on_a_stall(arm):
     assert not any(_all_torque(arm))
 
 
-@pytest.mark.timeout(30)
-def test_estop_from_another_thread_takes_effect_within_one_tick(arm):
-    rate = 50.0
+@pytest.mark.timeout(60)
+def test_estop_from_another_thread_takes_effect_between_two_ticks(arm):
+    # The loop is held inside its policy step (between reading the joints and commanding the goal): an e-stop
+    # must not wait for that tick to finish, and the goal the step then returns must never reach the servos.
+    # How fast it acts (ms) is measured by `prop-desktop bench loop`, not asserted here: a loaded CI machine
+    # decides wall-clock time, the code decides the order of events.
     q0 = arm.read_joints()
-    drive = DriveLoop(arm, lambda q: q0 + 0.5, rate_hz=rate)
+    in_step, release = threading.Event(), threading.Event()
+    steps = []
+
+    def policy(q):
+        steps.append(1)
+        if len(steps) == 10:
+            in_step.set()
+            release.wait(30)
+        return q0 + 0.5
+
+    drive = DriveLoop(arm, policy, rate_hz=50.0)
     drive.start()
-    time.sleep(0.4)
+    assert in_step.wait(20), "the drive loop never reached its tenth step"
     assert all(_all_torque(arm))
     latencies = []
     stopper = threading.Thread(target=lambda: latencies.append(arm.estop("stop button")))
     stopper.start()
-    stopper.join(2)
-    assert not any(_all_torque(arm))  # confirmed off by the time estop() returned
-    stats = drive.join(timeout=2)
-    # Takes effect within one tick: the torque-off packet is on the wire within one period; the read-back
-    # that confirms it is one more round trip (loose bound: the machine may be busy).
-    assert 0 < arm.last_estop_sent_s <= 1.0 / rate, f"torque-off sent after {arm.last_estop_sent_s * 1e3:.2f} ms"
-    assert latencies[0] <= 3.0 / rate, f"e-stop confirmed after {latencies[0] * 1e3:.2f} ms"
-    assert stats.stopped_by == "error"
+    stopper.join(20)
+    assert not stopper.is_alive(), "the e-stop waited for the loop's tick to finish"
+    assert not release.is_set() and latencies and arm.last_estop_sent_s is not None
+    assert not any(_all_torque(arm))  # confirmed off by the time estop() returned, while the step still ran
+    goal_after_stop = [arm.sim.register(j, "goal_position") for j in arm.joint_names]
+    release.set()
+    stats = drive.join(timeout=20)
+    assert stats.stopped_by == "error" and len(steps) == 10
+    # The goal the held step returned never went out.
+    assert [arm.sim.register(j, "goal_position") for j in arm.joint_names] == goal_after_stop
     assert drive.fault == "stop button: torque released; reset the emergency stop before moving the arm again"
     with pytest.raises(EmergencyStopped):
         arm.torque_on()
@@ -156,10 +174,13 @@ def test_estop_from_another_thread_takes_effect_within_one_tick(arm):
     assert all(_all_torque(arm))
 
 
-@pytest.mark.timeout(30)
+@pytest.mark.timeout(60)
 def test_estop_does_not_wait_for_a_transaction_retrying_a_silent_servo(arm):
     arm.torque_on()
-    arm.sim.set_silent(3, True)  # the loop's next read will retry for timeout x (retries + 1)
+    arm.sim.set_silent(3, True)
+    # The read retries servo 3 a thousand times (50 s at 0.05 s each) unless the e-stop aborts it. The retry
+    # count is fixed when the read starts, so the e-stop's own read-back runs with the usual three.
+    arm.bus.retries = 1000
     errors: list[BaseException] = []
 
     def read_forever() -> None:
@@ -170,11 +191,12 @@ def test_estop_does_not_wait_for_a_transaction_retrying_a_silent_servo(arm):
 
     reader = threading.Thread(target=read_forever)
     reader.start()
-    time.sleep(0.02)  # the read is now waiting on servo 3
+    assert wait_until(lambda: arm.bus.stats.retries >= 1, timeout=20), "the read never retried servo 3"
+    arm.bus.retries = 3
     arm.estop("stop button")
-    reader.join(2)
-    # The torque-off write went out at once instead of after the retries (0.2 s with the defaults).
-    assert arm.last_estop_sent_s is not None and arm.last_estop_sent_s < 0.02
+    reader.join(20)
+    assert not reader.is_alive() and arm.bus.stats.retries < 100, "the e-stop waited for the retries"
+    assert arm.last_estop_sent_s is not None
     assert isinstance(errors[0], EmergencyStopped) and "stop button" in str(errors[0])
     assert not any(arm.sim.torque_enabled(j) for j in arm.joint_names if j != "elbow_flex")
 
