@@ -60,13 +60,14 @@ def test_step_error_stops_the_loop_calls_on_error_and_is_reported():
 
 @pytest.mark.timeout(20)
 def test_stop_from_another_thread_and_step_returning_false():
-    loop = FixedRateLoop(lambda tick: None, rate_hz=5)  # slow rate: stop must not wait a whole period
-    loop.start()
-    time.sleep(0.05)
-    t0 = time.monotonic()
+    ticked = threading.Event()
+    # One tick per 100 s: a stop that waited for the next tick would still be waiting when join gives up.
+    loop = FixedRateLoop(lambda tick: ticked.set(), rate_hz=0.01)
+    thread = loop.start()
+    assert ticked.wait(10)  # now sleeping until the next tick
     loop.stop()
-    stats = loop.join(timeout=2)
-    assert time.monotonic() - t0 < 0.15
+    stats = loop.join(timeout=20)
+    assert not thread.is_alive(), "stop() waited for the next tick"
     assert stats.stopped_by == "stop"
     stats = FixedRateLoop(lambda tick: tick.index < 2, rate_hz=100).run()
     assert stats.ticks == 3 and stats.stopped_by == "step"

@@ -42,8 +42,11 @@ def test_hand_guided_recording_picks_up_moves_by_hand(arm):
     # The elbow went up and down by hand: the recording shows it, the other joints stayed put.
     assert ep.q[:, 2].max() > 0.6 and ep.q[:, 2].min() < -0.6
     assert np.ptp(ep.q[:, 0]) < 0.01
-    expected = 0.8 * np.sin(2 * np.pi * ep.t)
-    assert np.median(np.abs(ep.q[:, 2] - expected)) < 0.1
+    # It follows the hand's sine. The hand started when play_hand_trajectory was called, the recording's clock a
+    # little later (how much later is the machine's business): compare at the best start offset up to 0.3 s.
+    offsets = np.linspace(0.0, 0.3, 61)
+    misfit = [np.median(np.abs(ep.q[:, 2] - 0.8 * np.sin(2 * np.pi * (ep.t + d)))) for d in offsets]
+    assert min(misfit) < 0.1, f"best offset {offsets[int(np.argmin(misfit))]:.3f} s, misfit {min(misfit):.3f}"
     arrays, meta = ep.to_storage()
     assert set(arrays) == {"t", "q", "goal"} and META_KEYS <= set(meta)
     assert meta["mode"] == "hand" and meta["task"] == "serve" and meta["profile_id"] == "p-1"

@@ -55,10 +55,12 @@ def test_follower_mirrors_the_leader_through_both_calibrations(pair):
     elbow_actual = leader.sim.actual_radians("elbow_flex")
     assert leader.read_joints()[2] == pytest.approx(leader.model.joint("elbow_flex").sign * elbow_actual, abs=0.01)
     assert np.isfinite(ep.goal).all() and np.ptp(ep.goal[:, 2]) > 0.5
-    # After the 1 s ramp-in the follower's measured joints follow the leader's goal within a few ticks' travel.
-    settled = ep.t > 1.2
-    lag = np.abs(ep.q[settled] - ep.goal[settled])
-    assert np.median(lag[:, :3]) < 0.03 and lag[:, :3].max() < 0.12
+    # After the 1 s ramp-in the follower's measured joints follow the leader's goal within a few ticks' travel:
+    # each is compared with the nearest of the last three goals sent, so a tick the OS delayed (the hand moves
+    # on the wall clock meanwhile) is not read as the follower lagging.
+    settled = np.flatnonzero(ep.t > 1.2)
+    lag = np.array([np.abs(ep.q[i, :3] - ep.goal[i - 2 : i + 1, :3]).max(axis=1).min() for i in settled])
+    assert np.median(lag) < 0.03 and lag.max() < 0.12
     assert follower.torque_enabled and not any(leader.sim.torque_enabled(j) for j in leader.joint_names[:5])
 
 

@@ -10,10 +10,12 @@ import pytest
 from PySide6.QtCore import QPoint, Qt
 
 from prop_desktop.policy.kinematics import forward_kinematics
+from prop_desktop.services.models import KeyScore, PrivacyReport
 from prop_desktop.ui.bridge import ThreadBridge
 from prop_desktop.ui.ring_buffer import RingBuffer
 from prop_desktop.ui.stall_monitor import StallMonitor
 from prop_desktop.ui.widgets.joint_plot import JointPlot
+from prop_desktop.ui.widgets.privacy_plots import PrivacyPlots
 from prop_desktop.ui.widgets.workspace_view import WorkspaceView
 
 
@@ -91,6 +93,34 @@ def test_joint_plot_redraws_from_its_timer_not_per_sample(qtbot):
     xs, ys = plot.curves[0].getData()
     assert len(xs) == 500 and xs[-1] == 0.0  # "seconds ago"
     assert ys[-1] == pytest.approx(np.degrees(np.sin(499 / 50)), rel=1e-6)
+
+
+def _report(others: list[float], near: dict[int, float]) -> PrivacyReport:
+    def score(label: str, mean: float) -> KeyScore:
+        return KeyScore(label, mean, min(1.0, mean + 0.05), 0.0, 0.0)
+
+    return PrivacyReport(
+        right_key=score("right key", 0.93), no_key=score("no key", 0.0), random_keys=score("random keys", 0.01),
+        near_keys={bits: score(f"{bits} bits off", m) for bits, m in near.items()},
+        other_profiles=tuple(score(f"other profile: P{i}", m) for i, m in enumerate(others)),
+        retention_error=0.0, verdict="Only your key makes the arm act your way.",
+    )
+
+
+def test_the_privacy_plots_show_each_report_alone_without_leftovers_from_the_last(qtbot):
+    plots = PrivacyPlots()
+    qtbot.addWidget(plots)
+    plots.show()
+    plots.show_report(_report([0.02, 0.03], {1: 0.4, 2: 0.1, 4: 0.0}))
+    assert plots.shown_scores() == [(0.0, "0.93"), (1.0, "0.00"), (2.0, "0.01"), (3.0, "0.02"), (4.0, "0.03")]
+    # The next person's report has no other members and no near-key curve: nothing of the first one stays.
+    plots.show_report(_report([], {}))
+    assert plots.shown_scores() == [(0.0, "0.93"), (1.0, "0.00"), (2.0, "0.01")]
+    assert plots.labels == ["right key", "no key", "random keys"]
+    curves = [item for item in plots.near.listDataItems() if item.xData is not None and len(item.xData)]
+    assert curves == [] and not plots.right_key_line.isVisible()
+    plots.clear()
+    assert plots.shown_scores() == [] and plots.labels == []
 
 
 def test_clicking_the_workspace_from_above_and_the_side_gives_the_world_target(qtbot):
