@@ -292,7 +292,11 @@ class SerialLink:
         while len(self._buf) < n:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                break
+                # One last look without waiting: if this thread was not scheduled until after the deadline, an
+                # answer that arrived in time is still an answer, not a timeout.
+                if not self._fill(0.0):
+                    break
+                continue
             self._fill(remaining)
         chunk = bytes(self._buf[:n])
         del self._buf[:n]

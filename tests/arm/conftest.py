@@ -50,6 +50,6 @@ def dynamixel_sim(make_sim: Callable[..., SimulatedArm]) -> SimulatedArm:
 
 @pytest.fixture
 def sim_bus(sim_arm: SimulatedArm) -> Iterator[ServoBus]:
-    bus = make_bus(sim_arm.protocol, sim_arm.port, timeout_s=0.03, retries=2)
+    bus = make_bus(sim_arm.protocol, sim_arm.port, timeout_s=0.1, retries=2)  # 0.03 s left a busy machine no room
     with bus:
         yield bus

@@ -176,3 +176,29 @@ def test_unplug_during_sync_write_stream(feetech_sim: SimulatedArm) -> None:
             for _ in range(50):
                 bus.sync_write_register("goal_position", {i: 2048 for i in IDS})
                 time.sleep(0.001)
+
+
+@pytest.mark.timeout(30)
+def test_an_answer_that_arrived_in_time_is_read_even_when_the_reader_is_late() -> None:
+    # The reading thread may be scheduled only after its deadline (a busy machine): bytes that are already on
+    # the port are the answer, not a timeout.
+    import os
+    import pty
+    import select
+
+    from prop_desktop.arm.packet_io import SerialLink
+
+    servo_end, port_end = pty.openpty()
+    link = SerialLink(os.ttyname(port_end), 1_000_000)
+    link.open()
+    try:
+        os.write(servo_end, b"\xff\xff\x01\x02\x00\xfc")
+        assert link.read_exact(6, time.monotonic() + 5.0)[:2] == b"\xff\xff"  # the port is live
+        os.write(servo_end, b"\xff\xff\x01\x02\x00\xfc")
+        assert select.select([port_end], [], [], 5.0)[0]  # the bytes are in the port's buffer before the read
+        assert link.read_exact(6, time.monotonic() - 1.0) == b"\xff\xff\x01\x02\x00\xfc"
+        assert link.read_exact(6, time.monotonic() - 1.0) == b""  # nothing there: no wait, nothing made up
+    finally:
+        link.close()
+        os.close(servo_end)
+        os.close(port_end)
