@@ -75,14 +75,17 @@ class JointPlot(QWidget):
                                 + "<br>solid&nbsp;line&nbsp;=&nbsp;measured, dashed&nbsp;=&nbsp;commanded")
         layout.addWidget(self.legend)
         layout.addWidget(self.plot)
+        # Width-1 lines: Qt's raster engine draws a wider or dashed pen several times slower, and these redraw
+        # 30 times a second (measured offscreen with 10 s of 50 Hz data, redraw + paint per frame: 8.6 -> 3.5 ms
+        # with the solid lines, 14.3 -> about 8 ms with the dashed set too).
         self.curves = [
-            self.plot.plot([], [], pen=pg.mkPen(c, width=2), name=n)
+            self.plot.plot([], [], pen=pg.mkPen(c, width=1), name=n)
             for c, n in zip(JOINT_COLORS, JOINT_LABELS, strict=True)
         ]
         self.dashed_curves = []
         if dashed is not None:
             self.dashed_curves = [
-                self.plot.plot([], [], pen=pg.mkPen(c, width=1.5, style=pg.QtCore.Qt.PenStyle.DashLine))
+                self.plot.plot([], [], pen=pg.mkPen(c, width=1, style=pg.QtCore.Qt.PenStyle.DashLine))
                 for c in JOINT_COLORS
             ]
         self._set_units_label()
