@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from prop_desktop.ui.ring_buffer import RingBuffer
+from prop_desktop.ui.widgets.fitted_label import FittedLabel
 from prop_desktop.ui.widgets.joint_plot import JointPlot
 
 if TYPE_CHECKING:
@@ -42,12 +43,10 @@ class LivePanel(QWidget):
         self.samples_label.setMinimumWidth(self.samples_label.fontMetrics().horizontalAdvance(longest))
         stats.addWidget(self.samples_label, 1)
         rl.addLayout(stats)
-        self.status_label = QLabel("")
-        self.status_label.setObjectName("recordStatus")
-        self.status_label.setWordWrap(True)
         # Room for two lines up front: a message that changes height would resize the live plot below it, and
         # a resized plot re-renders its axes and the page (tens of ms on the GUI thread at every start/stop).
-        self.status_label.setMinimumHeight(2 * self.status_label.fontMetrics().lineSpacing() + 4)
+        self.status_label = FittedLabel("", min_lines=2)
+        self.status_label.setObjectName("recordStatus")
         rl.addWidget(self.status_label)
         self.plot = JointPlot("Joint angles, live", buffer, dashed=goal_buffer)
         self.plot.set_degrees(degrees)

@@ -136,16 +136,23 @@ class JointPlot(QWidget):
             self._fit_y(min(s[0] for s in spans), max(s[1] for s in spans))
 
     def _fit_y(self, low: float, high: float) -> None:
-        """Change the angle axis only when the data leaves it or fills less than a third of it."""
+        """Change the angle axis only when the data leaves it or would fit in half of it.
+
+        The range is rounded out to whole steps (15° or 0.25 rad), so the sensor noise of an arm at rest gives
+        the same range every frame: re-fitting to the raw extremes changed it ~25 times per 4 s recording, and
+        each change re-renders the axis (3 ms) and its tick labels.
+        """
+        step = 15.0 if self.degrees else 0.25
+        margin = max(step / 2, 0.15 * (high - low))
+        new = (math.floor((low - margin) / step) * step, math.ceil((high + margin) / step) * step)
         current = self._y_range
         if current is not None:
             inside = current[0] <= low and high <= current[1]
-            span = current[1] - current[0]
-            if inside and (high - low) >= span / 3:
+            if inside and (new[1] - new[0]) > (current[1] - current[0]) / 2:
                 return
-        margin = max(5.0 if self.degrees else 0.1, 0.15 * (high - low))
-        self._y_range = (low - margin, high + margin)
-        self.plot.setYRange(*self._y_range, padding=0)
+        if new != current:
+            self._y_range = new
+            self.plot.setYRange(*new, padding=0)
 
 
 class LossPlot(QWidget):
