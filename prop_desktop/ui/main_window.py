@@ -32,7 +32,6 @@ from prop_desktop.ui.dialogs import AboutDialog, SettingsDialog, torch_version
 from prop_desktop.ui.pages.base import Page
 from prop_desktop.ui.passphrase import PassphrasePrompter
 from prop_desktop.ui.settings import UiSettings, save_settings
-from prop_desktop.ui.widgets.fitted_label import FittedLabel
 from prop_desktop.ui.widgets.page_scroll import PageScroll
 from prop_desktop.ui.worker import run_in_background
 
@@ -264,8 +263,9 @@ class MainWindow(QMainWindow):
         titles = QVBoxLayout()
         self.page_title = QLabel()
         self.page_title.setObjectName("pageTitle")
-        self.page_hint = FittedLabel()
+        self.page_hint = QLabel()
         self.page_hint.setObjectName("pageHint")
+        self.page_hint.setWordWrap(True)
         titles.addWidget(self.page_title)
         titles.addWidget(self.page_hint)
         hl.addLayout(titles, 1)
@@ -297,9 +297,6 @@ class MainWindow(QMainWindow):
         self.chip_slot.addWidget(self.reset_button)
         self.chip_slot.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
         hl.addWidget(self.chip_slot)
-        # Its own height (the hint's lines), never a share of the page's: a header that changes height resizes
-        # and repaints every page below it.
-        header.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         rl.addWidget(header)
 
         self.stack = QStackedWidget()

@@ -146,3 +146,39 @@ def test_disconnecting_while_driving_asks_and_a_replay_can_be_stopped(qtbot, win
     click(qtbot, record.replay_button)
     qtbot.waitUntil(lambda: not record.replaying, timeout=10_000)
     assert "Replay" in record.replay_button.text()
+
+
+@pytest.mark.timeout(120)
+def test_why_personalized_was_refused_is_not_overwritten_by_an_older_availability_check(qtbot, window):
+    import threading
+
+    connect_simulated_arm(qtbot, window)
+    create_profile(qtbot, window, "Bo")
+    drive = window.pages["Drive"]
+    services_drive = window.app.drive
+    # The availability check the page starts when shown answers late (a busy keyring, a busy machine) — after
+    # Bo has already asked for Personalized and been told why not.
+    release, checked = threading.Event(), threading.Event()
+    slow_check = services_drive.can_personalize
+
+    def late_check():
+        release.wait(30)
+        try:
+            return slow_check()
+        finally:
+            checked.set()
+
+    services_drive.can_personalize = late_check
+    answered = []
+    drive._show_possible = lambda change, asked, show=drive._show_possible: (answered.append(1), show(change, asked))
+    try:
+        go_to(qtbot, window, "Drive")
+        click(qtbot, drive.personal_button)
+        qtbot.waitUntil(lambda: drive.mode_label.text().startswith("Staying on Baseline"), timeout=20_000)
+        release.set()
+        qtbot.waitUntil(lambda: checked.is_set() and bool(answered), timeout=20_000)
+        assert drive.mode_label.text().startswith("Staying on Baseline"), drive.mode_label.text()
+        assert "has not trained" in drive.mode_label.text()
+    finally:
+        release.set()
+        services_drive.can_personalize = slow_check

@@ -172,6 +172,7 @@ class DrivePage(Page):
         if self._pending:
             return
         self._pending = True
+        self._mode_asked += 1
         self.mode_label.setText("Fetching your key…" if personalized else "Switching to the general way…")
         run_in_background(self.bridge, lambda: self.app.drive.set_personalized(personalized), self._mode_answer,
                           self._mode_failed, name="drive-mode")
@@ -326,13 +327,15 @@ class DrivePage(Page):
         self._show_scene()
         self.corrections.refresh_gate()
         if not self.personalized and not self.running:
-            run_in_background(self.bridge, self.app.drive.can_personalize, self._show_possible, lambda _e: None,
+            asked = self._mode_asked
+            run_in_background(self.bridge, self.app.drive.can_personalize,
+                              lambda change: self._show_possible(change, asked), lambda _e: None,
                               name="can-personalize")
 
-    def _show_possible(self, change: ModeChange) -> None:
+    def _show_possible(self, change: ModeChange, asked: int) -> None:
         """Before anyone clicks: say whether Personalized is available for the active person, and why not."""
-        if self.personalized or self.running or self._pending:
-            return
+        if self.personalized or self.running or self._pending or asked != self._mode_asked:
+            return  # a mode was asked for meanwhile: its answer (e.g. why it stays on Baseline) is the news
         if change.personalized:
             self.personal_button.setToolTip("Use your personal skill (your key is fetched from the keyring)")
             self.mode_label.setText("Baseline: the arm does the general way. Personalized is ready for "
@@ -343,6 +346,7 @@ class DrivePage(Page):
         self.corrections.update_controls()  # the reason is now said here, not twice
 
     _blocker_shown: str | None = None
+    _mode_asked = 0  # mode requests so far: an availability check started before the latest one is stale
     _ended_here = False  # the page ended the current drive itself (Stop, Esc): its last status adds nothing
 
     def _update_controls(self) -> None:
