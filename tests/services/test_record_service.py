@@ -39,7 +39,7 @@ def test_point_and_click_episode_is_recorded_sealed_and_listed(sim_app: App):
     assert ep.samples == len(samples) > 10
     # Recorded at the app's 50 Hz: never faster (how close it gets is the machine's business: `bench loop`).
     assert sim_app.record.load_episode(ep.id)[1]["rate_hz"] == 50.0 and 0 < ep.rate_hz <= 51
-    assert statuses and all(s.achieved_hz <= 51 for s in statuses)
+    assert statuses and statuses[-1].samples <= ep.samples
     # The arm really went there: the last measured pose puts the tip at the clicked point.
     tip = tip_position(np.array(samples[-1].q))
     assert np.linalg.norm(tip - np.array(TARGET[:3])) < 0.02
