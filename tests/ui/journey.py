@@ -226,9 +226,11 @@ def train(qtbot, window, timeout: int = 120_000):
     return page.result
 
 
-def drive(qtbot, window, task: str, personalized: bool, seconds: float = 4.0, samples: int = 0):
-    """Drive page: pick the task and mode, Start, let it run `seconds` (and at least `samples` policy steps),
-    Stop; returns (path, the mode line shown)."""
+def drive(qtbot, window, task: str, personalized: bool, seconds: float = 4.0, samples: int = 0,
+          settle_m: float | None = None):
+    """Drive page: pick the task and mode, Start, let it run `seconds` (and at least `samples` policy steps;
+    with `settle_m`, then on until the gripper's tip moved less than that over the last 10 steps: the arm got
+    where the policy takes it, however slowly the machine ran), Stop; returns (path, the mode line shown)."""
     go_to(qtbot, window, "Drive")
     page = window.pages["Drive"]
     choose(qtbot, page.task_combo, task)
@@ -243,6 +245,17 @@ def drive(qtbot, window, task: str, personalized: bool, seconds: float = 4.0, sa
         steps = len(page.path_snapshot())
         assert steps >= samples, (f"the drive ended after {steps} of {samples} steps: "
                                   f"{page.drive_status.text()!r} {page.banner.text()!r}")
+    if settle_m is not None:
+        from prop_desktop.policy.kinematics import forward_kinematics
+
+        def settled() -> bool:
+            last = page.path_snapshot()[-10:]
+            if len(last) < 10 or not page.running:
+                return not page.running
+            tips = np.array([forward_kinematics(np.asarray(q, dtype=float))[-1] for _t, q, _p in last])
+            return bool(np.linalg.norm(tips - tips[-1], axis=1).max() < settle_m)
+
+        qtbot.waitUntil(settled, timeout=60_000)
     click(qtbot, page.stop_button)
     qtbot.waitUntil(lambda: not page.running, timeout=5000)
     return page.path_snapshot(), page.mode_label.text()
